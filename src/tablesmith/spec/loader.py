@@ -1,0 +1,362 @@
+"""Load spec files (YAML and the module's HCL) into a validated :class:`Spec`.
+
+For each table and environment the settings are layered, later winning:
+
+    module defaults (variables.tf)
+    → the environment's built-in profile (dev / sit / prod, from the module README)   [YAML]
+    → Environment tag = environment name                                             [YAML]
+    → top-level ``defaults`` → ``environments.<env>.defaults``                         [YAML]
+    → the table → ``tables.<name>.environments.<env>``                                 [YAML]
+    → the module block as written                                                     [HCL]
+
+HCL module blocks are taken as written (module defaults only), in the environment named by
+their ``tags.Environment``; the environment's placement (region, name prefix) still applies.
+Every problem of every table in every environment is collected before anything is raised.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+
+from tablesmith.errors import Diagnostic, SpecError, UsageError
+from tablesmith.spec.defaults import BUILTIN_ENVIRONMENTS, MODULE_DEFAULTS, environment_profile
+from tablesmith.spec.model import Conventions, Environment, EnvironmentSettings, Table
+from tablesmith.spec.resolve import _REGION, _report_validation_error, _Reporter, resolve_table
+from tablesmith.spec.source import Layer, Merged, Origin, merge
+from tablesmith.spec.yaml_source import load_yaml
+
+YAML_SUFFIXES = (".yaml", ".yml")
+HCL_SUFFIXES = (".tf", ".tfvars")
+TABLE_ONLY_KEYS = ("only_in", "environments")
+
+
+class _Document(BaseModel):
+    """The top level of a YAML spec file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    version: StrictInt = 1
+    conventions: Conventions | None = None
+    defaults: dict[StrictStr, Any] = Field(default_factory=dict)
+    environments: dict[StrictStr, EnvironmentSettings | None] = Field(default_factory=dict)
+    tables: dict[StrictStr, dict[StrictStr, Any]] = Field(default_factory=dict)
+
+
+@dataclass
+class _TableSource:
+    """One table as found in the files: its layers, before environments are applied."""
+
+    name: str
+    name_origin: Origin
+    base: Layer
+    only_in: tuple[str, ...] | None = None  # None: every environment
+    overrides: dict[str, Layer] = field(default_factory=dict)
+    hcl_environment: str | None = None  # set for module blocks: their tags.Environment
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A loaded, valid spec: its environments and each environment's effective tables."""
+
+    sources: tuple[str, ...]
+    conventions: Conventions
+    environments: dict[str, Environment]
+    tables_by_env: dict[str, tuple[Table, ...]]
+    diagnostics: tuple[Diagnostic, ...] = ()  # warnings only (errors raise SpecError)
+
+    def environment(self, name: str) -> Environment:
+        """The environment called ``name``; a UsageError with a hint when there is none."""
+        env = self.environments.get(name)
+        if env is None:
+            close = difflib.get_close_matches(name, list(self.environments), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            known = ", ".join(sorted(self.environments))
+            raise UsageError(f"unknown environment '{name}'{hint}; this spec has: {known}")
+        return env
+
+    def tables(self, env: str) -> tuple[Table, ...]:
+        """The effective tables of environment ``env``, sorted by name."""
+        self.environment(env)
+        return self.tables_by_env.get(env, ())
+
+    def table(self, env: str, name: str) -> Table:
+        """One effective table by logical (or physical) name."""
+        for table in self.tables(env):
+            if name in (table.name, table.table_name):
+                return table
+        names = [t.name for t in self.tables(env)]
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UsageError(f"no table '{name}' in environment '{env}'{hint}")
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        """Warnings found while loading."""
+        return tuple(d for d in self.diagnostics if d.severity == "warning")
+
+
+def spec_files(path: Path) -> list[Path]:
+    """The spec files at ``path``: the file itself, or a directory's YAML and HCL files."""
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(
+            p for p in path.iterdir()
+            if p.is_file() and not p.name.startswith(".")
+            and p.suffix in YAML_SUFFIXES + HCL_SUFFIXES)
+        if not files:
+            raise UsageError(f"no spec files (*.yaml, *.yml, *.tf, *.tfvars) in {path}")
+        return files
+    raise UsageError(f"no such file or directory: {path}")
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load(path: str | Path = ".", *, env: str | None = None, strict: bool = False) -> Spec:
+    """Load and validate the spec at ``path`` (a file or a directory).
+
+    ``env`` restricts validation to one environment; ``strict`` turns warnings into errors.
+    Raises :class:`SpecError` with every problem found, or :class:`UsageError`.
+    """
+    loader = _Loader()
+    for file in spec_files(Path(path)):
+        loader.read(file)
+    return loader.build(env, strict)
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.sources: list[str] = []
+        self.problems: list[Diagnostic] = []
+        self.docs: list[tuple[Layer, _Document]] = []
+        self.tables: list[_TableSource] = []
+        self.env_origins: dict[str, Origin] = {}
+
+    # ------------------------------------------------------------------ reading
+
+    def read(self, file: Path) -> None:
+        name = _display(file)
+        self.sources.append(name)
+        if file.suffix in HCL_SUFFIXES:
+            self._read_hcl(file, name)
+        else:
+            self._read_yaml(file, name)
+
+    def _read_yaml(self, file: Path, name: str) -> None:
+        layer, problems = load_yaml(file, name)
+        self.problems += problems
+        if layer is None:
+            return
+        report = _Reporter(Merged(layer.data, [layer]), layer.anchor or Origin(name, 1, ""))
+        try:
+            doc = _Document.model_validate(layer.data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = error["loc"]
+                # table bodies are checked per environment, with the table's full model
+                if loc[:1] == ("tables",) and len(loc) > 2 and error["type"] != "dict_type":
+                    continue
+                _report_validation_error(report, error, _Document)
+            self.problems += report.found
+            return
+        if doc.version != 1:
+            report.add(("version",), f"spec version {doc.version} is not supported",
+                       "this tablesmith reads version: 1")
+        self.problems += report.found
+        self.docs.append((layer, doc))
+        for env_name in doc.environments:
+            self.env_origins.setdefault(env_name, layer.origin_of(("environments", env_name))
+                                        or Origin(name, 1, f"environments.{env_name}"))
+        for table_name, body in doc.tables.items():
+            self._add_yaml_table(layer, table_name, body)
+
+    def _add_yaml_table(self, layer: Layer, name: str, body: dict[str, Any]) -> None:
+        origin = layer.origin_of(("tables", name)) or Origin("?", 0, f"tables.{name}")
+        base = layer.sub("tables", name)
+        base = Layer({k: v for k, v in body.items() if k not in TABLE_ONLY_KEYS},
+                     base.origins, base.anchor)
+        source = _TableSource(name=name, name_origin=origin, base=base)
+        only_in = body.get("only_in")
+        if only_in is not None:
+            if isinstance(only_in, list) and all(isinstance(e, str) for e in only_in):
+                source.only_in = tuple(only_in)
+            else:
+                self._problem(layer, ("tables", name, "only_in"),
+                              "only_in must be a list of environment names")
+        overrides = body.get("environments")
+        if overrides is not None:
+            if not isinstance(overrides, dict):
+                self._problem(layer, ("tables", name, "environments"),
+                              "environments must map environment names to settings")
+            else:
+                for env_name, settings in overrides.items():
+                    if settings is None:
+                        settings = {}
+                    if not isinstance(settings, dict):
+                        self._problem(layer, ("tables", name, "environments", env_name),
+                                      "an environment override must be a mapping of settings")
+                        continue
+                    sub = layer.sub("tables", name, "environments", env_name)
+                    source.overrides[env_name] = Layer(settings, sub.origins, sub.anchor)
+        self.tables.append(source)
+
+    def _read_hcl(self, file: Path, name: str) -> None:
+        from tablesmith.spec.hcl_source import load_hcl  # python-hcl2 is slow to import
+
+        blocks, problems = load_hcl(file, name)
+        self.problems += problems
+        for block in blocks:
+            if block.name is None:
+                self.problems.append(Diagnostic(
+                    block.name_origin.file, block.name_origin.line, "table_name",
+                    "'table_name' is required"))
+                continue
+            if block.environment is None:
+                anchor = block.layer.anchor or block.name_origin
+                self.problems.append(Diagnostic(
+                    anchor.file, anchor.line, "tags.Environment",
+                    "the module block has no tags.Environment, so its environment is unknown",
+                    "add tags = { Environment = \"dev\", ... } (a mandatory tag of the module)"))
+                continue
+            self.tables.append(_TableSource(
+                name=block.name, name_origin=block.name_origin, base=block.layer,
+                only_in=(block.environment,), hcl_environment=block.environment))
+
+    def _problem(self, layer: Layer, path: tuple[str | int, ...], message: str,
+                 hint: str = "") -> None:
+        origin = layer.origin_of(path) or layer.anchor or Origin("?", 0, "")
+        self.problems.append(Diagnostic(origin.file, origin.line, origin.path, message, hint))
+
+    # ------------------------------------------------------------------ building
+
+    def _environments(self) -> tuple[dict[str, Environment], dict[str, list[Layer]]]:
+        """Every environment (built-in, declared, or named by a module block)."""
+        raw: dict[str, dict[str, Any]] = {name: {} for name in BUILTIN_ENVIRONMENTS}
+        defaults: dict[str, list[Layer]] = {}
+        for layer, doc in self.docs:
+            for name, settings in doc.environments.items():
+                raw.setdefault(name, {})
+                if settings is None:
+                    continue
+                raw[name].update(settings.model_dump(exclude_unset=True, exclude={"defaults"}))
+                if settings.defaults:
+                    defaults.setdefault(name, []).append(
+                        layer.sub("environments", name, "defaults"))
+        for table in self.tables:
+            if table.hcl_environment:
+                raw.setdefault(table.hcl_environment, {})
+        envs: dict[str, Environment] = {}
+        for name, settings in raw.items():
+            env = Environment(name=name, **settings)
+            origin = self.env_origins.get(name)
+            for fname in ("region", "dr_region"):
+                value = getattr(env, fname)
+                if not _REGION.match(value) and origin is not None:
+                    self.problems.append(Diagnostic(
+                        origin.file, origin.line, f"{origin.path}.{fname}",
+                        f"'{value}' is not an AWS region name", "e.g. af-south-1"))
+            if env.endpoint_url and not env.endpoint_url.startswith(("http://", "https://")) \
+                    and origin is not None:
+                self.problems.append(Diagnostic(
+                    origin.file, origin.line, f"{origin.path}.endpoint_url",
+                    f"'{env.endpoint_url}' is not an http(s) URL"))
+            envs[name] = env
+        return envs, defaults
+
+    def build(self, only_env: str | None, strict: bool) -> Spec:
+        envs, env_defaults = self._environments()
+        if only_env is not None and only_env not in envs:
+            close = difflib.get_close_matches(only_env, list(envs), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UsageError(f"unknown environment '{only_env}'{hint}; "
+                             f"this spec has: {', '.join(sorted(envs))}")
+        conventions = self._conventions()
+        top_defaults = [layer.sub("defaults") for layer, doc in self.docs if doc.defaults]
+        self._check_env_names(envs)
+        by_env: dict[str, list[Table]] = {name: [] for name in envs}
+        seen: dict[tuple[str, str], Origin] = {}
+        for source in self.tables:
+            for env_name in sorted(envs):
+                if source.only_in is not None and env_name not in source.only_in:
+                    continue
+                if only_env is not None and env_name != only_env:
+                    continue
+                env = envs[env_name]
+                key = (env_name, env.physical_name(source.name))
+                if key in seen:
+                    first = seen[key]
+                    o = source.name_origin
+                    self.problems.append(Diagnostic(
+                        o.file, o.line, o.path,
+                        f"table '{source.name}' is defined twice in environment '{env_name}'",
+                        f"first defined at {first.file}:{first.line}"))
+                    continue
+                seen[key] = source.name_origin
+                layers = self._layers(source, env, top_defaults, env_defaults)
+                resolution = resolve_table(merge(layers), name=source.name,
+                                           name_origin=source.name_origin, env=env,
+                                           conventions=conventions)
+                self.problems += resolution.diagnostics
+                if resolution.table is not None:
+                    by_env[env_name].append(resolution.table)
+        problems = sorted(set(self.problems))
+        if strict:
+            problems = [Diagnostic(d.file, d.line, d.path, d.message, d.hint, "error")
+                        for d in problems]
+        if any(d.severity == "error" for d in problems):
+            raise SpecError(problems)
+        return Spec(
+            sources=tuple(self.sources),
+            conventions=conventions,
+            environments=envs,
+            tables_by_env={k: tuple(sorted(v, key=lambda t: t.name)) for k, v in by_env.items()},
+            diagnostics=tuple(problems),
+        )
+
+    def _layers(self, source: _TableSource, env: Environment, top_defaults: list[Layer],
+                env_defaults: dict[str, list[Layer]]) -> list[Layer]:
+        layers = [Layer(MODULE_DEFAULTS)]
+        if source.hcl_environment is None:
+            layers.append(Layer(environment_profile(env.name, env.dr_region)))
+            layers.append(Layer({"tags": {"Environment": env.name}}))
+            layers += top_defaults
+            layers += env_defaults.get(env.name, [])
+        layers.append(source.base)
+        override = source.overrides.get(env.name)
+        if override is not None:
+            layers.append(override)
+        return layers
+
+    def _conventions(self) -> Conventions:
+        found = [doc.conventions for _, doc in self.docs if doc.conventions is not None]
+        return found[-1] if found else Conventions()
+
+    def _check_env_names(self, envs: dict[str, Environment]) -> None:
+        """Environment names used by tables must exist (a typo would silently skip a table)."""
+        known = list(envs)
+        for source in self.tables:
+            if source.hcl_environment is not None:
+                continue
+            names = [(n, "only_in") for n in source.only_in or ()]
+            names += [(n, "environments") for n in source.overrides]
+            for env_name, where in names:
+                if env_name in envs:
+                    continue
+                close = difflib.get_close_matches(env_name, known, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else \
+                    f"declare it under environments: (known: {', '.join(sorted(known))})"
+                layer = source.overrides.get(env_name)
+                origin = (layer.anchor if layer is not None and where == "environments"
+                          else None) or source.name_origin
+                self.problems.append(Diagnostic(
+                    origin.file, origin.line, f"tables.{source.name}.{where}",
+                    f"unknown environment '{env_name}'", hint))

@@ -1,0 +1,261 @@
+"""The spec model: what a table should be, and (from ``live``) what it is.
+
+Two families of frozen pydantic models live here:
+
+* *settings* models (``TableSettings`` and its parts) validate the merged, user-written
+  settings of one table in one environment: unknown keys and wrong types are errors, and
+  scalars are strict (``"yes"`` is not a bool, ``"7"`` is not a number);
+* the *effective* model (``Table``) is the fully-defaulted result for one environment, with
+  typed keys and derived attribute definitions. ``live`` reads AWS into this same model, so
+  ``diff`` compares like with like.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+AttributeType = Literal["S", "N", "B"]
+ProjectionType = Literal["ALL", "KEYS_ONLY", "INCLUDE"]
+StreamViewType = Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
+EncryptionType = Literal["AWS_OWNED", "AWS_MANAGED", "CUSTOMER_MANAGED"]
+TableClass = Literal["STANDARD", "STANDARD_INFREQUENT_ACCESS"]
+BillingMode = Literal["PAY_PER_REQUEST"]
+Statistic = Literal["Sum", "Average", "Maximum", "Minimum", "SampleCount"]
+Target = Literal["aws", "local"]
+
+MODULE_MANDATORY_TAGS = ("Environment", "Project", "Owner", "CostCenter", "ManagedBy", "Component")
+MODULE_TABLE_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+DEFAULT_REGION = "af-south-1"  # the module README's primary region
+DEFAULT_DR_REGION = "eu-west-1"  # the module README's DR region
+OWNERSHIP_TAG = "tablesmith:managed"  # marks tables `plan --prune` may delete
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+class KeyRef(_Frozen):
+    """A key attribute written out in full: its name and (optionally) its type."""
+
+    name: StrictStr
+    type: AttributeType | None = None
+
+
+# a key may be written "PK" (its type found elsewhere): loaders normalise that to {name: PK}
+KeyInput = KeyRef
+
+
+class GsiSettings(_Frozen):
+    """A global secondary index as written."""
+
+    name: StrictStr
+    hash_key: KeyInput
+    range_key: KeyInput | None = None
+    projection_type: ProjectionType = "ALL"
+    non_key_attributes: tuple[StrictStr, ...] = ()
+
+
+class LsiSettings(_Frozen):
+    """A local secondary index as written: the table's partition key plus another sort key."""
+
+    name: StrictStr
+    range_key: KeyInput
+    projection_type: ProjectionType = "ALL"
+    non_key_attributes: tuple[StrictStr, ...] = ()
+
+
+class PointInTimeRecovery(_Frozen):
+    """PITR: continuous backups, restorable to any second within the recovery period."""
+
+    enabled: StrictBool
+    recovery_period_days: StrictInt  # 1..35
+
+
+class TimeToLive(_Frozen):
+    """TTL: items whose ``attribute_name`` (epoch seconds) has passed are deleted."""
+
+    enabled: StrictBool
+    attribute_name: StrictStr
+
+
+class Stream(_Frozen):
+    """DynamoDB Streams; replicas require NEW_AND_OLD_IMAGES."""
+
+    enabled: StrictBool
+    view_type: StreamViewType
+
+
+class Encryption(_Frozen):
+    """Server-side encryption at rest: AWS-owned, AWS-managed (aws/dynamodb) or a customer key."""
+
+    type: EncryptionType
+    kms_key_arn: StrictStr | None = None
+    # customer-managed keys are regional: one per replica region
+    replica_kms_key_arns: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+
+
+class OnDemandThroughput(_Frozen):
+    """Caps on on-demand request units (None = no cap)."""
+
+    max_read_request_units: StrictInt | None = None
+    max_write_request_units: StrictInt | None = None
+
+
+class Backup(_Frozen):
+    """AWS Backup: vault, plan with one rule, selection of the table, and the service role."""
+
+    enabled: StrictBool
+    schedule: StrictStr  # AWS cron: cron(min hour day-of-month month day-of-week year)
+    retention_days: StrictInt  # 1..365: the rule's DeleteAfterDays
+    cold_storage_after_days: StrictInt | None = None  # MoveToColdStorageAfterDays
+    copy_to_replica_regions: StrictBool = True  # a DR vault + copy action per replica region
+
+
+class AlarmRule(_Frozen):
+    """One CloudWatch alarm's trigger: ``statistic`` over ``period`` > ``threshold``."""
+
+    enabled: StrictBool
+    threshold: StrictFloat
+    period: StrictInt  # seconds: 10, 30 or a multiple of 60
+    evaluation_periods: StrictInt
+    statistic: Statistic
+
+
+class Alarms(_Frozen):
+    """The CloudWatch alarms around a table, on series DynamoDB actually publishes."""
+
+    enabled: StrictBool
+    alarm_actions: tuple[StrictStr, ...] = ()  # SNS topic ARNs
+    ok_actions: tuple[StrictStr, ...] = ()
+    system_errors: AlarmRule  # SystemErrors per TableName+Operation, summed with metric math
+    throttled_requests: AlarmRule  # ThrottledRequests per TableName+Operation, summed
+    read_throttle_events: AlarmRule  # ReadThrottleEvents per TableName (and per GSI)
+    write_throttle_events: AlarmRule  # WriteThrottleEvents per TableName (and per GSI)
+    replication_latency: AlarmRule  # ReplicationLatency per TableName+ReceivingRegion
+    user_errors: AlarmRule  # UserErrors: account-and-region level, no TableName dimension
+
+
+class TableSettings(_Frozen):
+    """Every setting of one table in one environment, after defaults and overrides merged."""
+
+    partition_key: KeyInput
+    sort_key: KeyInput | None = None
+    # explicit attribute definitions: optional, cross-checked against the keys
+    attributes: dict[StrictStr, AttributeType] | None = None
+    global_secondary_indexes: tuple[GsiSettings, ...] = ()
+    local_secondary_indexes: tuple[LsiSettings, ...] = ()
+    billing_mode: BillingMode
+    on_demand_throughput: OnDemandThroughput | None = None
+    point_in_time_recovery: PointInTimeRecovery
+    ttl: TimeToLive
+    stream: Stream
+    encryption: Encryption
+    deletion_protection: StrictBool
+    table_class: TableClass
+    replicas: tuple[StrictStr, ...] = ()  # region names
+    backup: Backup
+    alarms: Alarms
+    tags: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+
+
+class Conventions(_Frozen):
+    """The platform team's guardrails; the defaults are the module's."""
+
+    mandatory_tags: tuple[StrictStr, ...] = MODULE_MANDATORY_TAGS
+    table_name_pattern: StrictStr = MODULE_TABLE_NAME_PATTERN
+
+
+class EnvironmentSettings(_Frozen):
+    """Where an environment deploys and how it names tables, as written."""
+
+    target: Target = "aws"
+    region: StrictStr = DEFAULT_REGION
+    dr_region: StrictStr = DEFAULT_DR_REGION
+    profile: StrictStr | None = None
+    endpoint_url: StrictStr | None = None
+    table_prefix: StrictStr = ""
+    table_suffix: StrictStr = ""
+    # table settings for every table in this environment (validated when merged per table)
+    defaults: dict[StrictStr, object] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- effective
+
+
+class Key(_Frozen):
+    """A key attribute with its type; also one attribute definition."""
+
+    name: str
+    type: AttributeType
+
+
+class GlobalSecondaryIndex(_Frozen):
+    """An effective GSI with typed keys."""
+
+    name: str
+    hash_key: Key
+    range_key: Key | None = None
+    projection_type: ProjectionType = "ALL"
+    non_key_attributes: tuple[str, ...] = ()  # sorted
+
+
+class LocalSecondaryIndex(_Frozen):
+    """An effective LSI: partition key of the table, its own sort key."""
+
+    name: str
+    range_key: Key
+    projection_type: ProjectionType = "ALL"
+    non_key_attributes: tuple[str, ...] = ()  # sorted
+
+
+class Environment(_Frozen):
+    """An effective environment: its name and where it deploys."""
+
+    name: str
+    target: Target = "aws"
+    region: str = DEFAULT_REGION
+    dr_region: str = DEFAULT_DR_REGION
+    profile: str | None = None
+    endpoint_url: str | None = None
+    table_prefix: str = ""
+    table_suffix: str = ""
+
+    def physical_name(self, logical: str) -> str:
+        """The table's name in AWS for this environment."""
+        return f"{self.table_prefix}{logical}{self.table_suffix}"
+
+
+class Table(_Frozen):
+    """One table in one environment, fully defaulted: what ``apply`` makes AWS hold."""
+
+    name: str  # logical name, as in the spec
+    table_name: str  # physical name in AWS
+    environment: str
+    region: str
+    partition_key: Key
+    sort_key: Key | None = None
+    attribute_definitions: tuple[Key, ...]  # derived from the keys, sorted by name
+    global_secondary_indexes: tuple[GlobalSecondaryIndex, ...] = ()  # sorted by name
+    local_secondary_indexes: tuple[LocalSecondaryIndex, ...] = ()  # sorted by name
+    billing_mode: BillingMode = "PAY_PER_REQUEST"
+    on_demand_throughput: OnDemandThroughput | None = None
+    point_in_time_recovery: PointInTimeRecovery
+    ttl: TimeToLive
+    stream: Stream
+    encryption: Encryption
+    deletion_protection: bool
+    table_class: TableClass
+    replicas: tuple[str, ...] = ()  # sorted region names
+    backup: Backup
+    alarms: Alarms
+    tags: dict[str, str]
+
+    def gsi(self, name: str) -> GlobalSecondaryIndex | None:
+        """The GSI called ``name``, if any."""
+        return next((g for g in self.global_secondary_indexes if g.name == name), None)
+

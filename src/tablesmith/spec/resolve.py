@@ -1,0 +1,572 @@
+"""Resolve one table's merged settings into the effective :class:`Table`, checking every rule.
+
+Two passes, so that every problem is reported at once:
+
+1. structure: strict pydantic validation of ``TableSettings`` (unknown keys with a
+   did-you-mean hint, wrong types, values outside a closed set);
+2. meaning: the rules real DynamoDB, AWS Backup and CloudWatch enforce (and the module's own
+   variable validations), each written below with the reason.
+
+Each problem is reported at the origin of the value concerned (see ``source.Merged``), so it
+points at the file, line and field path the user has to edit.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from tablesmith.errors import Diagnostic, Severity
+from tablesmith.spec.cron import cron_problem
+from tablesmith.spec.model import (
+    OWNERSHIP_TAG,
+    AlarmRule,
+    Conventions,
+    Environment,
+    GlobalSecondaryIndex,
+    GsiSettings,
+    Key,
+    KeyRef,
+    LocalSecondaryIndex,
+    LsiSettings,
+    Table,
+    TableSettings,
+)
+from tablesmith.spec.source import Merged, Origin, Path_, join_path
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+# DynamoDB naming rule for tables and indexes (CreateTable / GlobalSecondaryIndex docs)
+_AWS_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
+# region names: the module's replica_region check, widened to gov/iso partitions
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1}$")
+_SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+_KMS_KEY = re.compile(
+    r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+|alias/.+|[0-9a-f-]{36})$")
+_TAG_CHARS = re.compile(r"^[\w\s.:/=+\-@]*$", re.UNICODE)
+
+MAX_GSIS = 20  # DynamoDB quota: GSIs per table (default; adjustable only by support case)
+MAX_LSIS = 5  # DynamoDB hard limit: LSIs per table
+MAX_PROJECTED = 100  # NonKeyAttributes summed over all indexes of a table
+MAX_TAGS = 50  # tags per DynamoDB resource
+KEY_FIELDS = ("partition_key", "sort_key")
+
+
+@dataclass
+class Resolution:
+    """The result of resolving one table: the table (None when it has errors) and problems."""
+
+    table: Table | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+class _Reporter:
+    """Turns (native path, message, hint) into located diagnostics."""
+
+    def __init__(self, merged: Merged, fallback: Origin) -> None:
+        self.merged = merged
+        self.fallback = fallback
+        self.found: list[Diagnostic] = []
+        # paths whose (bad) values were dropped: later problems there are consequences
+        self.removed: list[Path_] = []
+
+    def written(self, path: Path_) -> bool:
+        """Did the user's text (not a built-in default) set the value at ``path``?"""
+        return self.merged.locate(path)[1] == len(path)
+
+    def add(self, path: Path_, message: str, hint: str = "",
+            severity: Severity = "error") -> None:
+        if any(path[: len(r)] == r or r[: len(path)] == path for r in self.removed):
+            return
+        origin, depth = self.merged.locate(path)
+        if origin is None:
+            origin, depth = self.fallback, 0
+        display = origin.path
+        for key in path[depth:]:
+            display = join_path(display, key)
+        self.found.append(Diagnostic(origin.file, origin.line, display or "(table)",
+                                     message, hint, severity))
+
+
+def resolve_table(
+    merged: Merged,
+    *,
+    name: str,
+    name_origin: Origin,
+    env: Environment,
+    conventions: Conventions,
+) -> Resolution:
+    """Validate ``merged`` settings of table ``name`` in ``env`` and build its effective Table."""
+    report = _Reporter(merged, name_origin)
+    settings: TableSettings | None = None
+    for _ in range(4):
+        try:
+            settings = TableSettings.model_validate(_normalise_keys(report.merged.data))
+            break
+        except ValidationError as exc:
+            bad = []
+            for error in exc.errors():
+                _report_validation_error(report, error, TableSettings)
+                bad.append(tuple(p for p in error["loc"] if p != "[key]"))
+            if any(e["type"] == "missing" for e in exc.errors()):
+                return Resolution(None, report.found)
+            # drop the bad values and go on, so the rest of the table is checked too
+            report.removed += bad
+            report.merged = report.merged.without(bad)
+    if settings is None:
+        return Resolution(None, report.found)
+
+    _check_names(report, name, name_origin, env, conventions)
+    keys = _resolve_keys(report, settings)
+    _check_indexes(report, settings)
+    _check_features(report, settings, env, keys[4] if keys else {})
+    _check_tags(report, settings, conventions)
+    if keys is None or any(d.severity == "error" for d in report.found):
+        return Resolution(None, report.found)
+    partition, sort, gsis, lsis, attributes = keys
+    tags = {**settings.tags, OWNERSHIP_TAG: "true"}
+    table = Table(
+        name=name,
+        table_name=env.physical_name(name),
+        environment=env.name,
+        region=env.region,
+        partition_key=partition,
+        sort_key=sort,
+        attribute_definitions=tuple(sorted(attributes.values(), key=lambda k: k.name)),
+        global_secondary_indexes=tuple(sorted(gsis, key=lambda g: g.name)),
+        local_secondary_indexes=tuple(sorted(lsis, key=lambda i: i.name)),
+        billing_mode=settings.billing_mode,
+        on_demand_throughput=settings.on_demand_throughput,
+        point_in_time_recovery=settings.point_in_time_recovery,
+        ttl=settings.ttl,
+        stream=settings.stream,
+        encryption=settings.encryption,
+        deletion_protection=settings.deletion_protection,
+        table_class=settings.table_class,
+        replicas=tuple(sorted(settings.replicas)),
+        backup=settings.backup,
+        alarms=settings.alarms,
+        tags=dict(sorted(tags.items())),
+    )
+    return Resolution(table, report.found)
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def _normalise_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """Turn the shorthand ``hash_key: PK`` into ``{name: PK}`` so one model validates both."""
+
+    def norm(value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    out = dict(data)
+    for key in KEY_FIELDS:
+        if key in out:
+            out[key] = norm(out[key])
+    for group, fields in (("global_secondary_indexes", ("hash_key", "range_key")),
+                          ("local_secondary_indexes", ("range_key",))):
+        indexes = out.get(group)
+        if isinstance(indexes, list):
+            out[group] = [
+                {k: norm(v) if k in fields else v for k, v in ix.items()}
+                if isinstance(ix, dict) else ix
+                for ix in indexes
+            ]
+    return out
+
+
+_TYPE_WORDS = {
+    "bool_type": "must be true or false",
+    "int_type": "must be a whole number",
+    "float_type": "must be a number",
+    "string_type": "must be a string",
+    "dict_type": "must be a mapping",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+    "model_type": "must be a mapping",
+    "model_attributes_type": "must be a mapping",
+}
+
+_FIELD_HINTS = {
+    "billing_mode": "tablesmith enforces on-demand billing (PAY_PER_REQUEST), as the module "
+                    "does; cap spend with on_demand_throughput instead",
+    "type": "S (string), N (number) or B (binary)",
+    "projection_type": "ALL, KEYS_ONLY or INCLUDE (INCLUDE needs non_key_attributes)",
+    "view_type": "KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES",
+}
+
+
+def _report_validation_error(report: _Reporter, error: Any, model: type[BaseModel]) -> None:
+    loc: Path_ = tuple(p for p in error["loc"] if p != "[key]")
+    kind = error["type"]
+    value = error.get("input")
+    last = loc[-1] if loc else ""
+    if kind == "extra_forbidden":
+        known = _fields_at(model, loc[:-1])
+        close = difflib.get_close_matches(str(last), known, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else (
+            f"known keys here: {', '.join(sorted(known))}" if known else "")
+        report.add(loc, f"unknown key '{last}'", hint)
+    elif kind == "missing":
+        report.add(loc, f"'{last}' is required")
+    elif kind in _TYPE_WORDS:
+        report.add(loc, f"{_TYPE_WORDS[kind]}, not {_describe(value)}", _type_hint(kind, value))
+    elif kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        report.add(loc, f"{_describe(value)} is not allowed: expected {expected}",
+                   _FIELD_HINTS.get(str(last), ""))
+    else:
+        report.add(loc, error["msg"])
+
+
+def _type_hint(kind: str, value: Any) -> str:
+    if kind == "bool_type" and isinstance(value, str):
+        return "write true or false without quotes"
+    if kind in ("int_type", "float_type") and isinstance(value, str):
+        return "write the number without quotes"
+    if kind == "string_type" and isinstance(value, (int, float, bool)):
+        return "quote the value to make it a string"
+    return ""
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{value}'"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return str(value)
+
+
+def _fields_at(model: type[BaseModel], loc: Path_) -> list[str]:
+    """Field names of the model found by walking ``loc`` (for did-you-mean hints)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        info = current.model_fields.get(part)
+        if info is None:
+            return []
+        current = _model_in(info.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+# --------------------------------------------------------------------------- meaning
+
+
+def _check_names(report: _Reporter, name: str, name_origin: Origin, env: Environment,
+                 conventions: Conventions) -> None:
+    def at_name(message: str, hint: str) -> None:
+        report.found.append(Diagnostic(name_origin.file, name_origin.line,
+                                       name_origin.path or "table_name", message, hint))
+
+    if not re.match(conventions.table_name_pattern, name):
+        at_name(f"table name '{name}' does not match the naming convention "
+                f"{conventions.table_name_pattern}",
+                "start with a lowercase letter; use lowercase letters, digits and underscores")
+    physical = env.physical_name(name)
+    if not _AWS_NAME.match(physical):
+        at_name(f"table name '{physical}' is not a valid DynamoDB name",
+                "DynamoDB table names are 3-255 characters of a-z, A-Z, 0-9, '_', '-' and '.'")
+
+
+Keys = tuple[Key, Key | None, list[GlobalSecondaryIndex], list[LocalSecondaryIndex],
+             dict[str, Key]]
+
+
+def _resolve_keys(report: _Reporter, settings: TableSettings) -> Keys | None:
+    """Type every key, derive the attribute definitions, and cross-check ``attributes``.
+
+    DynamoDB wants exactly one AttributeDefinition per key attribute (table and indexes), and
+    rejects definitions no key uses; the module's example declares unused ones, so those are
+    dropped with a warning rather than sent.
+    """
+    declared = settings.attributes or {}
+    # every place a key attribute is named: (path to its KeyRef, ref)
+    uses: list[tuple[Path_, KeyRef]] = [(("partition_key",), settings.partition_key)]
+    if settings.sort_key is not None:
+        uses.append((("sort_key",), settings.sort_key))
+    for i, g in enumerate(settings.global_secondary_indexes):
+        uses.append((("global_secondary_indexes", i, "hash_key"), _ref(g.hash_key)))
+        if g.range_key is not None:
+            uses.append((("global_secondary_indexes", i, "range_key"), _ref(g.range_key)))
+    for i, lsi in enumerate(settings.local_secondary_indexes):
+        uses.append((("local_secondary_indexes", i, "range_key"), _ref(lsi.range_key)))
+
+    types: dict[str, tuple[str, Path_]] = {}
+    for name, type_ in declared.items():
+        types[name] = (type_, ("attributes", name))
+    ok = True
+    for path, ref in uses:
+        if not 1 <= len(ref.name.encode()) <= 255:
+            report.add((*path, "name"), "key attribute names are 1-255 bytes long")
+            ok = False
+            continue
+        if ref.type is None:
+            continue
+        seen = types.get(ref.name)
+        if seen is None:
+            types[ref.name] = (ref.type, (*path, "type"))
+        elif seen[0] != ref.type:
+            report.add((*path, "type"),
+                       f"attribute '{ref.name}' is given two types: {seen[0]} and {ref.type}",
+                       "an attribute has one type in every key and index that uses it")
+            ok = False
+    for path, ref in uses:
+        if ref.type is None and ref.name not in types:
+            report.add(path, f"key attribute '{ref.name}' has no type",
+                       f"write {{name: {ref.name}, type: S}} or declare it under attributes")
+            ok = False
+    if not ok:
+        return None
+
+    def key(ref: KeyRef) -> Key:
+        return Key(name=ref.name, type=types[ref.name][0])  # type: ignore[arg-type]
+
+    used = {ref.name for _, ref in uses}
+    for name in declared:
+        if name not in used:
+            report.add(("attributes", name),
+                       f"attribute '{name}' is declared but no key or index uses it; "
+                       "DynamoDB rejects unused attribute definitions, so it will not be sent",
+                       "remove it, or add the index that uses it", severity="warning")
+    partition = key(settings.partition_key)
+    sort = key(settings.sort_key) if settings.sort_key is not None else None
+    gsis = [GlobalSecondaryIndex(
+        name=g.name, hash_key=key(_ref(g.hash_key)),
+        range_key=key(_ref(g.range_key)) if g.range_key is not None else None,
+        projection_type=g.projection_type,
+        non_key_attributes=tuple(sorted(g.non_key_attributes)))
+        for g in settings.global_secondary_indexes]
+    lsis = [LocalSecondaryIndex(
+        name=i.name, range_key=key(_ref(i.range_key)), projection_type=i.projection_type,
+        non_key_attributes=tuple(sorted(i.non_key_attributes)))
+        for i in settings.local_secondary_indexes]
+    attributes = {ref.name: key(ref) for _, ref in uses}
+    return partition, sort, gsis, lsis, attributes
+
+
+def _ref(value: KeyRef | str) -> KeyRef:
+    return value if isinstance(value, KeyRef) else KeyRef(name=value)
+
+
+def _check_indexes(report: _Reporter, settings: TableSettings) -> None:
+    gsis = settings.global_secondary_indexes
+    lsis = settings.local_secondary_indexes
+    if len(gsis) > MAX_GSIS:
+        report.add(("global_secondary_indexes", MAX_GSIS),
+                   f"{len(gsis)} global secondary indexes: DynamoDB allows {MAX_GSIS} per table",
+                   "merge indexes (overloaded keys) or ask AWS support for a higher quota")
+    if len(lsis) > MAX_LSIS:
+        report.add(("local_secondary_indexes", MAX_LSIS),
+                   f"{len(lsis)} local secondary indexes: DynamoDB allows at most {MAX_LSIS}")
+    if lsis and settings.sort_key is None:
+        report.add(("local_secondary_indexes",),
+                   "local secondary indexes need a table with a sort key",
+                   "add sort_key to the table, or use a global secondary index")
+    seen: dict[str, Path_] = {}
+    projected = 0
+    indexed: list[tuple[str, int, GsiSettings | LsiSettings]] = [
+        ("global_secondary_indexes", i, g) for i, g in enumerate(gsis)]
+    indexed += [("local_secondary_indexes", i, x) for i, x in enumerate(lsis)]
+    for group, i, index in indexed:
+        path: Path_ = (group, i)
+        if not _AWS_NAME.match(index.name):
+            report.add((*path, "name"), f"index name '{index.name}' is not a valid DynamoDB name",
+                       "index names are 3-255 characters of a-z, A-Z, 0-9, '_', '-' and '.'")
+        if index.name in seen:
+            report.add((*path, "name"), f"duplicate index name '{index.name}'",
+                       "index names must be unique across a table's GSIs and LSIs")
+        seen.setdefault(index.name, path)
+        if index.projection_type == "INCLUDE" and not index.non_key_attributes:
+            report.add((*path, "projection_type"),
+                       f"index '{index.name}' projects INCLUDE but lists no non_key_attributes",
+                       "list the attributes to project, or use KEYS_ONLY")
+        if index.projection_type != "INCLUDE" and index.non_key_attributes:
+            report.add((*path, "non_key_attributes"),
+                       f"index '{index.name}' lists non_key_attributes with projection "
+                       f"{index.projection_type}; DynamoDB accepts them only with INCLUDE",
+                       "use projection_type: INCLUDE, or remove non_key_attributes")
+        before = projected
+        projected += len(index.non_key_attributes)
+        if before <= MAX_PROJECTED < projected:
+            report.add((*path, "non_key_attributes"),
+                       f"{projected} projected non-key attributes across the table's indexes: "
+                       f"DynamoDB allows {MAX_PROJECTED} in total (repeats count again)",
+                       "project ALL on one index instead of listing many attributes")
+
+
+def _check_features(report: _Reporter, settings: TableSettings, env: Environment,
+                    attributes: dict[str, Key]) -> None:
+    days = settings.point_in_time_recovery.recovery_period_days
+    if not 1 <= days <= 35:
+        report.add(("point_in_time_recovery", "recovery_period_days"),
+                   f"recovery_period_days is {days}: PITR keeps 1 to 35 days")
+    ttl = settings.ttl
+    if not 1 <= len(ttl.attribute_name.encode()) <= 255:
+        report.add(("ttl", "attribute_name"), "the TTL attribute name must be 1-255 bytes")
+    elif ttl.enabled and ttl.attribute_name in attributes and \
+            attributes[ttl.attribute_name].type != "N":
+        report.add(("ttl", "attribute_name"),
+                   f"TTL attribute '{ttl.attribute_name}' is a key of type "
+                   f"{attributes[ttl.attribute_name].type}; TTL only acts on Number values "
+                   "(epoch seconds)", severity="warning")
+
+    throughput = settings.on_demand_throughput
+    if throughput is not None:
+        for fname in ("max_read_request_units", "max_write_request_units"):
+            value = getattr(throughput, fname)
+            if value is not None and value != -1 and value < 1:
+                report.add(("on_demand_throughput", fname),
+                           f"{fname} is {value}: use a positive number, or -1 for no cap")
+
+    _check_replicas(report, settings, env)
+    _check_encryption(report, settings)
+    _check_backup(report, settings)
+    _check_alarms(report, settings)
+
+
+def _check_replicas(report: _Reporter, settings: TableSettings, env: Environment) -> None:
+    seen: set[str] = set()
+    for i, region in enumerate(settings.replicas):
+        path: Path_ = ("replicas", i)
+        if not _REGION.match(region):
+            report.add(path, f"'{region}' is not an AWS region name", "e.g. eu-west-1")
+        elif region == env.region:
+            report.add(path, f"replica region {region} is the table's own region",
+                       "a replica must be in another region than the table's")
+        elif region in seen:
+            report.add(path, f"replica region {region} is listed twice")
+        seen.add(region)
+    if settings.replicas:
+        stream = settings.stream
+        if not stream.enabled or stream.view_type != "NEW_AND_OLD_IMAGES":
+            where: Path_ = ("stream", "view_type") if stream.enabled else ("stream", "enabled")
+            if not report.written(where):
+                where = ("replicas",)
+            report.add(where,
+                       "replicas (global tables) require streams enabled with NEW_AND_OLD_IMAGES",
+                       "set stream: {enabled: true, view_type: NEW_AND_OLD_IMAGES}")
+
+
+def _check_encryption(report: _Reporter, settings: TableSettings) -> None:
+    enc = settings.encryption
+    if enc.type == "CUSTOMER_MANAGED":
+        if not enc.kms_key_arn:
+            report.add(("encryption", "kms_key_arn"),
+                       "CUSTOMER_MANAGED encryption needs kms_key_arn")
+        elif not _KMS_KEY.match(enc.kms_key_arn):
+            report.add(("encryption", "kms_key_arn"),
+                       f"'{enc.kms_key_arn}' is not a KMS key ARN, alias or key id")
+        for region in settings.replicas:
+            if region not in enc.replica_kms_key_arns:
+                report.add(("encryption", "replica_kms_key_arns"),
+                           f"replica region {region} has no KMS key",
+                           "KMS keys are regional: give one per replica region")
+    else:
+        if enc.kms_key_arn:
+            report.add(("encryption", "kms_key_arn"),
+                       f"kms_key_arn is only used with CUSTOMER_MANAGED (type is {enc.type})")
+        if enc.replica_kms_key_arns:
+            report.add(("encryption", "replica_kms_key_arns"),
+                       "replica_kms_key_arns is only used with CUSTOMER_MANAGED")
+    for region in enc.replica_kms_key_arns:
+        if region not in settings.replicas:
+            report.add(("encryption", "replica_kms_key_arns", region),
+                       f"{region} is not a replica region of this table")
+
+
+def _check_backup(report: _Reporter, settings: TableSettings) -> None:
+    backup = settings.backup
+    problem = cron_problem(backup.schedule)
+    if problem:
+        report.add(("backup", "schedule"), f"schedule '{backup.schedule}' {problem}",
+                   "e.g. cron(0 2 * * ? *) for daily at 02:00 UTC")
+    if not 1 <= backup.retention_days <= 365:
+        report.add(("backup", "retention_days"),
+                   f"retention_days is {backup.retention_days}: keep backups 1 to 365 days")
+    cold = backup.cold_storage_after_days
+    if cold is not None:
+        if cold < 1:
+            report.add(("backup", "cold_storage_after_days"),
+                       "cold_storage_after_days must be at least 1")
+        elif backup.retention_days < cold + 90:
+            # AWS Backup: recovery points stay in cold storage at least 90 days
+            report.add(("backup", "retention_days"),
+                       f"retention_days ({backup.retention_days}) must be at least "
+                       f"cold_storage_after_days + 90 ({cold + 90}): AWS Backup keeps "
+                       "cold-storage backups at least 90 days",
+                       f"raise retention_days to {cold + 90} or drop cold storage")
+
+
+def _check_alarms(report: _Reporter, settings: TableSettings) -> None:
+    alarms = settings.alarms
+    for group in ("alarm_actions", "ok_actions"):
+        for i, arn in enumerate(getattr(alarms, group)):
+            if not _SNS_ARN.match(arn):
+                report.add(("alarms", group, i), f"'{arn}' is not an SNS topic ARN",
+                           "e.g. arn:aws:sns:af-south-1:123456789012:dynamodb-alarms")
+    for name in ("system_errors", "throttled_requests", "read_throttle_events",
+                 "write_throttle_events", "replication_latency", "user_errors"):
+        rule: AlarmRule = getattr(alarms, name)
+        base: Path_ = ("alarms", name)
+        # CloudWatch: period 10, 30 or a multiple of 60 seconds
+        if rule.period not in (10, 30) and (rule.period < 60 or rule.period % 60):
+            report.add((*base, "period"), f"period {rule.period}s is not 10, 30 or a "
+                       "multiple of 60 seconds", "DynamoDB metrics are per minute: use 60 or more")
+        if rule.evaluation_periods < 1:
+            report.add((*base, "evaluation_periods"), "evaluation_periods must be at least 1")
+        elif rule.period * rule.evaluation_periods > 86400:
+            report.add((*base, "evaluation_periods"),
+                       "period x evaluation_periods exceeds one day, which CloudWatch rejects")
+        if rule.threshold < 0:
+            report.add((*base, "threshold"), "threshold must not be negative")
+
+
+def _check_tags(report: _Reporter, settings: TableSettings, conventions: Conventions) -> None:
+    tags = settings.tags
+    missing = [k for k in conventions.mandatory_tags if k not in tags]
+    if missing:
+        report.add(("tags",), f"missing mandatory tag(s): {', '.join(missing)}",
+                   f"every table must carry {', '.join(conventions.mandatory_tags)}")
+    if len(tags) + 1 > MAX_TAGS:
+        report.add(("tags",), f"{len(tags)} tags (+1 ownership tag): DynamoDB allows {MAX_TAGS}")
+    for key, value in tags.items():
+        if not 1 <= len(key) <= 128 or not _TAG_CHARS.match(key):
+            report.add(("tags", key), f"tag key '{key}' is not valid",
+                       "1-128 letters, digits, spaces and _ . : / = + - @")
+        elif key.lower().startswith("aws:"):
+            report.add(("tags", key), f"tag key '{key}' uses the reserved prefix 'aws:'")
+        if len(value) > 256 or not _TAG_CHARS.match(value):
+            report.add(("tags", key), f"tag value of '{key}' is not valid",
+                       "0-256 letters, digits, spaces and _ . : / = + - @")
+
+
+def all_errors(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Only the errors among ``diagnostics``."""
+    return [d for d in diagnostics if d.severity == "error"]
