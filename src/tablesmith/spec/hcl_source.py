@@ -62,7 +62,7 @@ MODULE_VARIABLES = (
 META_ARGUMENTS = frozenset({"source", "version", "providers", "count", "for_each", "depends_on"})
 
 # variables that map one-to-one onto a native path (the rest are handled in _TableBuilder)
-_RENAMED: dict[str, Path_] = {
+_RENAMED: dict[str, tuple[str, ...]] = {
     "billing_mode": ("billing_mode",),
     "point_in_time_recovery": ("point_in_time_recovery", "enabled"),
     "stream_enabled": ("stream", "enabled"),
@@ -134,8 +134,9 @@ def load_hcl(file: Path, display_name: str) -> tuple[list[HclTable], list[Diagno
         tables = [reader.table(tree.body, anchor, in_module=False)]
     else:
         tables = [
-            reader.table(block.body, Origin(display_name, _line(block, 1), f"module.{name}"),
-                         in_module=True)
+            reader.table(
+                block.body, Origin(display_name, _line(block, 1), f"module.{name}"), in_module=True
+            )
             for block, name in _module_blocks(tree.body)
         ]
     return tables, reader.problems
@@ -162,8 +163,9 @@ def _syntax_problem(file: str, text: str, exc: Exception) -> Diagnostic:
         what = f"unexpected character {exc.char!r}"
     else:
         what = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return Diagnostic(file, line, "(syntax)", f"invalid HCL: {what}",
-                      "fix the HCL syntax at this line")
+    return Diagnostic(
+        file, line, "(syntax)", f"invalid HCL: {what}", "fix the HCL syntax at this line"
+    )
 
 
 def _line(node: Any, fallback: int) -> int:
@@ -210,9 +212,16 @@ def _module_blocks(body: Any) -> list[tuple[Any, str]]:
         name = _label(labels[1])
         if name is None:
             continue
-        source = next((a for a in block.body.children
-                       if a is not None and _kind(a) == "attribute"
-                       and _token_text(a.identifier) == "source"), None)
+        source = next(
+            (
+                a
+                for a in block.body.children
+                if a is not None
+                and _kind(a) == "attribute"
+                and _token_text(a.identifier) == "source"
+            ),
+            None,
+        )
         if source is None:
             continue
         value = _unwrap(source.expression)
@@ -244,9 +253,7 @@ def is_module_source(source: str) -> bool:
     sub-directory (after ``//``) or, failing that, of the package itself is the module's name.
     """
     address = source.split("?", 1)[0]
-    scheme, sep, rest = address.partition("://")
-    if not sep:
-        scheme, rest = "", address
+    rest = address.partition("://")[2] or address
     package, _, subdir = rest.partition("//")
     for candidate in (subdir, package):
         segment = candidate.rstrip("/").rsplit("/", 1)[-1]
@@ -278,37 +285,59 @@ class _Reader:
 
     def table(self, body: Any, anchor: Origin, *, in_module: bool) -> HclTable:
         variables: dict[str, _Literal] = {}
-        dropped: set[str] = set()  # variables left out because they hold an expression
+        dropped: dict[str, _Literal] = {}  # left out because they hold an expression
         for node in body.children:
             if node is None:
                 continue
             kind = _kind(node)
             if kind == "block":
-                self.problems.append(Diagnostic(
-                    self.file, _line(node, anchor.line), anchor.path or "(top level)",
-                    f"unexpected block '{_label(node.labels[0])}'",
-                    "the dynamodb_table module takes only arguments (name = value)"))
+                self.problems.append(
+                    Diagnostic(
+                        self.file,
+                        _line(node, anchor.line),
+                        anchor.path or "(top level)",
+                        f"unexpected block '{_label(node.labels[0])}'",
+                        "the dynamodb_table module takes only arguments (name = value)",
+                    )
+                )
             elif kind == "attribute":
                 self._variable(node, variables, dropped, anchor, in_module=in_module)
         return _TableBuilder(self, anchor, variables, dropped).build()
 
-    def _variable(self, node: Any, variables: dict[str, _Literal], dropped: set[str],
-                  anchor: Origin, *, in_module: bool) -> None:
+    def _variable(
+        self,
+        node: Any,
+        variables: dict[str, _Literal],
+        dropped: dict[str, _Literal],
+        anchor: Origin,
+        *,
+        in_module: bool,
+    ) -> None:
         name = _token_text(node.identifier)
         line = _line(node, anchor.line)
         if in_module and name in META_ARGUMENTS:
             return
         if name not in MODULE_VARIABLES:
             close = difflib.get_close_matches(name, MODULE_VARIABLES, n=1)
-            hint = (f"did you mean '{close[0]}'?" if close else
-                    "the dynamodb_table module's variables are: " + ", ".join(MODULE_VARIABLES))
-            self.problems.append(Diagnostic(self.file, line, name,
-                                            f"unknown variable '{name}'", hint))
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else "the dynamodb_table module's variables are: " + ", ".join(MODULE_VARIABLES)
+            )
+            self.problems.append(
+                Diagnostic(self.file, line, name, f"unknown variable '{name}'", hint)
+            )
             return
         if name in variables or name in dropped:
-            self.problems.append(Diagnostic(
-                self.file, line, name, f"duplicate variable '{name}'",
-                f"'{name}' is set more than once; set it once"))
+            self.problems.append(
+                Diagnostic(
+                    self.file,
+                    line,
+                    name,
+                    f"duplicate variable '{name}'",
+                    f"'{name}' is set more than once; set it once",
+                )
+            )
             return
         literal = _Literal(value=None, line=line)
         before = self.expressions
@@ -316,7 +345,7 @@ class _Reader:
         if self.expressions == before:
             variables[name] = literal
         else:  # an expression anywhere inside leaves the whole variable out
-            dropped.add(name)
+            dropped[name] = literal
 
     def _convert(self, node: Any, rel: Path_, display: str, lines: dict[Path_, int]) -> Any:
         """The literal value of ``node``; expressions are reported (and return None)."""
@@ -341,14 +370,17 @@ class _Reader:
             if _kind(operand) in ("int_lit", "float_lit"):  # -3 lexes as MINUS, INT_LITERAL
                 return -self._convert(operand, rel, display, lines)
         if kind == "tuple":
-            return [self._convert(element, (*rel, i), join_path(display, i), lines)
-                    for i, element in enumerate(node.elements)]
+            return [
+                self._convert(element, (*rel, i), join_path(display, i), lines)
+                for i, element in enumerate(node.elements)
+            ]
         if kind == "object":
             return self._object(node, rel, display, lines)
         return self._expression(node, display, lines[rel], _EXPRESSION_KINDS.get(kind))
 
-    def _object(self, node: Any, rel: Path_, display: str,
-                lines: dict[Path_, int]) -> dict[str, Any]:
+    def _object(
+        self, node: Any, rel: Path_, display: str, lines: dict[Path_, int]
+    ) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for element in node.elements:
             line = _line(element, lines[rel])
@@ -357,9 +389,15 @@ class _Reader:
                 continue
             sub = join_path(display, key)
             if key in result:
-                self.problems.append(Diagnostic(
-                    self.file, line, sub, f"duplicate key '{key}'",
-                    "each key may appear once in an object; remove or merge the repeats"))
+                self.problems.append(
+                    Diagnostic(
+                        self.file,
+                        line,
+                        sub,
+                        f"duplicate key '{key}'",
+                        "each key may appear once in an object; remove or merge the repeats",
+                    )
+                )
                 continue
             result[key] = self._convert(element.expression, (*rel, key), sub, lines)
             lines[(*rel, key)] = line  # a field's own line is where the user looks for it
@@ -393,12 +431,18 @@ class _Reader:
         source = ""
         if isinstance(start, int) and isinstance(end, int):
             source = self.text[start:end].strip().split("\n", 1)[0]
-        shown = f"'{source[:60]}'" if source else "the value"
+        source = source[:60]
+        shown = (source if source.startswith('"') else f"'{source}'") if source else "the value"
         self.expressions += 1
-        self.problems.append(Diagnostic(
-            self.file, line, display,
-            f"{shown} is {kind or 'an expression'}: tablesmith reads literal values only",
-            _LITERAL_HINT))
+        self.problems.append(
+            Diagnostic(
+                self.file,
+                line,
+                display,
+                f"{shown} is {kind or 'an expression'}: tablesmith reads literal values only",
+                _LITERAL_HINT,
+            )
+        )
 
 
 # --------------------------------------------------------------------------- native shape
@@ -407,8 +451,13 @@ class _Reader:
 class _TableBuilder:
     """Renames one block's variables into native settings data with origins."""
 
-    def __init__(self, reader: _Reader, anchor: Origin, variables: dict[str, _Literal],
-                 dropped: set[str]) -> None:
+    def __init__(
+        self,
+        reader: _Reader,
+        anchor: Origin,
+        variables: dict[str, _Literal],
+        dropped: dict[str, _Literal],
+    ) -> None:
         self.reader = reader
         self.dropped = dropped
         self.file = reader.file
@@ -429,14 +478,15 @@ class _TableBuilder:
         self._key("partition_key")
         self._key("sort_key")
         self._replicas()
-        name_var = self.vars.get("table_name")
-        name = name_var.value if name_var and isinstance(name_var.value, str) else None
-        name_origin = self._origin(name_var.line, "table_name") if name_var else self.anchor
-        tags = self.vars.get("tags")
-        environment = tags.value.get("Environment") if tags and isinstance(
-            tags.value, dict) else None
+        table_name = self.vars.get("table_name")
+        name_origin = self._origin(table_name.line, "table_name") if table_name else self.anchor
+        # an expression elsewhere in tags does not hide a literal Environment
+        tags = self.vars.get("tags") or self.dropped.get("tags")
+        environment = (
+            tags.value.get("Environment") if tags and isinstance(tags.value, dict) else None
+        )
         return HclTable(
-            name=name,
+            name=table_name.value if table_name and isinstance(table_name.value, str) else None,
             name_origin=name_origin,
             environment=environment if isinstance(environment, str) else None,
             layer=Layer(data=self.data, origins=self.origins, anchor=self.anchor),
@@ -445,7 +495,7 @@ class _TableBuilder:
     def _origin(self, line: int, display: str) -> Origin:
         return Origin(self.file, line, display)
 
-    def _place(self, path: Path_, value: Any, var: str) -> None:
+    def _place(self, path: tuple[str, ...], value: Any, var: str) -> None:
         """Put ``value`` at ``path``, with origins for it, its parents and everything inside."""
         literal = self.vars[var]
         node = self.data
@@ -455,10 +505,7 @@ class _TableBuilder:
         node[path[-1]] = value
         for rel, line in literal.lines.items():
             if _exists(value, rel):
-                display = var
-                for key in rel:
-                    display = join_path(display, key)
-                self.origins[(*path, *rel)] = self._origin(line, display)
+                self.origins[(*path, *rel)] = self._origin(line, _display(var, rel))
         self.origins[path] = self._origin(literal.line, var)
 
     def _key(self, key: str) -> None:
@@ -495,36 +542,53 @@ class _TableBuilder:
             name, type_ = entry
             if name in result:
                 if result[name] != type_:
-                    self._problem(line, display,
-                                  f"attribute '{name}' is declared with two types: "
-                                  f"{result[name]!r} and {type_!r}",
-                                  "declare each attribute once, with the type its key uses")
+                    self._problem(
+                        line,
+                        display,
+                        f"attribute '{name}' is declared with two types: "
+                        f"{result[name]!r} and {type_!r}",
+                        "declare each attribute once, with the type its key uses",
+                    )
                 continue
             result[name] = type_
             self.origins[("attributes", name)] = self._origin(line, display)
 
-    def _attribute(self, element: Any, line: int, display: str, lines: dict[Path_, int],
-                   i: int) -> tuple[str, Any] | None:
+    def _attribute(
+        self, element: Any, line: int, display: str, lines: dict[Path_, int], i: int
+    ) -> tuple[str, Any] | None:
         if not isinstance(element, dict):
-            self._problem(line, display, "an attribute must be an object { name = …, type = … }",
-                          'write it as { name = "PK", type = "S" }')
+            self._problem(
+                line,
+                display,
+                "an attribute must be an object { name = …, type = … }",
+                'write it as { name = "PK", type = "S" }',
+            )
             return None
         ok = True
         for extra in element.keys() - set(_ATTRIBUTE_FIELDS):
             close = difflib.get_close_matches(extra, _ATTRIBUTE_FIELDS, n=1)
-            self._problem(lines.get((i, extra), line), join_path(display, extra),
-                          f"unknown field '{extra}' in an attribute",
-                          f"did you mean '{close[0]}'?" if close
-                          else "an attribute has only 'name' and 'type'")
+            self._problem(
+                lines.get((i, extra), line),
+                join_path(display, extra),
+                f"unknown field '{extra}' in an attribute",
+                f"did you mean '{close[0]}'?"
+                if close
+                else "an attribute has only 'name' and 'type'",
+            )
             ok = False
         name = element.get("name")
         if not isinstance(name, str):
-            self._problem(lines.get((i, "name"), line), join_path(display, "name"),
-                          "an attribute needs a string 'name'", 'e.g. name = "PK"')
+            self._problem(
+                lines.get((i, "name"), line),
+                join_path(display, "name"),
+                "an attribute needs a string 'name'",
+                'e.g. name = "PK"',
+            )
             ok = False
         if "type" not in element:
-            self._problem(line, display, f"attribute {name!r} has no 'type'",
-                          'add type = "S", "N" or "B"')
+            self._problem(
+                line, display, f"attribute {name!r} has no 'type'", 'add type = "S", "N" or "B"'
+            )
             ok = False
         return (name, element["type"]) if ok and isinstance(name, str) else None
 
@@ -534,9 +598,12 @@ class _TableBuilder:
         if enabled is None or enabled.value is False:
             return
         if enabled.value is not True:
-            self._problem(enabled.line, "enable_replication",
-                          f"enable_replication must be true or false, not {enabled.value!r}",
-                          "write enable_replication = true (or false)")
+            self._problem(
+                enabled.line,
+                "enable_replication",
+                f"enable_replication must be true or false, not {enabled.value!r}",
+                "write enable_replication = true (or false)",
+            )
             return
         region = self.vars.get("replica_region")
         if region is None and "replica_region" in self.dropped:
@@ -558,18 +625,26 @@ def _gsis(value: Any) -> Any:
         return value
     return [
         {k: v for k, v in index.items() if not (k == "range_key" and v in (None, ""))}
-        if isinstance(index, dict) else index
+        if isinstance(index, dict)
+        else index
         for index in value
     ]
+
+
+def _display(var: str, rel: Path_) -> str:
+    """The display path of ``rel`` inside variable ``var``: ``tags`` + ("Owner",) → tags.Owner."""
+    display = var
+    for part in rel:
+        display = join_path(display, part)
+    return display
 
 
 def _exists(value: Any, rel: Path_) -> bool:
     node = value
     for key in rel:
-        if isinstance(node, dict) and isinstance(key, str) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-            node = node[key]
-        else:
+        in_dict = isinstance(node, dict) and isinstance(key, str) and key in node
+        in_list = isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
+        if not (in_dict or in_list):
             return False
+        node = node[key]
     return True
