@@ -76,6 +76,11 @@ def cli(debug: bool) -> None:
     Typical workflow:
       tablesmith validate specs/                 # every problem, before AWS is touched
       tablesmith show specs/ --env prod          # the effective, fully-defaulted tables
+      tablesmith plan specs/ --env prod          # what would change, and its hazards
+      tablesmith apply specs/ --env prod         # do it, in the order AWS requires
+      tablesmith destroy specs/ --env dev --allow-hazards DELETES_DATA
+
+    Exit codes: 0 success, 1 error or invalid spec, 2 changes (plan --detailed-exitcode).
     """
     _State.debug = debug
 
@@ -155,6 +160,240 @@ def show(path: str, env: str, tables: tuple[str, ...], as_json: bool) -> None:
     else:
         render_spec_text(spec.environment(env), selected)
         _print_diagnostics(spec.diagnostics)
+
+
+def aws_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of every command that reaches AWS."""
+    options = [
+        click.option("--env", "env", metavar="ENV", required=True,
+                     help="Environment to work on (dev, sit, prod, or one the spec declares)."),
+        click.option("--table", "tables", metavar="NAME", multiple=True,
+                     help="Only this table (repeatable)."),
+        click.option("--profile", metavar="NAME", help="AWS profile (default: the spec's, "
+                     "then the standard credential chain)."),
+        click.option("--region", metavar="REGION",
+                     help="AWS region (default: the environment's, af-south-1)."),
+        click.option("--endpoint-url", metavar="URL", envvar="AWS_ENDPOINT_URL",
+                     help="Send AWS calls to this endpoint (moto, DynamoDB Local, …); "
+                     "also read from AWS_ENDPOINT_URL."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _session(path: str, env: str, tables: tuple[str, ...], profile: str | None,
+             region: str | None, endpoint_url: str | None) -> Any:
+    from tablesmith.engine import Session
+    from tablesmith.spec.loader import load
+
+    spec = load(path, env=env)
+    return Session.for_environment(spec, env, region=region, profile=profile,
+                                   endpoint_url=endpoint_url, tables=tables)
+
+
+def _allowed(text: str) -> Any:
+    from tablesmith.hazards import parse_codes
+
+    try:
+        return parse_codes(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--allow-hazards") from exc
+
+
+def _progress(table: str, message: str) -> None:
+    import time
+
+    click.echo(click.style(time.strftime("%H:%M:%S"), fg="bright_black")
+               + f" {click.style(table, fg='cyan')}: {message}", err=True)
+
+
+def _is_planfile(path: str) -> bool:
+    from pathlib import Path
+
+    from tablesmith.spec.loader import HCL_SUFFIXES, YAML_SUFFIXES
+
+    p = Path(path)
+    return p.is_file() and p.suffix not in YAML_SUFFIXES + HCL_SUFFIXES
+
+
+@cli.command(context_settings=CONTEXT)
+@path_argument
+@aws_options
+@click.option("--out", "out", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Save the plan for `tablesmith apply FILE`.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (stable format).")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@click.option("--prune", is_flag=True,
+              help="Also plan to delete tables tablesmith owns that left the spec.")
+@click.option("--lift-deletion-protection", is_flag=True,
+              help="With --prune: lift protection of pruned tables (still needs "
+              "--allow-hazards at apply).")
+@_guard
+def plan(path: str, env: str, tables: tuple[str, ...], profile: str | None, region: str | None,
+         endpoint_url: str | None, out: str | None, as_json: bool, detailed_exitcode: bool,
+         prune: bool, lift_deletion_protection: bool) -> None:
+    """Show what apply would change, and what each change risks.
+
+    Reads the live state of every table of the environment and diffs it with the spec.
+    Each operation is listed with its hazards (REPLACES_TABLE, DELETES_DATA, INDEX_BACKFILL,
+    DISABLES_RECOVERY, STREAM_ARN_CHANGES, …); blocking hazards must be allowed at apply.
+
+    \b
+    Examples:
+      tablesmith plan examples/ --env dev
+      tablesmith plan examples/ --env prod --out prod.plan --detailed-exitcode
+      AWS_ENDPOINT_URL=http://127.0.0.1:8000 tablesmith plan specs/ --env dev --json
+    """
+    from pathlib import Path
+
+    from tablesmith.render.plan import render_plan_json, render_plan_text
+
+    session = _session(path, env, tables, profile, region, endpoint_url)
+    result = session.plan(prune=prune, lift_protection=lift_deletion_protection)
+    if out:
+        Path(out).write_text(result.to_json(), encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(render_plan_json(result), indent=2))
+    else:
+        render_plan_text(result)
+        if out:
+            click.echo(f"Saved the plan to {out}: apply it with `tablesmith apply {out} "
+                       f"--env {env}`.")
+    if detailed_exitcode and result.has_changes:
+        sys.exit(2)
+
+
+def _confirm(plan: Any, auto_approve: bool, verb: str) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        _fail(f"{verb} needs confirmation and there is no terminal to ask: "
+              "pass --auto-approve")
+    answer = click.prompt(f"Do you want to {verb}? Only 'yes' will be accepted",
+                          default="", show_default=False)
+    if answer != "yes":
+        _fail(f"{verb} cancelled.")
+
+
+def _apply_and_report(session: Any, plan: Any, allowed: Any, as_json: bool) -> None:
+    from tablesmith.apply import check_hazards
+
+    check_hazards(plan, allowed)
+    result = session.apply(plan, allowed=allowed, report=None if as_json else _progress)
+    if as_json:
+        click.echo(json.dumps({"applied": len(result.done),
+                               "operations": [op.op for op in result.done],
+                               "aws_calls": session.clients.total_calls}, indent=2))
+    else:
+        click.secho(f"Apply complete: {len(result.done)} operation(s).", fg="green", bold=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("path", default=".", type=click.Path(exists=True))
+@aws_options
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-hazards", "allow", default="", metavar="CODE,...",
+              help="Allow these blocking hazards (e.g. DELETES_DATA,REPLACES_TABLE).")
+@click.option("--prune", is_flag=True, help="Also delete owned tables that left the spec.")
+@click.option("--lift-deletion-protection", is_flag=True,
+              help="With --prune: lift protection of pruned tables.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_guard
+def apply(path: str, env: str, tables: tuple[str, ...], profile: str | None,
+          region: str | None, endpoint_url: str | None, auto_approve: bool, allow: str,
+          prune: bool, lift_deletion_protection: bool, as_json: bool) -> None:
+    """Make AWS match the spec (or apply a saved plan).
+
+    PATH is a spec file or directory, or a plan saved by `plan --out`. Operations run in
+    the order AWS requires (one GSI change per UpdateTable, waiting for each; replicas one at
+    a time, then their own tags, protection and PITR), tables in parallel. A saved plan is
+    refused if the live state changed since it was made. Blocking hazards are refused unless
+    named in --allow-hazards; then nothing is called.
+
+    \b
+    Examples:
+      tablesmith apply examples/ --env dev --auto-approve
+      tablesmith apply prod.plan --env prod
+      tablesmith apply specs/ --env dev --allow-hazards DELETES_DATA --auto-approve
+    """
+    from pathlib import Path
+
+    from tablesmith.plan import Plan
+    from tablesmith.render.plan import render_plan_text
+
+    allowed = _allowed(allow)
+    if _is_planfile(path):
+        from tablesmith.aws import Clients
+        from tablesmith.engine import Session, resolve_target
+        from tablesmith.spec.model import Environment
+
+        try:
+            saved = Plan.from_json(Path(path).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            _fail(f"{path} is not a plan saved by `tablesmith plan --out`: {exc}")
+        target = resolve_target(Environment(name=env, region=saved.region), region=region,
+                                profile=profile, endpoint_url=endpoint_url)
+        session = Session(environment=env, tables=saved.desired, clients=Clients(target))
+        session.check_fresh(saved)
+        result_plan = saved
+    else:
+        session = _session(path, env, tables, profile, region, endpoint_url)
+        result_plan = session.plan(prune=prune, lift_protection=lift_deletion_protection)
+    if not result_plan.has_changes:
+        if as_json:
+            click.echo(json.dumps({"applied": 0, "operations": []}))
+        else:
+            click.secho("No changes. AWS matches the spec.", fg="green", bold=True)
+        return
+    if not as_json:
+        render_plan_text(result_plan)
+    from tablesmith.apply import check_hazards
+
+    check_hazards(result_plan, allowed)
+    _confirm(result_plan, auto_approve, "apply these changes")
+    _apply_and_report(session, result_plan, allowed, as_json)
+
+
+@cli.command(context_settings=CONTEXT)
+@path_argument
+@aws_options
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-hazards", "allow", default="", metavar="CODE,...",
+              help="Must include DELETES_DATA: destroying tables deletes their data.")
+@click.option("--lift-deletion-protection", is_flag=True,
+              help="Turn deletion protection off first on protected tables and replicas.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_guard
+def destroy(path: str, env: str, tables: tuple[str, ...], profile: str | None,
+            region: str | None, endpoint_url: str | None, auto_approve: bool, allow: str,
+            lift_deletion_protection: bool, as_json: bool) -> None:
+    """Delete the tables the spec manages in an environment, replicas first.
+
+    Tables not in the spec are never touched. Deletion protection is honoured: a protected
+    table is refused unless you pass both --lift-deletion-protection and
+    --allow-hazards DELETES_DATA.
+
+    \b
+    Example:
+      tablesmith destroy examples/ --env dev --allow-hazards DELETES_DATA --auto-approve
+    """
+    from tablesmith.render.plan import render_plan_text
+
+    allowed = _allowed(allow)
+    session = _session(path, env, tables, profile, region, endpoint_url)
+    result_plan = session.plan_destroy(lift_protection=lift_deletion_protection)
+    if not result_plan.has_changes:
+        click.secho("Nothing to destroy.", fg="green", bold=True)
+        return
+    if not as_json:
+        render_plan_text(result_plan)
+    from tablesmith.apply import check_hazards
+
+    check_hazards(result_plan, allowed)
+    _confirm(result_plan, auto_approve, "destroy these tables")
+    _apply_and_report(session, result_plan, allowed, as_json)
 
 
 def main() -> None:

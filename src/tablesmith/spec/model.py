@@ -29,7 +29,7 @@ MODULE_MANDATORY_TAGS = ("Environment", "Project", "Owner", "CostCenter", "Manag
 MODULE_TABLE_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 DEFAULT_REGION = "af-south-1"  # the module README's primary region
 DEFAULT_DR_REGION = "eu-west-1"  # the module README's DR region
-OWNERSHIP_TAG = "tablesmith:managed"  # marks tables `plan --prune` may delete
+OWNERSHIP_TAG = "tablesmith:managed"  # value: environment name; marks what --prune may delete
 
 
 class _Frozen(BaseModel):
@@ -242,7 +242,8 @@ class Table(_Frozen):
     attribute_definitions: tuple[Key, ...]  # derived from the keys, sorted by name
     global_secondary_indexes: tuple[GlobalSecondaryIndex, ...] = ()  # sorted by name
     local_secondary_indexes: tuple[LocalSecondaryIndex, ...] = ()  # sorted by name
-    billing_mode: BillingMode = "PAY_PER_REQUEST"
+    # the spec only allows PAY_PER_REQUEST; a live table may still be PROVISIONED
+    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = "PAY_PER_REQUEST"
     on_demand_throughput: OnDemandThroughput | None = None
     point_in_time_recovery: PointInTimeRecovery
     ttl: TimeToLive
@@ -251,9 +252,11 @@ class Table(_Frozen):
     deletion_protection: bool
     table_class: TableClass
     replicas: tuple[str, ...] = ()  # sorted region names
-    backup: Backup
-    alarms: Alarms
     tags: dict[str, str]
+    # Intent for the resources around the table (AWS Backup, CloudWatch). Set by the spec;
+    # None on tables read from AWS, whose backup and alarms are read as resources of their own.
+    backup: Backup | None = None
+    alarms: Alarms | None = None
 
     def gsi(self, name: str) -> GlobalSecondaryIndex | None:
         """The GSI called ``name``, if any."""

@@ -129,7 +129,14 @@ def resolve_table(
     if keys is None or any(d.severity == "error" for d in report.found):
         return Resolution(None, report.found)
     partition, sort, gsis, lsis, attributes = keys
-    tags = {**settings.tags, OWNERSHIP_TAG: "true"}
+    throughput = settings.on_demand_throughput
+    if throughput is not None:  # -1 is AWS's "no cap", as is leaving it out
+        read = throughput.max_read_request_units
+        write = throughput.max_write_request_units
+        read, write = (None if read == -1 else read), (None if write == -1 else write)
+        throughput = None if read is None and write is None else throughput.model_copy(
+            update={"max_read_request_units": read, "max_write_request_units": write})
+    tags = {**settings.tags, OWNERSHIP_TAG: env.name}
     table = Table(
         name=name,
         table_name=env.physical_name(name),
@@ -141,7 +148,7 @@ def resolve_table(
         global_secondary_indexes=tuple(sorted(gsis, key=lambda g: g.name)),
         local_secondary_indexes=tuple(sorted(lsis, key=lambda i: i.name)),
         billing_mode=settings.billing_mode,
-        on_demand_throughput=settings.on_demand_throughput,
+        on_demand_throughput=throughput,
         point_in_time_recovery=settings.point_in_time_recovery,
         ttl=settings.ttl,
         stream=settings.stream,

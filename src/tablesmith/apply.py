@@ -1,0 +1,437 @@
+"""Apply: run a plan's operations against AWS in the order AWS allows.
+
+Algorithm:
+
+1. Refuse first: every blocking hazard the user did not allow is listed with the flag to
+   re-run with, and nothing is called.
+2. Operations are grouped by table; tables are independent, so groups run concurrently on a
+   bounded pool. Within a table, operations run one by one in plan order.
+3. Before every mutating call the table must be settled: DynamoDB rejects an UpdateTable
+   while the table is UPDATING or any index is CREATING/DELETING ("Only 1 online index can be
+   created or deleted simultaneously per table"), and replica updates one at a time. After a
+   call that starts a transition (table/index/replica create or delete, stream, SSE) we wait
+   for it to finish, reporting progress (GSI backfilling and item counts, replica percent).
+4. ResourceInUseException / LimitExceededException (too many concurrent control-plane
+   operations) are retried with backoff on top of botocore's adaptive retries.
+5. A failure stops that table's remaining operations and is reported with the operation;
+   other tables go on. Re-running plan/apply converges, because plans are made from live
+   state: nothing here assumes what an earlier, interrupted run did.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tablesmith.aws import aws_context, error_code
+from tablesmith.errors import ApplyError, HazardRefused, TablesmithError
+
+if TYPE_CHECKING:
+    from tablesmith.aws import Clients
+    from tablesmith.hazards import HazardCode
+    from tablesmith.plan import Plan
+    from tablesmith.spec.model import Table
+
+Reporter = Callable[[str, str], None]  # (table, message)
+
+MAX_APPLIERS = 8
+_BUSY = ("ResourceInUseException", "LimitExceededException")
+_TRANSIENT = ("CREATING", "UPDATING", "DELETING", "ARCHIVING")
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass
+class ApplyResult:
+    """What an apply did."""
+
+    done: list[Any] = field(default_factory=list)  # operations completed
+    failed: dict[str, str] = field(default_factory=dict)  # table -> error message
+
+
+def check_hazards(plan: Plan, allowed: frozenset[HazardCode]) -> None:
+    """Raise :class:`HazardRefused` listing each refused operation and the flag to use."""
+    refused = plan.refused(allowed)
+    if not refused:
+        return
+    codes = sorted({h.code.value for _, h in refused} | {c.value for c in allowed})
+    lines = [f"the plan has {len(refused)} hazardous operation(s) that were not allowed:"]
+    for op, hazard in refused:
+        lines.append(f"  - {hazard.code.value}: {op.op} {op.table} ({op.region}): "
+                     f"{hazard.message}")
+        if hazard.suggestion:
+            lines.append(f"      suggestion: {hazard.suggestion}")
+    lines.append(f"nothing was changed. To proceed, re-run with --allow-hazards {','.join(codes)}")
+    raise HazardRefused("\n".join(lines))
+
+
+def apply_plan(clients: Clients, plan: Plan, *, allowed: frozenset[HazardCode],
+               report: Reporter | None = None, parallelism: int = MAX_APPLIERS) -> ApplyResult:
+    """Run ``plan``; raise :class:`ApplyError` if any table failed (after the others finish)."""
+    check_hazards(plan, allowed)
+    result = ApplyResult()
+    groups: dict[str, list[Any]] = {}
+    for op in plan.operations:
+        groups.setdefault(op.table, []).append(op)
+    desired = {t.table_name: t for t in plan.desired}
+    runner = _Runner(clients, report or (lambda table, msg: None), result)
+    if groups:
+        with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(groups)))) as pool:
+            list(pool.map(lambda item: runner.run_table(item[0], item[1], desired.get(item[0])),
+                          groups.items()))
+    if result.failed:
+        lines = [f"{table}: {message}" for table, message in sorted(result.failed.items())]
+        raise ApplyError("apply failed for " + f"{len(result.failed)} table(s):\n  "
+                         + "\n  ".join(lines) + "\nre-run plan/apply to converge")
+    return result
+
+
+class _Runner:
+    def __init__(self, clients: Clients, report: Reporter, result: ApplyResult) -> None:
+        self.clients = clients
+        self.report = report
+        self.result = result
+        self.lock = threading.Lock()
+        self.poll = _env_float("TABLESMITH_POLL_INTERVAL", 2.0)
+        self.timeout = _env_float("TABLESMITH_WAIT_TIMEOUT", 7200.0)
+
+    def run_table(self, table: str, ops: list[Any], desired: Table | None) -> None:
+        for op in ops:
+            try:
+                self.report(table, f"{op.op}{_detail(op)} ...")
+                handler = getattr(self, f"_do_{op.op}")
+                handler(op, desired)
+                with self.lock:
+                    self.result.done.append(op)
+            except TablesmithError as exc:
+                with self.lock:
+                    self.result.failed[table] = f"{op.op}{_detail(op)}: {exc}"
+                self.report(table, f"failed: {exc}")
+                return
+        self.report(table, "done")
+
+    # ------------------------------------------------------------------ calls and waits
+
+    def _call(self, region: str, context: str, method: str, **kwargs: Any) -> Any:
+        """One mutating call, retried while DynamoDB says the table is busy."""
+        from botocore.exceptions import ClientError
+
+        client = self.clients.dynamodb(region)
+        delay = self.poll
+        deadline = time.monotonic() + self.timeout
+        with aws_context(context):
+            while True:
+                try:
+                    return getattr(client, method)(**kwargs)
+                except ClientError as exc:
+                    if error_code(exc) not in _BUSY or time.monotonic() > deadline:
+                        raise
+                    time.sleep(delay)
+                    delay = min(delay * 1.5, 20.0)
+
+    def _describe(self, name: str, region: str) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
+        with aws_context(f"describing table '{name}' in {region}"):
+            try:
+                return self.clients.dynamodb(region).describe_table(  # type: ignore[no-any-return]
+                    TableName=name)["Table"]
+            except ClientError as exc:
+                if error_code(exc) == "ResourceNotFoundException":
+                    return None
+                raise
+
+    def _wait(self, name: str, region: str, what: str,
+              done: Callable[[dict[str, Any] | None], bool],
+              progress: Callable[[dict[str, Any]], str] | None = None) -> None:
+        """Poll DescribeTable until ``done``; report progress when it changes."""
+        deadline = time.monotonic() + self.timeout
+        delay = min(self.poll, 0.2)
+        last = ""
+        while True:
+            desc = self._describe(name, region)
+            if done(desc):
+                return
+            if time.monotonic() > deadline:
+                raise ApplyError(f"timed out after {self.timeout:.0f}s waiting for {what} "
+                                 f"(TABLESMITH_WAIT_TIMEOUT); re-run apply to continue")
+            note = progress(desc) if progress and desc else ""
+            if note and note != last:
+                self.report(name, note)
+                last = note
+            time.sleep(delay)
+            delay = min(delay * 1.5, self.poll)
+
+    def _settled(self, name: str, region: str) -> None:
+        """Wait until the table and all its indexes and replicas are ACTIVE."""
+
+        def ok(desc: dict[str, Any] | None) -> bool:
+            if desc is None:
+                raise ApplyError(f"table '{name}' does not exist in {region}")
+            if desc.get("TableStatus") != "ACTIVE":
+                return False
+            if any(g.get("IndexStatus") in _TRANSIENT
+                   for g in desc.get("GlobalSecondaryIndexes", [])):
+                return False
+            return not any(r.get("ReplicaStatus") in _TRANSIENT
+                           for r in desc.get("Replicas", []))
+
+        self._wait(name, region, f"table '{name}' to be ACTIVE", ok, _progress)
+
+    # ------------------------------------------------------------------ operations
+
+    def _do_CreateTable(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        t: Table = op.after
+        self._call(op.region, f"creating table '{t.table_name}'", "create_table",
+                   **create_table_request(t))
+        self._settled(t.table_name, op.region)
+
+    def _do_DeleteTable(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        self._delete_table(op.table, op.region)
+
+    def _delete_table(self, name: str, region: str) -> None:
+        from botocore.exceptions import ClientError
+
+        self._settled(name, region)
+        try:
+            self._call(region, f"deleting table '{name}'", "delete_table", TableName=name)
+        except TablesmithError as exc:
+            cause = exc.__cause__
+            if not (isinstance(cause, ClientError)
+                    and error_code(cause) == "ResourceNotFoundException"):
+                raise
+        self._wait(name, region, f"table '{name}' to be deleted", lambda d: d is None)
+
+    def _do_ReplaceTable(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        self._delete_table(op.table, op.region)
+        self._do_CreateTable(op, desired)
+
+    def _do_CreateGsi(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        index = op.after
+        self._settled(op.table, op.region)
+        keys = [index.hash_key] + ([index.range_key] if index.range_key else [])
+        self._call(op.region, f"creating index '{index.name}' on '{op.table}'", "update_table",
+                   TableName=op.table,
+                   AttributeDefinitions=[{"AttributeName": k.name, "AttributeType": k.type}
+                                         for k in keys],
+                   GlobalSecondaryIndexUpdates=[{"Create": _gsi_request(index)}])
+        self._settled(op.table, op.region)
+
+    def _do_DeleteGsi(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        self._settled(op.table, op.region)
+        self._call(op.region, f"deleting index '{op.before.name}' of '{op.table}'",
+                   "update_table", TableName=op.table,
+                   GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": op.before.name}}])
+        self._wait(op.table, op.region, f"index '{op.before.name}' to be deleted",
+                   lambda d: d is not None and not any(
+                       g["IndexName"] == op.before.name
+                       for g in d.get("GlobalSecondaryIndexes", [])))
+        self._settled(op.table, op.region)
+
+    def _update_table(self, op: Any, context: str, **kwargs: Any) -> None:
+        self._settled(op.table, op.region)
+        self._call(op.region, f"{context} of '{op.table}' in {op.region}", "update_table",
+                   TableName=op.table, **kwargs)
+        self._settled(op.table, op.region)
+
+    def _do_UpdateBillingMode(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        self._update_table(op, "switching billing mode", BillingMode=op.after)
+
+    def _do_UpdateOnDemandThroughput(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        self._update_table(op, "updating on-demand throughput",
+                           OnDemandThroughput=_throughput_request(op.after))
+
+    def _do_UpdateTableClass(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        self._update_table(op, "updating table class", TableClass=op.after)
+
+    def _do_UpdateStream(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        spec: dict[str, Any] = {"StreamEnabled": op.after.enabled}
+        if op.after.enabled:
+            spec["StreamViewType"] = op.after.view_type
+        self._update_table(op, "updating the stream", StreamSpecification=spec)
+
+    def _do_UpdateSse(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        self._update_table(op, "updating encryption", SSESpecification=_sse_request(op.after))
+
+    def _do_UpdateDeletionProtection(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        self._update_table(op, "updating deletion protection",
+                           DeletionProtectionEnabled=op.after)
+
+    def _do_UpdatePitr(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        spec: dict[str, Any] = {"PointInTimeRecoveryEnabled": op.after.enabled}
+        if op.after.enabled:
+            spec["RecoveryPeriodInDays"] = op.after.recovery_period_days
+        self._settled(op.table, op.region)
+        self._call(op.region, f"updating point-in-time recovery of '{op.table}' in {op.region}",
+                   "update_continuous_backups", TableName=op.table,
+                   PointInTimeRecoverySpecification=spec)
+
+    def _do_UpdateTtl(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        from botocore.exceptions import ClientError
+
+        enabled = op.after.enabled
+        attribute = op.after.attribute_name if enabled else op.before.attribute_name
+        self._settled(op.table, op.region)
+        try:
+            self._call(op.region, f"updating TTL of '{op.table}'", "update_time_to_live",
+                       TableName=op.table, TimeToLiveSpecification={
+                           "Enabled": enabled, "AttributeName": attribute})
+        except TablesmithError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ClientError) and "multiple times" in str(cause):
+                raise ApplyError(
+                    f"AWS refuses another TTL change of '{op.table}' for about an hour after "
+                    "the last one; re-run apply then to finish the TTL change") from exc
+            raise
+
+    def _do_TagResource(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        arn = self._arn(op.table, op.region)
+        self._call(op.region, f"tagging '{op.table}' in {op.region}", "tag_resource",
+                   ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in op.after.items()])
+
+    def _do_UntagResource(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        arn = self._arn(op.table, op.region)
+        self._call(op.region, f"untagging '{op.table}' in {op.region}", "untag_resource",
+                   ResourceArn=arn, TagKeys=sorted(op.before))
+
+    def _arn(self, name: str, region: str) -> str:
+        self._settled(name, region)
+        desc = self._describe(name, region)
+        assert desc is not None  # _settled raised otherwise
+        return str(desc["TableArn"])
+
+    def _do_CreateReplica(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        create: dict[str, Any] = {"RegionName": op.replica_region}
+        if desired is not None and desired.encryption.type == "CUSTOMER_MANAGED":
+            create["KMSMasterKeyId"] = desired.encryption.replica_kms_key_arns[op.replica_region]
+        self._settled(op.table, op.region)
+        self._call(op.region, f"creating the replica of '{op.table}' in {op.replica_region}",
+                   "update_table", TableName=op.table, ReplicaUpdates=[{"Create": create}])
+        self._wait(op.table, op.region, f"replica in {op.replica_region} to be ACTIVE",
+                   lambda d: d is not None and any(
+                       r["RegionName"] == op.replica_region and r.get("ReplicaStatus") == "ACTIVE"
+                       for r in d.get("Replicas", [])), _progress)
+        self._settled(op.table, op.replica_region)  # the replica table, in its own region
+
+    def _do_DeleteReplica(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+        self._settled(op.table, op.region)
+        self._call(op.region, f"deleting the replica of '{op.table}' in {op.replica_region}",
+                   "update_table", TableName=op.table,
+                   ReplicaUpdates=[{"Delete": {"RegionName": op.replica_region}}])
+        self._wait(op.table, op.region, f"replica in {op.replica_region} to be deleted",
+                   lambda d: d is not None and not any(
+                       r["RegionName"] == op.replica_region for r in d.get("Replicas", [])),
+                   _progress)
+
+
+def _detail(op: Any) -> str:
+    if op.op in ("CreateGsi",):
+        return f" {op.after.name}"
+    if op.op == "DeleteGsi":
+        return f" {op.before.name}"
+    if op.op in ("CreateReplica", "DeleteReplica"):
+        return f" {op.replica_region}"
+    if op.op in ("TagResource", "UntagResource", "UpdatePitr", "UpdateDeletionProtection"):
+        return f" ({op.region})"
+    return ""
+
+
+def _progress(desc: dict[str, Any]) -> str:
+    """A progress line from DescribeTable: index backfill and replica creation."""
+    parts = []
+    if desc.get("TableStatus") != "ACTIVE":
+        parts.append(f"table {desc.get('TableStatus')}")
+    total = desc.get("ItemCount", 0)
+    for g in desc.get("GlobalSecondaryIndexes", []):
+        status = g.get("IndexStatus")
+        if status in _TRANSIENT:
+            note = f"index {g['IndexName']} {status}"
+            if g.get("Backfilling"):
+                note += f", backfilling {g.get('ItemCount', 0)}/{total} items"
+            parts.append(note)
+    for r in desc.get("Replicas", []):
+        if r.get("ReplicaStatus") in _TRANSIENT:
+            pct = r.get("ReplicaStatusPercentProgress")
+            parts.append(f"replica {r['RegionName']} {r['ReplicaStatus']}"
+                         + (f" {pct}%" if pct else ""))
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------------- request shapes
+
+
+def _projection(index: Any) -> dict[str, Any]:
+    projection: dict[str, Any] = {"ProjectionType": index.projection_type}
+    if index.non_key_attributes:
+        projection["NonKeyAttributes"] = list(index.non_key_attributes)
+    return projection
+
+
+def _gsi_request(index: Any) -> dict[str, Any]:
+    schema = [{"AttributeName": index.hash_key.name, "KeyType": "HASH"}]
+    if index.range_key:
+        schema.append({"AttributeName": index.range_key.name, "KeyType": "RANGE"})
+    return {"IndexName": index.name, "KeySchema": schema, "Projection": _projection(index)}
+
+
+def _sse_request(enc: Any) -> dict[str, Any]:
+    if enc.type == "AWS_OWNED":
+        return {"Enabled": False}
+    request: dict[str, Any] = {"Enabled": True, "SSEType": "KMS"}
+    if enc.type == "CUSTOMER_MANAGED":
+        request["KMSMasterKeyId"] = enc.kms_key_arn
+    return request
+
+
+def _throughput_request(cap: Any) -> dict[str, int]:
+    """On-demand caps; -1 means no cap."""
+    if cap is None:
+        return {"MaxReadRequestUnits": -1, "MaxWriteRequestUnits": -1}
+    return {"MaxReadRequestUnits": cap.max_read_request_units or -1,
+            "MaxWriteRequestUnits": cap.max_write_request_units or -1}
+
+
+def create_table_request(t: Table) -> dict[str, Any]:
+    """The CreateTable request for an effective table (also used by the exporters' tests)."""
+    schema = [{"AttributeName": t.partition_key.name, "KeyType": "HASH"}]
+    if t.sort_key:
+        schema.append({"AttributeName": t.sort_key.name, "KeyType": "RANGE"})
+    request: dict[str, Any] = {
+        "TableName": t.table_name,
+        "KeySchema": schema,
+        # only key attributes: DynamoDB rejects definitions no key uses
+        "AttributeDefinitions": [{"AttributeName": a.name, "AttributeType": a.type}
+                                 for a in t.attribute_definitions],
+        "BillingMode": t.billing_mode,
+        "DeletionProtectionEnabled": t.deletion_protection,
+        "Tags": [{"Key": k, "Value": v} for k, v in t.tags.items()],
+    }
+    if t.global_secondary_indexes:
+        request["GlobalSecondaryIndexes"] = [_gsi_request(g) for g in t.global_secondary_indexes]
+    if t.local_secondary_indexes:
+        request["LocalSecondaryIndexes"] = [{
+            "IndexName": i.name,
+            "KeySchema": [{"AttributeName": t.partition_key.name, "KeyType": "HASH"},
+                          {"AttributeName": i.range_key.name, "KeyType": "RANGE"}],
+            "Projection": _projection(i),
+        } for i in t.local_secondary_indexes]
+    if t.stream.enabled:
+        request["StreamSpecification"] = {"StreamEnabled": True,
+                                          "StreamViewType": t.stream.view_type}
+    if t.encryption.type != "AWS_OWNED":
+        request["SSESpecification"] = _sse_request(t.encryption)
+    if t.table_class != "STANDARD":
+        request["TableClass"] = t.table_class
+    if t.on_demand_throughput is not None:
+        request["OnDemandThroughput"] = _throughput_request(t.on_demand_throughput)
+    return request

@@ -1,0 +1,369 @@
+"""Diff: live state + desired tables -> ordered operations with hazards. Pure: no AWS here.
+
+Algorithm, per table (tables are independent and may be applied concurrently):
+
+1. Absent -> ``CreateTable`` (keys, GSIs, LSIs, stream, SSE, class, protection, tags in one
+   call), then what CreateTable cannot set: PITR, TTL, replicas.
+2. Key schema or LSIs differ -> ``ReplaceTable`` (REPLACES_TABLE): DynamoDB cannot change
+   either in place, so the table and its items would be deleted and made again.
+3. Otherwise, field by field, in the order AWS needs them applied:
+   billing -> replica deletions (a stream cannot be turned off while replicas need it)
+   -> stream off -> GSI deletions -> GSI creations (one per UpdateTable, deletes first so the
+   20-GSI quota is never exceeded; a changed GSI is deleted and created again) -> stream on
+   (replicas need it) -> SSE -> class -> on-demand caps -> deletion protection -> PITR -> TTL
+   -> tags -> replica creations, each followed by the replica's own deletion protection, PITR
+   and tags (AWS does not propagate them) -> the same settings of existing replicas.
+4. Tables that exist but are not in the spec are never touched, except owned orphans with
+   ``prune`` (``DeleteTable``, DELETES_DATA).
+
+Every hazard is attached here, where the operation is made.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tablesmith.errors import PlanError
+from tablesmith.hazards import HazardCode
+from tablesmith.plan import (
+    CreateGsi,
+    CreateReplica,
+    CreateTable,
+    DeleteGsi,
+    DeleteReplica,
+    DeleteTable,
+    Plan,
+    ReplaceTable,
+    TagResource,
+    UntagResource,
+    UpdateBillingMode,
+    UpdateDeletionProtection,
+    UpdateOnDemandThroughput,
+    UpdatePitr,
+    UpdateSse,
+    UpdateStream,
+    UpdateTableClass,
+    UpdateTtl,
+)
+from tablesmith.spec.model import PointInTimeRecovery, Stream, Table, TimeToLive
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tablesmith.state import LiveState, LiveTable, ReplicaState
+
+Ops = list[Any]
+
+_MIGRATE = ("to keep the data, create a new table with the new keys, copy the items "
+            "(export to S3 + import, or a scan-and-write job), switch readers, then remove "
+            "the old table")
+
+
+def plan_environment(live: LiveState, desired: Sequence[Table], *, environment: str,
+                     prune: bool = False, lift_protection: bool = False) -> Plan:
+    """The plan that makes AWS hold ``desired`` (and, with ``prune``, drops owned orphans)."""
+    ops: Ops = []
+    for table in sorted(desired, key=lambda t: t.table_name):
+        ops += diff_table(live.tables.get(table.table_name), table)
+    orphans = live.orphans if prune else ()
+    for name in orphans:
+        orphan = live.tables.get(name)
+        if orphan is not None:
+            ops += _removal(orphan, lift_protection, reason="not in the spec (--prune)")
+    return Plan(environment=environment, region=live.region, desired=tuple(desired),
+                operations=tuple(ops), fingerprint=live.fingerprint(
+                    [t.table_name for t in desired] + list(live.orphans)),
+                orphans=tuple(live.orphans))
+
+
+def plan_destroy(live: LiveState, desired: Sequence[Table], *, environment: str,
+                 lift_protection: bool = False) -> Plan:
+    """The plan that removes every table of ``desired`` that exists, replicas first."""
+    ops: Ops = []
+    for table in sorted(desired, key=lambda t: t.table_name):
+        current = live.tables.get(table.table_name)
+        if current is not None:
+            ops += _removal(current, lift_protection, reason="destroy")
+    return Plan(environment=environment, region=live.region, destroy=True,
+                desired=tuple(desired), operations=tuple(ops),
+                fingerprint=live.fingerprint([t.table_name for t in desired]))
+
+
+def _removal(live: LiveTable, lift_protection: bool, *, reason: str) -> Ops:
+    """Delete a table: lift protection (if asked), replicas one by one, then the table."""
+    t = live.table
+    protected = [r.region for r in live.replica_states if r.deletion_protection]
+    if t.deletion_protection:
+        protected.insert(0, t.region)
+    if protected and not lift_protection:
+        raise PlanError(
+            f"table '{t.table_name}' has deletion protection (in {', '.join(protected)}); "
+            "to delete it anyway re-run with --lift-deletion-protection "
+            "--allow-hazards DELETES_DATA")
+    ops: Ops = []
+    if t.deletion_protection:
+        ops.append(UpdateDeletionProtection(table=t.table_name, region=t.region, before=True,
+                                            after=False, reason=f"{reason}: lift protection"))
+    for replica in live.replica_states:
+        if replica.deletion_protection:
+            ops.append(UpdateDeletionProtection(table=t.table_name, region=replica.region,
+                                                before=True, after=False,
+                                                reason=f"{reason}: lift protection"))
+        ops.append(_delete_replica(t, replica.region, reason))
+    ops.append(DeleteTable(table=t.table_name, region=t.region, before=t,
+                           item_count=live.item_count, reason=reason).with_hazard(
+        HazardCode.DELETES_DATA,
+        f"table '{t.table_name}' and its ~{live.item_count} item(s) will be deleted",
+        "take an on-demand backup first (aws dynamodb create-backup)"))
+    return ops
+
+
+def _delete_replica(t: Table, region: str, reason: str) -> Any:
+    return DeleteReplica(table=t.table_name, region=t.region, replica_region=region,
+                         reason=reason).with_hazard(
+        HazardCode.DELETES_DATA,
+        f"the replica of '{t.table_name}' in {region} and its copy of the data will be deleted",
+        "make sure no application writes to that region first")
+
+
+def diff_table(live: LiveTable | None, want: Table) -> Ops:
+    """The operations that turn ``live`` (None: absent) into ``want``, in apply order."""
+    if live is None:
+        return _create(want, reason="new table")
+    have = live.table
+    if _structure(have) != _structure(want):
+        return _replace(live, want)
+    ops: Ops = []
+    name, region = want.table_name, want.region
+    if have.billing_mode != want.billing_mode:
+        ops.append(UpdateBillingMode(table=name, region=region, before=have.billing_mode,
+                                     after=want.billing_mode).with_hazard(
+            HazardCode.COST_CHANGE, "billing switches to on-demand; AWS allows one switch "
+            "per 24 hours"))
+    for region_gone in sorted(set(have.replicas) - set(want.replicas)):
+        ops.append(_delete_replica(want, region_gone, "replica not in the spec"))
+    ops += _stream_off(have, want)
+    ops += _indexes(live, want)
+    ops += _stream_on(have, want)
+    if have.encryption != want.encryption:
+        ops.append(UpdateSse(table=name, region=region, before=have.encryption,
+                             after=want.encryption))
+    if have.table_class != want.table_class:
+        ops.append(UpdateTableClass(table=name, region=region, before=have.table_class,
+                                    after=want.table_class).with_hazard(
+            HazardCode.COST_CHANGE, f"table class {have.table_class} -> {want.table_class} "
+            "changes storage and request prices"))
+    if have.on_demand_throughput != want.on_demand_throughput:
+        ops.append(UpdateOnDemandThroughput(table=name, region=region,
+                                            before=have.on_demand_throughput,
+                                            after=want.on_demand_throughput))
+    ops += _settings(want, region, have.deletion_protection, have.point_in_time_recovery,
+                     have.tags, replica=False)
+    ops += _ttl(live, want)
+    live_regions = set(have.replicas)
+    for replica_region in want.replicas:
+        if replica_region not in live_regions:
+            ops += _new_replica(want, replica_region)
+    for replica_region in want.replicas:
+        state = live.replica(replica_region)
+        if state is not None and state.status != "CREATING":
+            ops += _replica_settings(want, state)
+    return ops
+
+
+def _structure(t: Table) -> tuple[Any, ...]:
+    """What DynamoDB can only set at creation: key schema and LSIs."""
+    return (t.partition_key, t.sort_key, t.local_secondary_indexes)
+
+
+def _create(want: Table, *, reason: str) -> Ops:
+    name, region = want.table_name, want.region
+    ops: Ops = [CreateTable(table=name, region=region, after=want, reason=reason)]
+    defaults = PointInTimeRecovery(enabled=False, recovery_period_days=35)
+    ops += _settings(want, region, want.deletion_protection, defaults, want.tags, replica=False)
+    if want.ttl.enabled:
+        ops.append(UpdateTtl(table=name, region=region,
+                             before=want.ttl.model_copy(update={"enabled": False}),
+                             after=want.ttl))
+    for replica_region in want.replicas:
+        ops += _new_replica(want, replica_region)
+    return ops
+
+
+def _replace(live: LiveTable, want: Table) -> Ops:
+    have = live.table
+    changed = []
+    if (have.partition_key, have.sort_key) != (want.partition_key, want.sort_key):
+        changed.append("key schema")
+    if have.local_secondary_indexes != want.local_secondary_indexes:
+        changed.append("local secondary indexes")
+    ops: Ops = []
+    if have.deletion_protection:
+        ops.append(UpdateDeletionProtection(
+            table=want.table_name, region=want.region, before=True, after=False,
+            reason="replacement needs protection lifted").with_hazard(
+            HazardCode.LIFTS_PROTECTION,
+            f"deletion protection of '{want.table_name}' is lifted to replace it"))
+    for replica in live.replica_states:
+        ops.append(_delete_replica(want, replica.region, "replacement"))
+    ops.append(ReplaceTable(
+        table=want.table_name, region=want.region, before=have, after=want,
+        item_count=live.item_count, reason=f"{' and '.join(changed)} changed").with_hazard(
+        HazardCode.REPLACES_TABLE,
+        f"DynamoDB cannot change the {' or '.join(changed)} of '{want.table_name}' in place: "
+        f"the table would be deleted with its ~{live.item_count} item(s) and created again",
+        _MIGRATE))
+    create = _create(want, reason="replacement")
+    return ops + create[1:]  # ReplaceTable does the CreateTable itself
+
+
+def _indexes(live: LiveTable, want: Table) -> Ops:
+    have = {g.name: g for g in live.table.global_secondary_indexes}
+    wanted = {g.name: g for g in want.global_secondary_indexes}
+    name, region = want.table_name, want.region
+    deletes: Ops = []
+    creates: Ops = []
+    for index_name in sorted(have):
+        current = have[index_name]
+        target = wanted.get(index_name)
+        if target == current:
+            continue
+        why = "not in the spec" if target is None else "keys or projection changed " \
+            "(DynamoDB cannot modify them in place)"
+        deletes.append(DeleteGsi(table=name, region=region, before=current,
+                                 reason=why).with_hazard(
+            HazardCode.DELETES_INDEX,
+            f"index '{index_name}' is deleted: queries on it fail until it is back"
+            if target is not None else f"index '{index_name}' is deleted: queries on it fail"))
+    for index_name in sorted(wanted):
+        target = wanted[index_name]
+        if have.get(index_name) == target:
+            continue
+        op = CreateGsi(table=name, region=region, after=target, item_count=live.item_count,
+                       reason="new index" if index_name not in have else "recreated")
+        if live.item_count > 0:
+            op = op.with_hazard(
+                HazardCode.INDEX_BACKFILL,
+                f"index '{index_name}' backfills ~{live.item_count} item(s) before it is usable")
+        creates.append(op)
+    return deletes + creates
+
+
+def _stream_off(have: Table, want: Table) -> Ops:
+    if not have.stream.enabled:
+        return []
+    if want.stream.enabled and want.stream.view_type == have.stream.view_type:
+        return []
+    # AWS cannot change a stream's view type in place: it is disabled, then enabled again
+    again = " (to change its view type it is disabled, then enabled again)" \
+        if want.stream.enabled else ""
+    return [UpdateStream(table=want.table_name, region=want.region, before=have.stream,
+                         after=Stream(enabled=False, view_type=have.stream.view_type),
+                         reason="stream off" + again).with_hazard(
+        HazardCode.STREAM_ARN_CHANGES,
+        f"the stream of '{want.table_name}' is disabled{again}: its consumers "
+        "(Lambda triggers, Kinesis adapters) lose their position and must move to the new "
+        "stream ARN", "drain consumers first")]
+
+
+def _stream_on(have: Table, want: Table) -> Ops:
+    if not want.stream.enabled:
+        return []
+    if have.stream.enabled and have.stream.view_type == want.stream.view_type:
+        return []
+    return [UpdateStream(table=want.table_name, region=want.region,
+                         before=Stream(enabled=False, view_type=have.stream.view_type),
+                         after=want.stream, reason="stream on")]
+
+
+def _settings(want: Table, region: str, protection: bool, pitr: PointInTimeRecovery,
+              tags: dict[str, str], *, replica: bool) -> Ops:
+    """Deletion protection, PITR and tags: the settings each region holds on its own."""
+    ops: Ops = []
+    name = want.table_name
+    where = f" in {region}" if replica else ""
+    if protection != want.deletion_protection:
+        op = UpdateDeletionProtection(table=name, region=region, before=protection,
+                                      after=want.deletion_protection)
+        if protection:
+            op = op.with_hazard(HazardCode.LIFTS_PROTECTION,
+                                f"deletion protection of '{name}'{where} is turned off")
+        ops.append(op)
+    want_pitr = want.point_in_time_recovery
+    if _pitr_differs(pitr, want_pitr):
+        op = UpdatePitr(table=name, region=region, before=pitr, after=want_pitr)
+        if pitr.enabled and not want_pitr.enabled:
+            op = op.with_hazard(HazardCode.DISABLES_RECOVERY,
+                                f"point-in-time recovery of '{name}'{where} is turned off: "
+                                "its restore window is lost")
+        elif pitr.enabled and want_pitr.recovery_period_days < pitr.recovery_period_days:
+            op = op.with_hazard(HazardCode.DISABLES_RECOVERY,
+                                f"the PITR window of '{name}'{where} shrinks from "
+                                f"{pitr.recovery_period_days} to "
+                                f"{want_pitr.recovery_period_days} days")
+        ops.append(op)
+    ops += _tags(want, region, tags)
+    return ops
+
+
+def _pitr_differs(have: PointInTimeRecovery, want: PointInTimeRecovery) -> bool:
+    if have.enabled != want.enabled:
+        return True
+    return want.enabled and have.recovery_period_days != want.recovery_period_days
+
+
+def _tags(want: Table, region: str, have: dict[str, str]) -> Ops:
+    ops: Ops = []
+    gone = {k: v for k, v in have.items() if k not in want.tags}
+    changed = {k: v for k, v in want.tags.items() if have.get(k) != v}
+    if gone:
+        ops.append(UntagResource(table=want.table_name, region=region, before=gone))
+    if changed:
+        ops.append(TagResource(table=want.table_name, region=region,
+                               before={k: have[k] for k in changed if k in have},
+                               after=changed))
+    return ops
+
+
+def _ttl(live: LiveTable, want: Table) -> Ops:
+    """TTL: only when it differs (UpdateTimeToLive is not idempotent)."""
+    have, target = live.table.ttl, want.ttl
+    name, region = want.table_name, want.region
+    if not have.enabled and not target.enabled:
+        return []
+    if have == target:
+        return []
+    if have.enabled and target.enabled:
+        # a new attribute: disable, then enable; AWS then refuses a second change for ~1 hour
+        off = TimeToLive(enabled=False, attribute_name=have.attribute_name)
+        return [
+            UpdateTtl(table=name, region=region, before=have, after=off,
+                      reason="TTL attribute change, step 1 of 2").with_hazard(
+                HazardCode.TTL_TWO_STEPS,
+                f"TTL of '{name}' moves from '{have.attribute_name}' to "
+                f"'{target.attribute_name}': disabled now; AWS accepts the enable about an "
+                "hour later, so apply reports step 2 as pending until then",
+                "re-run apply after an hour"),
+            UpdateTtl(table=name, region=region, before=off, after=target,
+                      reason="TTL attribute change, step 2 of 2"),
+        ]
+    return [UpdateTtl(table=name, region=region, before=have, after=target)]
+
+
+def _new_replica(want: Table, replica_region: str) -> Ops:
+    ops: Ops = [CreateReplica(table=want.table_name, region=want.region,
+                              replica_region=replica_region, reason="new replica").with_hazard(
+        HazardCode.COST_CHANGE,
+        f"a replica in {replica_region} doubles write and storage cost for that region")]
+    # a new replica starts unprotected, without PITR and untagged: AWS copies none of them
+    ops += _settings(want, replica_region, False,
+                     PointInTimeRecovery(enabled=False, recovery_period_days=35), {},
+                     replica=True)
+    return ops
+
+
+def _replica_settings(want: Table, state: ReplicaState) -> Ops:
+    pitr = state.point_in_time_recovery or PointInTimeRecovery(enabled=False,
+                                                               recovery_period_days=35)
+    return _settings(want, state.region, state.deletion_protection, pitr, state.tags,
+                     replica=True)

@@ -1,0 +1,97 @@
+"""The library's front door for AWS work: spec + environment -> target -> plan -> apply.
+
+    spec = tablesmith.load("specs/")
+    session = Session.for_environment(spec, "prod", endpoint_url="http://127.0.0.1:4566")
+    plan = session.plan()
+    session.apply(plan, allowed=frozenset())
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tablesmith.aws import Clients, Target
+from tablesmith.errors import StalePlan, UsageError
+
+if TYPE_CHECKING:
+    from tablesmith.apply import ApplyResult, Reporter
+    from tablesmith.hazards import HazardCode
+    from tablesmith.plan import Plan
+    from tablesmith.spec.loader import Spec
+    from tablesmith.spec.model import Environment, Table
+    from tablesmith.state import LiveState
+
+
+def resolve_target(env: Environment, *, region: str | None = None, profile: str | None = None,
+                   endpoint_url: str | None = None) -> Target:
+    """Where an environment's calls go: flags win over the spec's environment settings."""
+    return Target(region=region or env.region, profile=profile or env.profile,
+                  endpoint_url=endpoint_url or env.endpoint_url)
+
+
+@dataclass
+class Session:
+    """One environment of one spec, bound to one target."""
+
+    environment: str
+    tables: tuple[Table, ...]
+    clients: Clients
+
+    @classmethod
+    def for_environment(cls, spec: Spec, env_name: str, *, region: str | None = None,
+                        profile: str | None = None, endpoint_url: str | None = None,
+                        tables: tuple[str, ...] = ()) -> Session:
+        """Bind environment ``env_name`` of ``spec`` to its target (or the one given)."""
+        env = spec.environment(env_name)
+        target = resolve_target(env, region=region, profile=profile, endpoint_url=endpoint_url)
+        chosen = spec.tables(env_name)
+        if tables:
+            chosen = tuple(spec.table(env_name, t) for t in tables)
+        if region and region != env.region:
+            # the tables' region is part of their effective spec: move them with the flag
+            chosen = tuple(t.model_copy(update={"region": region}) for t in chosen)
+        return cls(environment=env_name, tables=chosen, clients=Clients(target))
+
+    def read(self, *, prune: bool = False) -> LiveState:
+        """Read the live state of this environment's tables."""
+        from tablesmith.live import read_live
+
+        return read_live(self.clients, self.tables, region=self.clients.target.region,
+                         prune_environment=self.environment if prune else None)
+
+    def plan(self, *, prune: bool = False, lift_protection: bool = False) -> Plan:
+        """Read live state and compute the plan."""
+        from tablesmith.diff import plan_environment
+
+        return plan_environment(self.read(prune=prune), self.tables,
+                                environment=self.environment, prune=prune,
+                                lift_protection=lift_protection)
+
+    def plan_destroy(self, *, lift_protection: bool = False) -> Plan:
+        """Read live state and compute the plan that removes every table of the spec."""
+        from tablesmith.diff import plan_destroy
+
+        return plan_destroy(self.read(), self.tables, environment=self.environment,
+                            lift_protection=lift_protection)
+
+    def check_fresh(self, plan: Plan) -> None:
+        """Refuse a saved plan whose live state has changed since it was made."""
+        from tablesmith.live import read_live
+
+        if plan.environment != self.environment:
+            raise UsageError(f"the plan is for environment '{plan.environment}', "
+                             f"not '{self.environment}'")
+        live = read_live(self.clients, plan.desired, region=plan.region,
+                         prune_environment=self.environment if plan.orphans else None)
+        names = [t.table_name for t in plan.desired] + list(plan.orphans)
+        if live.fingerprint(names) != plan.fingerprint:
+            raise StalePlan("the live state changed since this plan was made; "
+                            "run plan again and review it")
+
+    def apply(self, plan: Plan, *, allowed: frozenset[HazardCode],
+              report: Reporter | None = None) -> ApplyResult:
+        """Apply ``plan`` (hazards checked first: nothing is called if one is refused)."""
+        from tablesmith.apply import apply_plan
+
+        return apply_plan(self.clients, plan, allowed=allowed, report=report)

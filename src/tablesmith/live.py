@@ -1,0 +1,256 @@
+"""Read what AWS holds into the spec's model (``state.LiveTable`` around a ``Table``).
+
+Per table: DescribeTable, DescribeContinuousBackups, DescribeTimeToLive and
+ListTagsOfResource (4 calls); per replica region the replica's own DescribeTable,
+DescribeContinuousBackups and ListTagsOfResource, because AWS does not propagate deletion
+protection, PITR or tags to replicas. A KMS DescribeKey tells an AWS-managed key from a
+customer's, cached per key (one call per region in practice). An absent table costs one call.
+Tables are read concurrently on a bounded pool, sharing thread-safe botocore clients.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from tablesmith.aws import aws_context, error_code
+from tablesmith.spec.model import (
+    OWNERSHIP_TAG,
+    Encryption,
+    GlobalSecondaryIndex,
+    Key,
+    LocalSecondaryIndex,
+    OnDemandThroughput,
+    PointInTimeRecovery,
+    Stream,
+    Table,
+    TimeToLive,
+)
+from tablesmith.state import IndexState, LiveState, LiveTable, ReplicaState
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tablesmith.aws import Clients
+
+MAX_READERS = 16
+_GONE = ("ResourceNotFoundException", "TableNotFoundException")
+
+
+def read_live(clients: Clients, desired: Sequence[Table], *, region: str,
+              prune_environment: str | None = None) -> LiveState:
+    """Read every desired table (and, for ``--prune``, our orphans) concurrently."""
+    names = {t.table_name: t for t in desired}
+    orphans: list[str] = []
+    if prune_environment is not None:
+        orphans = find_orphans(clients, region, set(names), prune_environment)
+    jobs: list[tuple[str, Table | None]] = [(n, t) for n, t in names.items()]
+    jobs += [(n, None) for n in orphans]
+    if not jobs:
+        return LiveState(region=region, tables={})
+    with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(jobs))) as pool:
+        results = list(pool.map(lambda job: read_table(clients, job[0], region, job[1]), jobs))
+    return LiveState(region=region,
+                     tables={name: live for (name, _), live in zip(jobs, results, strict=True)},
+                     orphans=tuple(sorted(orphans)))
+
+
+def find_orphans(clients: Clients, region: str, known: set[str], environment: str) -> list[str]:
+    """Tables in the region that the spec does not name but that carry our ownership tag."""
+    ddb = clients.dynamodb(region)
+    found: list[str] = []
+    with aws_context(f"listing tables in {region}"):
+        for page in ddb.get_paginator("list_tables").paginate():
+            for name in page.get("TableNames", []):
+                if name in known:
+                    continue
+                arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
+                if _tags(ddb, arn).get(OWNERSHIP_TAG) == environment:
+                    found.append(name)
+    return found
+
+
+def _tags(ddb: Any, arn: str) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    kwargs: dict[str, str] = {"ResourceArn": arn}
+    while True:
+        page = ddb.list_tags_of_resource(**kwargs)
+        tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
+        token = page.get("NextToken")
+        if not token:
+            return tags
+        kwargs["NextToken"] = token
+
+
+def read_table(clients: Clients, name: str, region: str,
+               desired: Table | None) -> LiveTable | None:
+    """One table's live state, or None when it does not exist."""
+    ddb = clients.dynamodb(region)
+    from botocore.exceptions import ClientError
+
+    with aws_context(f"describing table '{name}' in {region}"):
+        try:
+            desc = ddb.describe_table(TableName=name)["Table"]
+        except ClientError as exc:
+            if error_code(exc) in _GONE:
+                return None
+            raise
+    if desc.get("TableStatus") == "DELETING":
+        return None  # on its way out: for planning purposes it is gone
+    with aws_context(f"reading settings of table '{name}' in {region}"):
+        pitr = _pitr(ddb, name)
+        ttl_desc = ddb.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
+        tags = _tags(ddb, desc["TableArn"])
+    replicas = tuple(
+        _replica(clients, name, r, desired)
+        for r in sorted(desc.get("Replicas", []), key=lambda r: r["RegionName"])
+        if r.get("ReplicaStatus") != "DELETING"
+    )
+    table = _table(clients, desc, region, desired, pitr, ttl_desc, tags)
+    return LiveTable(
+        table=table,
+        arn=desc["TableArn"],
+        table_id=desc.get("TableId"),
+        status=desc.get("TableStatus", "ACTIVE"),
+        item_count=int(desc.get("ItemCount", 0)),
+        stream_arn=desc.get("LatestStreamArn"),
+        stream_label=desc.get("LatestStreamLabel"),
+        indexes={
+            g["IndexName"]: IndexState(status=g.get("IndexStatus", "ACTIVE"),
+                                       backfilling=bool(g.get("Backfilling", False)),
+                                       arn=g.get("IndexArn"))
+            for g in desc.get("GlobalSecondaryIndexes", [])
+        },
+        replica_states=replicas,
+        ttl_status=ttl_desc.get("TimeToLiveStatus", "DISABLED"),
+    )
+
+
+def _pitr(ddb: Any, name: str) -> PointInTimeRecovery:
+    from botocore.exceptions import ClientError
+
+    try:
+        desc = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    except ClientError as exc:
+        if error_code(exc) in _GONE:  # a table still CREATING may not answer yet
+            return PointInTimeRecovery(enabled=False, recovery_period_days=35)
+        raise
+    pitr = desc.get("PointInTimeRecoveryDescription", {})
+    return PointInTimeRecovery(
+        enabled=pitr.get("PointInTimeRecoveryStatus") in ("ENABLED", "ENABLING"),
+        recovery_period_days=int(pitr.get("RecoveryPeriodInDays", 35)),  # AWS default: 35
+    )
+
+
+def _replica(clients: Clients, name: str, summary: dict[str, Any],
+             desired: Table | None) -> ReplicaState:
+    region = summary["RegionName"]
+    status = summary.get("ReplicaStatus", "ACTIVE")
+    if status == "CREATING":
+        return ReplicaState(region=region, status=status)
+    ddb = clients.dynamodb(region)
+    from botocore.exceptions import ClientError
+
+    with aws_context(f"reading replica of '{name}' in {region}"):
+        try:
+            desc = ddb.describe_table(TableName=name)["Table"]
+        except ClientError as exc:
+            if error_code(exc) in _GONE:
+                return ReplicaState(region=region, status="CREATING")
+            raise
+        return ReplicaState(
+            region=region,
+            status=status,
+            arn=desc["TableArn"],
+            deletion_protection=bool(desc.get("DeletionProtectionEnabled", False)),
+            point_in_time_recovery=_pitr(ddb, name),
+            tags={k: v for k, v in _tags(ddb, desc["TableArn"]).items()
+                  if not k.startswith("aws:")},
+        )
+
+
+def _table(clients: Clients, desc: dict[str, Any], region: str, desired: Table | None,
+           pitr: PointInTimeRecovery, ttl_desc: dict[str, Any],
+           tags: dict[str, str]) -> Table:
+    types = {a["AttributeName"]: a["AttributeType"] for a in desc["AttributeDefinitions"]}
+
+    def keys(schema: list[dict[str, str]]) -> tuple[Key, Key | None]:
+        hash_ = next(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
+        range_ = next((k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"), None)
+        return (Key(name=hash_, type=types[hash_]),  # type: ignore[arg-type]
+                Key(name=range_, type=types[range_]) if range_ else None)  # type: ignore[arg-type]
+
+    partition, sort = keys(desc["KeySchema"])
+    gsis = []
+    for g in desc.get("GlobalSecondaryIndexes", []):
+        if g.get("IndexStatus") == "DELETING":
+            continue
+        h, r = keys(g["KeySchema"])
+        gsis.append(GlobalSecondaryIndex(
+            name=g["IndexName"], hash_key=h, range_key=r,
+            projection_type=g["Projection"]["ProjectionType"],
+            non_key_attributes=tuple(sorted(g["Projection"].get("NonKeyAttributes", [])))))
+    lsis = []
+    for i in desc.get("LocalSecondaryIndexes", []):
+        _, r = keys(i["KeySchema"])
+        assert r is not None  # an LSI always has a sort key
+        lsis.append(LocalSecondaryIndex(
+            name=i["IndexName"], range_key=r, projection_type=i["Projection"]["ProjectionType"],
+            non_key_attributes=tuple(sorted(i["Projection"].get("NonKeyAttributes", [])))))
+    stream_spec = desc.get("StreamSpecification", {})
+    stream_on = bool(stream_spec.get("StreamEnabled", False))
+    ttl_on = ttl_desc.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
+    return Table(
+        name=desired.name if desired else desc["TableName"],
+        table_name=desc["TableName"],
+        environment=desired.environment if desired else tags.get(OWNERSHIP_TAG, ""),
+        region=region,
+        partition_key=partition,
+        sort_key=sort,
+        attribute_definitions=tuple(sorted(
+            (Key(name=n, type=t) for n, t in types.items()),  # type: ignore[arg-type]
+            key=lambda k: k.name)),
+        global_secondary_indexes=tuple(sorted(gsis, key=lambda g: g.name)),
+        local_secondary_indexes=tuple(sorted(lsis, key=lambda i: i.name)),
+        billing_mode=desc.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED"),
+        on_demand_throughput=_throughput(desc.get("OnDemandThroughput")),
+        point_in_time_recovery=pitr,
+        # when off, the attribute name and view type mean nothing: keep the spec's so that
+        # "off" compares equal to "off"
+        ttl=TimeToLive(enabled=ttl_on, attribute_name=ttl_desc.get(
+            "AttributeName", desired.ttl.attribute_name if desired else "expiryTime")),
+        stream=Stream(enabled=stream_on, view_type=stream_spec.get(
+            "StreamViewType", desired.stream.view_type if desired else "NEW_AND_OLD_IMAGES")),
+        encryption=_encryption(clients, desc.get("SSEDescription"), region, desired),
+        deletion_protection=bool(desc.get("DeletionProtectionEnabled", False)),
+        table_class=desc.get("TableClassSummary", {}).get("TableClass", "STANDARD"),
+        replicas=tuple(sorted(r["RegionName"] for r in desc.get("Replicas", [])
+                              if r.get("ReplicaStatus") != "DELETING")),
+        tags={k: v for k, v in sorted(tags.items()) if not k.startswith("aws:")},
+    )
+
+
+def _throughput(raw: dict[str, int] | None) -> OnDemandThroughput | None:
+    if not raw:
+        return None
+    read = raw.get("MaxReadRequestUnits", -1)
+    write = raw.get("MaxWriteRequestUnits", -1)
+    if read in (-1, 0) and write in (-1, 0):
+        return None  # -1: no cap
+    return OnDemandThroughput(max_read_request_units=None if read in (-1, 0) else read,
+                              max_write_request_units=None if write in (-1, 0) else write)
+
+
+def _encryption(clients: Clients, sse: dict[str, Any] | None, region: str,
+                desired: Table | None) -> Encryption:
+    if not sse or sse.get("Status") not in ("ENABLED", "ENABLING", "UPDATING"):
+        return Encryption(type="AWS_OWNED")
+    arn = sse.get("KMSMasterKeyArn")
+    if not arn:
+        return Encryption(type="AWS_MANAGED")
+    wanted = desired.encryption if desired else None
+    if wanted is not None and wanted.type == "CUSTOMER_MANAGED" and wanted.kms_key_arn == arn:
+        return wanted.model_copy(update={"replica_kms_key_arns": {}})
+    if clients.key_manager(arn, region) == "AWS":
+        return Encryption(type="AWS_MANAGED")
+    return Encryption(type="CUSTOMER_MANAGED", kms_key_arn=arn)

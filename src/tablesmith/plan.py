@@ -1,0 +1,271 @@
+"""Operations and plans: data, not code.
+
+Every operation is a frozen model named after the AWS action it performs, carrying the
+physical table, the region it acts in (the primary, or a replica's own region), an
+:class:`Action`, ``before``/``after`` values that explain it, and its hazards. A :class:`Plan`
+is the ordered list of operations for one environment, the desired tables it was made for,
+and a fingerprint of the live state it was made from; it round-trips through JSON so that
+``plan --out`` / ``apply PLANFILE`` work like Terraform's saved plans.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from tablesmith.hazards import Hazard, HazardCode
+from tablesmith.spec.model import (
+    Encryption,
+    GlobalSecondaryIndex,
+    OnDemandThroughput,
+    PointInTimeRecovery,
+    Stream,
+    Table,
+    TimeToLive,
+)
+
+PLAN_FORMAT_VERSION = 1
+
+
+class Action(str, Enum):
+    """What an operation does to its resource (Terraform's closed set)."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    NO_OP = "no-op"
+
+
+class _Op(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    table: str  # physical table name
+    region: str  # where the call is made: the table's region or a replica's own region
+    action: Action
+    hazards: tuple[Hazard, ...] = ()
+    reason: str = ""  # for display only
+
+    @property
+    def label(self) -> str:
+        """Short human description: 'CreateGsi ByEmail'."""
+        return self.op  # type: ignore[attr-defined,no-any-return]
+
+    def with_hazard(self, code: HazardCode, message: str, suggestion: str = "") -> Any:
+        """A copy with one more hazard."""
+        return self.model_copy(update={"hazards": (*self.hazards, Hazard(
+            code=code, message=message, suggestion=suggestion))})
+
+
+class CreateTable(_Op):
+    """CreateTable with keys, indexes, stream, SSE, class, deletion protection and tags."""
+
+    op: Literal["CreateTable"] = "CreateTable"
+    action: Action = Action.CREATE
+    after: Table
+
+
+class DeleteTable(_Op):
+    """DeleteTable."""
+
+    op: Literal["DeleteTable"] = "DeleteTable"
+    action: Action = Action.DELETE
+    before: Table
+    item_count: int = 0
+
+
+class ReplaceTable(_Op):
+    """DeleteTable then CreateTable: the only way to change a key schema or an LSI."""
+
+    op: Literal["ReplaceTable"] = "ReplaceTable"
+    action: Action = Action.REPLACE
+    before: Table
+    after: Table
+    item_count: int = 0
+
+
+class CreateGsi(_Op):
+    """UpdateTable GlobalSecondaryIndexUpdates Create (one index per call)."""
+
+    op: Literal["CreateGsi"] = "CreateGsi"
+    action: Action = Action.CREATE
+    after: GlobalSecondaryIndex
+    item_count: int = 0  # items to backfill
+
+
+class DeleteGsi(_Op):
+    """UpdateTable GlobalSecondaryIndexUpdates Delete (one index per call)."""
+
+    op: Literal["DeleteGsi"] = "DeleteGsi"
+    action: Action = Action.DELETE
+    before: GlobalSecondaryIndex
+
+
+class UpdateBillingMode(_Op):
+    """UpdateTable BillingMode (AWS allows a switch about once per 24 hours)."""
+
+    op: Literal["UpdateBillingMode"] = "UpdateBillingMode"
+    action: Action = Action.UPDATE
+    before: str
+    after: str
+
+
+class UpdateOnDemandThroughput(_Op):
+    """UpdateTable OnDemandThroughput (request-unit caps)."""
+
+    op: Literal["UpdateOnDemandThroughput"] = "UpdateOnDemandThroughput"
+    action: Action = Action.UPDATE
+    before: OnDemandThroughput | None
+    after: OnDemandThroughput | None
+
+
+class UpdateTableClass(_Op):
+    """UpdateTable TableClass."""
+
+    op: Literal["UpdateTableClass"] = "UpdateTableClass"
+    action: Action = Action.UPDATE
+    before: str
+    after: str
+
+
+class UpdateStream(_Op):
+    """UpdateTable StreamSpecification: one enable or disable per call."""
+
+    op: Literal["UpdateStream"] = "UpdateStream"
+    action: Action = Action.UPDATE
+    before: Stream
+    after: Stream
+
+
+class UpdateSse(_Op):
+    """UpdateTable SSESpecification."""
+
+    op: Literal["UpdateSse"] = "UpdateSse"
+    action: Action = Action.UPDATE
+    before: Encryption
+    after: Encryption
+
+
+class UpdateDeletionProtection(_Op):
+    """UpdateTable DeletionProtectionEnabled, in the primary's or a replica's region."""
+
+    op: Literal["UpdateDeletionProtection"] = "UpdateDeletionProtection"
+    action: Action = Action.UPDATE
+    before: bool
+    after: bool
+
+
+class UpdatePitr(_Op):
+    """UpdateContinuousBackups, in the primary's or a replica's region."""
+
+    op: Literal["UpdatePitr"] = "UpdatePitr"
+    action: Action = Action.UPDATE
+    before: PointInTimeRecovery
+    after: PointInTimeRecovery
+
+
+class UpdateTtl(_Op):
+    """UpdateTimeToLive: one enable or disable (AWS allows about one change per hour)."""
+
+    op: Literal["UpdateTtl"] = "UpdateTtl"
+    action: Action = Action.UPDATE
+    before: TimeToLive
+    after: TimeToLive
+
+
+class TagResource(_Op):
+    """TagResource: add or change these tags, in the primary's or a replica's region."""
+
+    op: Literal["TagResource"] = "TagResource"
+    action: Action = Action.UPDATE
+    before: dict[str, str]  # the current values of the keys concerned
+    after: dict[str, str]
+
+
+class UntagResource(_Op):
+    """UntagResource: remove these tag keys."""
+
+    op: Literal["UntagResource"] = "UntagResource"
+    action: Action = Action.UPDATE
+    before: dict[str, str]
+    after: dict[str, str] = Field(default_factory=dict)
+
+
+class CreateReplica(_Op):
+    """UpdateTable ReplicaUpdates Create (one replica per call), made from the primary region."""
+
+    op: Literal["CreateReplica"] = "CreateReplica"
+    action: Action = Action.CREATE
+    replica_region: str
+
+
+class DeleteReplica(_Op):
+    """UpdateTable ReplicaUpdates Delete (one replica per call), made from the primary region."""
+
+    op: Literal["DeleteReplica"] = "DeleteReplica"
+    action: Action = Action.DELETE
+    replica_region: str
+
+
+Operation = Annotated[
+    CreateTable | DeleteTable | ReplaceTable | CreateGsi | DeleteGsi | UpdateBillingMode
+    | UpdateOnDemandThroughput | UpdateTableClass | UpdateStream | UpdateSse
+    | UpdateDeletionProtection | UpdatePitr | UpdateTtl | TagResource | UntagResource
+    | CreateReplica | DeleteReplica,
+    Field(discriminator="op"),
+]
+_OPERATIONS: TypeAdapter[list[Operation]] = TypeAdapter(list[Operation])
+
+
+class Plan(BaseModel):
+    """The ordered operations for one environment, and what they were computed from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format_version: int = PLAN_FORMAT_VERSION
+    environment: str
+    region: str
+    destroy: bool = False
+    desired: tuple[Table, ...]  # the spec's tables (for destroy: the tables to remove)
+    operations: tuple[Operation, ...]
+    fingerprint: str  # hash of the live state the plan was made from
+    orphans: tuple[str, ...] = ()  # owned tables not in the spec (deleted with --prune)
+
+    @property
+    def has_changes(self) -> bool:
+        """Does applying this plan call AWS?"""
+        return bool(self.operations)
+
+    def hazards(self) -> list[tuple[Any, Hazard]]:
+        """Every (operation, hazard) pair, in plan order."""
+        return [(op, h) for op in self.operations for h in op.hazards]
+
+    def refused(self, allowed: frozenset[HazardCode]) -> list[tuple[Any, Hazard]]:
+        """Blocking hazards that ``allowed`` does not name."""
+        return [(op, h) for op, h in self.hazards() if h.blocking and h.code not in allowed]
+
+    def table_action(self, table: str) -> Action:
+        """The strongest action on one table (for summaries)."""
+        actions = {op.action for op in self.operations if op.table == table}
+        for action in (Action.REPLACE, Action.DELETE, Action.CREATE, Action.UPDATE):
+            if any(op.action == action and op.op in ("ReplaceTable", "DeleteTable",
+                                                     "CreateTable") for op in self.operations
+                   if op.table == table):
+                return action
+        return Action.UPDATE if actions else Action.NO_OP
+
+    def to_json(self) -> str:
+        """Serialise (saved plans)."""
+        return self.model_dump_json(indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        """Load a saved plan."""
+        return cls.model_validate_json(text)
+
+
+def operations_from(raw: list[dict[str, Any]]) -> list[Operation]:
+    """Validate raw operation dicts (e.g. from JSON) into operation models."""
+    return _OPERATIONS.validate_python(raw)
