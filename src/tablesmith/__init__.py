@@ -38,7 +38,14 @@ _EXPORTS = {
     },
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AlarmRule", "Alarms", "ApplyError", "AwsError", "Backup", "Conventions", "Diagnostic",
+    "Encryption", "Environment", "GlobalSecondaryIndex", "HazardRefused", "Key",
+    "LocalSecondaryIndex", "LocalTargetError", "OnDemandThroughput", "PlanError",
+    "PointInTimeRecovery", "Spec", "SpecError", "StalePlan", "Stream", "Table", "TableSettings",
+    "TablesmithError", "TimeToLive", "UsageError", "load",
+]
+assert sorted(__all__) == sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from tablesmith.errors import (

@@ -190,13 +190,13 @@ class _Runner:
 
     # ------------------------------------------------------------------ operations
 
-    def _do_CreateTable(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_CreateTable(self, op: Any, desired: Table | None) -> None:
         t: Table = op.after
         self._call(op.region, f"creating table '{t.table_name}'", "create_table",
                    **create_table_request(t))
         self._settled(t.table_name, op.region)
 
-    def _do_DeleteTable(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_DeleteTable(self, op: Any, desired: Table | None) -> None:
         self._delete_table(op.table, op.region)
 
     def _delete_table(self, name: str, region: str) -> None:
@@ -212,11 +212,11 @@ class _Runner:
                 raise
         self._wait(name, region, f"table '{name}' to be deleted", lambda d: d is None)
 
-    def _do_ReplaceTable(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_ReplaceTable(self, op: Any, desired: Table | None) -> None:
         self._delete_table(op.table, op.region)
         self._do_CreateTable(op, desired)
 
-    def _do_CreateGsi(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_CreateGsi(self, op: Any, desired: Table | None) -> None:
         index = op.after
         self._settled(op.table, op.region)
         keys = [index.hash_key] + ([index.range_key] if index.range_key else [])
@@ -227,7 +227,7 @@ class _Runner:
                    GlobalSecondaryIndexUpdates=[{"Create": _gsi_request(index)}])
         self._settled(op.table, op.region)
 
-    def _do_DeleteGsi(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_DeleteGsi(self, op: Any, desired: Table | None) -> None:
         self._settled(op.table, op.region)
         self._call(op.region, f"deleting index '{op.before.name}' of '{op.table}'",
                    "update_table", TableName=op.table,
@@ -244,30 +244,30 @@ class _Runner:
                    TableName=op.table, **kwargs)
         self._settled(op.table, op.region)
 
-    def _do_UpdateBillingMode(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_UpdateBillingMode(self, op: Any, desired: Table | None) -> None:
         self._update_table(op, "switching billing mode", BillingMode=op.after)
 
-    def _do_UpdateOnDemandThroughput(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_UpdateOnDemandThroughput(self, op: Any, desired: Table | None) -> None:
         self._update_table(op, "updating on-demand throughput",
                            OnDemandThroughput=_throughput_request(op.after))
 
-    def _do_UpdateTableClass(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_UpdateTableClass(self, op: Any, desired: Table | None) -> None:
         self._update_table(op, "updating table class", TableClass=op.after)
 
-    def _do_UpdateStream(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_UpdateStream(self, op: Any, desired: Table | None) -> None:
         spec: dict[str, Any] = {"StreamEnabled": op.after.enabled}
         if op.after.enabled:
             spec["StreamViewType"] = op.after.view_type
         self._update_table(op, "updating the stream", StreamSpecification=spec)
 
-    def _do_UpdateSse(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_UpdateSse(self, op: Any, desired: Table | None) -> None:
         self._update_table(op, "updating encryption", SSESpecification=_sse_request(op.after))
 
-    def _do_UpdateDeletionProtection(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_UpdateDeletionProtection(self, op: Any, desired: Table | None) -> None:
         self._update_table(op, "updating deletion protection",
                            DeletionProtectionEnabled=op.after)
 
-    def _do_UpdatePitr(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_UpdatePitr(self, op: Any, desired: Table | None) -> None:
         spec: dict[str, Any] = {"PointInTimeRecoveryEnabled": op.after.enabled}
         if op.after.enabled:
             spec["RecoveryPeriodInDays"] = op.after.recovery_period_days
@@ -276,7 +276,7 @@ class _Runner:
                    "update_continuous_backups", TableName=op.table,
                    PointInTimeRecoverySpecification=spec)
 
-    def _do_UpdateTtl(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_UpdateTtl(self, op: Any, desired: Table | None) -> None:
         from botocore.exceptions import ClientError
 
         enabled = op.after.enabled
@@ -294,12 +294,12 @@ class _Runner:
                     "the last one; re-run apply then to finish the TTL change") from exc
             raise
 
-    def _do_TagResource(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_TagResource(self, op: Any, desired: Table | None) -> None:
         arn = self._arn(op.table, op.region)
         self._call(op.region, f"tagging '{op.table}' in {op.region}", "tag_resource",
                    ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in op.after.items()])
 
-    def _do_UntagResource(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_UntagResource(self, op: Any, desired: Table | None) -> None:
         arn = self._arn(op.table, op.region)
         self._call(op.region, f"untagging '{op.table}' in {op.region}", "untag_resource",
                    ResourceArn=arn, TagKeys=sorted(op.before))
@@ -310,7 +310,7 @@ class _Runner:
         assert desc is not None  # _settled raised otherwise
         return str(desc["TableArn"])
 
-    def _do_CreateReplica(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_CreateReplica(self, op: Any, desired: Table | None) -> None:
         create: dict[str, Any] = {"RegionName": op.replica_region}
         if desired is not None and desired.encryption.type == "CUSTOMER_MANAGED":
             create["KMSMasterKeyId"] = desired.encryption.replica_kms_key_arns[op.replica_region]
@@ -323,7 +323,7 @@ class _Runner:
                        for r in d.get("Replicas", [])), _progress)
         self._settled(op.table, op.replica_region)  # the replica table, in its own region
 
-    def _do_DeleteReplica(self, op: Any, desired: Table | None) -> None:  # noqa: N802
+    def _do_DeleteReplica(self, op: Any, desired: Table | None) -> None:
         self._settled(op.table, op.region)
         self._call(op.region, f"deleting the replica of '{op.table}' in {op.replica_region}",
                    "update_table", TableName=op.table,

@@ -52,6 +52,12 @@ class Clients:
         self._clients: dict[tuple[str, str], Any] = {}
         self.calls: Counter[str] = Counter()  # "dynamodb.DescribeTable" -> count
         self._key_managers: dict[str, str] = {}
+        self.gaps: dict[str, tuple[str, ...]] = {}  # region -> features the endpoint lacks
+
+    @property
+    def custom_endpoint(self) -> str | None:
+        """The endpoint URL when calls do not go to AWS itself."""
+        return self.target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
 
     def _make_session(self) -> boto3.session.Session:
         import boto3
@@ -79,7 +85,7 @@ class Clients:
                 config = Config(retries=RETRY_CONFIG,  # type: ignore[arg-type]
                                 max_pool_connections=MAX_POOL,
                                 connect_timeout=10, read_timeout=60)
-                endpoint = self.target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+                endpoint = self.custom_endpoint
                 client = self._session.client(service, region_name=region,  # type: ignore[call-overload]
                                               endpoint_url=endpoint, config=config)
                 client.meta.events.register("before-call", self._count)

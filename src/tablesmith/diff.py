@@ -70,10 +70,27 @@ def plan_environment(live: LiveState, desired: Sequence[Table], *, environment: 
         orphan = live.tables.get(name)
         if orphan is not None:
             ops += _removal(orphan, lift_protection, reason="not in the spec (--prune)")
+    ops, notices = _drop_unsupported(ops, live.unsupported)
     return Plan(environment=environment, region=live.region, desired=tuple(desired),
                 operations=tuple(ops), fingerprint=live.fingerprint(
                     [t.table_name for t in desired] + list(live.orphans)),
-                orphans=tuple(live.orphans))
+                orphans=tuple(live.orphans), notices=notices)
+
+
+# operations an endpoint without the feature cannot take (emulators: DynamoDB Local)
+_FEATURE_OPS = {"tags": ("TagResource", "UntagResource"), "pitr": ("UpdatePitr",)}
+_FEATURE_NAMES = {"tags": "tagging", "pitr": "point-in-time recovery"}
+
+
+def _drop_unsupported(ops: Ops, unsupported: tuple[str, ...]) -> tuple[Ops, tuple[str, ...]]:
+    notices = []
+    for feature in unsupported:
+        names = _FEATURE_OPS.get(feature, ())
+        if names:
+            ops = [op for op in ops if op.op not in names]
+            notices.append(f"the endpoint does not implement {_FEATURE_NAMES[feature]} "
+                           "(UnknownOperationException): it is not managed there")
+    return ops, tuple(notices)
 
 
 def plan_destroy(live: LiveState, desired: Sequence[Table], *, environment: str,
@@ -283,12 +300,12 @@ def _settings(want: Table, region: str, protection: bool, pitr: PointInTimeRecov
     name = want.table_name
     where = f" in {region}" if replica else ""
     if protection != want.deletion_protection:
-        op = UpdateDeletionProtection(table=name, region=region, before=protection,
-                                      after=want.deletion_protection)
+        protect: Any = UpdateDeletionProtection(table=name, region=region, before=protection,
+                                                after=want.deletion_protection)
         if protection:
-            op = op.with_hazard(HazardCode.LIFTS_PROTECTION,
-                                f"deletion protection of '{name}'{where} is turned off")
-        ops.append(op)
+            protect = protect.with_hazard(HazardCode.LIFTS_PROTECTION,
+                                          f"deletion protection of '{name}'{where} is turned off")
+        ops.append(protect)
     want_pitr = want.point_in_time_recovery
     if _pitr_differs(pitr, want_pitr):
         op = UpdatePitr(table=name, region=region, before=pitr, after=want_pitr)

@@ -6,12 +6,12 @@ a non-blocking one is shown and applied. Codes are stable: scripts may match on 
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 
-class HazardCode(str, Enum):
+class HazardCode(StrEnum):
     """Every hazard tablesmith knows."""
 
     REPLACES_TABLE = "REPLACES_TABLE"  # key schema / LSI change: delete + create, data lost

@@ -37,22 +37,54 @@ MAX_READERS = 16
 _GONE = ("ResourceNotFoundException", "TableNotFoundException")
 
 
+def endpoint_gaps(clients: Clients, region: str) -> tuple[str, ...]:
+    """Which features a custom endpoint lacks: "tags", "pitr" (two probe calls, cached).
+
+    Only asked of custom endpoints (emulators); real AWS implements everything. A probe on a
+    table that does not exist tells "unknown operation" from "no such table".
+    """
+    if not clients.custom_endpoint:
+        return ()
+    cached = clients.gaps.get(region)
+    if cached is not None:
+        return cached
+    from botocore.exceptions import ClientError
+
+    ddb = clients.dynamodb(region)
+    account_arn = f"arn:aws:dynamodb:{region}:000000000000:table/tablesmith-probe"
+    gaps = []
+    probes: tuple[tuple[str, str, dict[str, str]], ...] = (
+        ("tags", "list_tags_of_resource", {"ResourceArn": account_arn}),
+        ("pitr", "describe_continuous_backups", {"TableName": "tablesmith-probe"}),
+    )
+    for feature, method, kwargs in probes:
+        try:
+            getattr(ddb, method)(**kwargs)
+        except ClientError as exc:
+            if error_code(exc) == "UnknownOperationException":
+                gaps.append(feature)
+    clients.gaps[region] = tuple(gaps)
+    return tuple(gaps)
+
+
 def read_live(clients: Clients, desired: Sequence[Table], *, region: str,
               prune_environment: str | None = None) -> LiveState:
     """Read every desired table (and, for ``--prune``, our orphans) concurrently."""
+    gaps = endpoint_gaps(clients, region)
     names = {t.table_name: t for t in desired}
     orphans: list[str] = []
-    if prune_environment is not None:
+    if prune_environment is not None and "tags" not in gaps:
         orphans = find_orphans(clients, region, set(names), prune_environment)
     jobs: list[tuple[str, Table | None]] = [(n, t) for n, t in names.items()]
     jobs += [(n, None) for n in orphans]
     if not jobs:
-        return LiveState(region=region, tables={})
+        return LiveState(region=region, tables={}, unsupported=gaps)
     with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(jobs))) as pool:
-        results = list(pool.map(lambda job: read_table(clients, job[0], region, job[1]), jobs))
+        results = list(pool.map(
+            lambda job: read_table(clients, job[0], region, job[1], gaps=gaps), jobs))
     return LiveState(region=region,
                      tables={name: live for (name, _), live in zip(jobs, results, strict=True)},
-                     orphans=tuple(sorted(orphans)))
+                     orphans=tuple(sorted(orphans)), unsupported=gaps)
 
 
 def find_orphans(clients: Clients, region: str, known: set[str], environment: str) -> list[str]:
@@ -82,8 +114,8 @@ def _tags(ddb: Any, arn: str) -> dict[str, str]:
         kwargs["NextToken"] = token
 
 
-def read_table(clients: Clients, name: str, region: str,
-               desired: Table | None) -> LiveTable | None:
+def read_table(clients: Clients, name: str, region: str, desired: Table | None,
+               gaps: tuple[str, ...] = ()) -> LiveTable | None:
     """One table's live state, or None when it does not exist."""
     ddb = clients.dynamodb(region)
     from botocore.exceptions import ClientError
@@ -98,9 +130,10 @@ def read_table(clients: Clients, name: str, region: str,
     if desc.get("TableStatus") == "DELETING":
         return None  # on its way out: for planning purposes it is gone
     with aws_context(f"reading settings of table '{name}' in {region}"):
-        pitr = _pitr(ddb, name)
+        # what the endpoint cannot hold reads as the spec wants it: the plan reports the gap
+        pitr = desired.point_in_time_recovery if desired and "pitr" in gaps else _pitr(ddb, name)
         ttl_desc = ddb.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
-        tags = _tags(ddb, desc["TableArn"])
+        tags = dict(desired.tags) if desired and "tags" in gaps else _tags(ddb, desc["TableArn"])
     replicas = tuple(
         _replica(clients, name, r, desired)
         for r in sorted(desc.get("Replicas", []), key=lambda r: r["RegionName"])
@@ -177,8 +210,8 @@ def _table(clients: Clients, desc: dict[str, Any], region: str, desired: Table |
     def keys(schema: list[dict[str, str]]) -> tuple[Key, Key | None]:
         hash_ = next(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
         range_ = next((k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"), None)
-        return (Key(name=hash_, type=types[hash_]),  # type: ignore[arg-type]
-                Key(name=range_, type=types[range_]) if range_ else None)  # type: ignore[arg-type]
+        return (Key(name=hash_, type=types[hash_]),
+                Key(name=range_, type=types[range_]) if range_ else None)
 
     partition, sort = keys(desc["KeySchema"])
     gsis = []
@@ -208,7 +241,7 @@ def _table(clients: Clients, desc: dict[str, Any], region: str, desired: Table |
         partition_key=partition,
         sort_key=sort,
         attribute_definitions=tuple(sorted(
-            (Key(name=n, type=t) for n, t in types.items()),  # type: ignore[arg-type]
+            (Key(name=n, type=t) for n, t in types.items()),
             key=lambda k: k.name)),
         global_secondary_indexes=tuple(sorted(gsis, key=lambda g: g.name)),
         local_secondary_indexes=tuple(sorted(lsis, key=lambda i: i.name)),

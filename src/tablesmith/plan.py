@@ -10,7 +10,7 @@ and a fingerprint of the live state it was made from; it round-trips through JSO
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -29,7 +29,7 @@ from tablesmith.spec.model import (
 PLAN_FORMAT_VERSION = 1
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """What an operation does to its resource (Terraform's closed set)."""
 
     CREATE = "create"
@@ -232,6 +232,7 @@ class Plan(BaseModel):
     operations: tuple[Operation, ...]
     fingerprint: str  # hash of the live state the plan was made from
     orphans: tuple[str, ...] = ()  # owned tables not in the spec (deleted with --prune)
+    notices: tuple[str, ...] = ()  # what the plan could not manage at this target, and why
 
     @property
     def has_changes(self) -> bool:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from tablesmith.spec.model import PointInTimeRecovery, Table  # noqa: TC001 (pydantic needs it)
+from tablesmith.spec.model import PointInTimeRecovery, Table
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -68,6 +68,9 @@ class LiveState(_Frozen):
     tables: dict[str, LiveTable | None]
     # tables found in AWS that the spec does not name but that carry our ownership tag
     orphans: tuple[str, ...] = ()
+    # features the endpoint does not implement ("tags", "pitr"): emulators such as DynamoDB
+    # Local answer UnknownOperationException; such settings are reported, not managed
+    unsupported: tuple[str, ...] = ()
 
     def fingerprint(self, names: Iterable[str] | None = None) -> str:
         """A hash of the definitions (not of transient statuses or item counts).

@@ -69,6 +69,7 @@ def render_plan_json(plan: Plan) -> dict[str, Any]:
         "operations": operations,
         "hazards": hazards,
         "orphans": list(plan.orphans),
+        "notices": list(plan.notices),
     }
 
 
@@ -152,6 +153,8 @@ def render_plan_text(plan: Plan, *, err: bool = False) -> None:
                 echo(click.style(f"          ! {h.code.value} ({tag}): {h.message}",
                                  fg="red" if h.blocking else "yellow"), err=err)
     counts = plan_summary(plan)
+    for notice in plan.notices:
+        echo(click.style(f"  note: {notice}", fg="yellow"), err=err)
     echo("", err=err)
     if not plan.has_changes:
         echo(click.style("No changes. AWS matches the spec.", fg="green", bold=True), err=err)

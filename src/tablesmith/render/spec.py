@@ -54,7 +54,7 @@ def render_spec_text(env: Environment, tables: Sequence[Table]) -> None:
             f" (max read {cap.max_read_request_units}, write {cap.max_write_request_units})"
             if cap else "") + f", class {t.table_class}")
         pitr = t.point_in_time_recovery
-        tree.add(f"PITR: {'on, ' + str(pitr.recovery_period_days) + ' days' if pitr.enabled else 'off'}")
+        tree.add("PITR: " + (f"on, {pitr.recovery_period_days} days" if pitr.enabled else "off"))
         tree.add(f"TTL: {'on (' + t.ttl.attribute_name + ')' if t.ttl.enabled else 'off'}")
         tree.add(f"stream: {t.stream.view_type if t.stream.enabled else 'off'}")
         enc = t.encryption
@@ -62,12 +62,15 @@ def render_spec_text(env: Environment, tables: Sequence[Table]) -> None:
         tree.add(f"deletion protection: {'on' if t.deletion_protection else 'off'}")
         tree.add(f"replicas: {', '.join(t.replicas) or 'none'}")
         b = t.backup
-        tree.add("backup: " + (f"{b.schedule}, kept {b.retention_days} days" + (
-            f", cold after {b.cold_storage_after_days}" if b.cold_storage_after_days else "")
-            + (", copied to the replica regions" if t.replicas and b.copy_to_replica_regions
-               else "") if b.enabled else "off"))
+        if b is not None and b.enabled:
+            tree.add(f"backup: {b.schedule}, kept {b.retention_days} days" + (
+                f", cold after {b.cold_storage_after_days}" if b.cold_storage_after_days else "")
+                + (", copied to the replica regions" if t.replicas and b.copy_to_replica_regions
+                   else ""))
+        else:
+            tree.add("backup: off")
         a = t.alarms
-        if a.enabled:
+        if a is not None and a.enabled:
             rules = [n for n in ("system_errors", "throttled_requests", "read_throttle_events",
                                  "write_throttle_events", "replication_latency", "user_errors")
                      if getattr(a, n).enabled]

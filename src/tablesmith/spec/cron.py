@@ -78,6 +78,10 @@ def _part_problem(spec: _Field, part: str) -> str | None:
     if spec.name == "day-of-month" and part.endswith("W") and part[:-1].isdigit():
         return _value_problem(spec, part[:-1])
     if spec.name == "day-of-week":
+        if part == "L":  # the last day of the week (Saturday)
+            return None
+        if "/" in part:  # AWS lists no '/' wildcard for day-of-week
+            return f"'{part}': day-of-week takes , - * ? L # but not /"
         if part.endswith("L") and len(part) > 1:
             return _value_problem(spec, part[:-1])
         if "#" in part:
@@ -86,9 +90,8 @@ def _part_problem(spec: _Field, part: str) -> str | None:
                 return f"'{part}': the n-th weekday must be 1 to 5"
             return _value_problem(spec, day)
     base, slash, step = part.partition("/")
-    if slash:
-        if not step.isdigit() or int(step) == 0:
-            return f"'{part}': the step after '/' must be a positive number"
+    if slash and (not step.isdigit() or int(step) == 0):
+        return f"'{part}': the step after '/' must be a positive number"
     if base == "*":
         return None
     low, dash, high = base.partition("-")

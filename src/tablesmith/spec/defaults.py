@@ -47,8 +47,11 @@ MODULE_DEFAULTS: dict[str, Any] = {
 }
 
 
-def environment_profile(name: str, dr_region: str) -> dict[str, Any]:
-    """The module README's settings for dev / sit / prod; other environments get none."""
+def environment_profile(name: str, dr_region: str | None) -> dict[str, Any]:
+    """The module README's settings for dev / sit / prod; other environments get none.
+
+    ``dr_region`` None (an invalid DR region, already reported) means no prod replica.
+    """
     if name == "dev":
         return {"backup": {"enabled": True, "schedule": "cron(0 2 * * ? *)",
                            "retention_days": 7}}
@@ -59,7 +62,7 @@ def environment_profile(name: str, dr_region: str) -> dict[str, Any]:
         return {
             "backup": {"enabled": True, "schedule": "cron(0 */1 * * ? *)", "retention_days": 90},
             "deletion_protection": True,
-            "replicas": [dr_region],
+            "replicas": [dr_region] if dr_region else [],
         }
     return {}
 

@@ -114,6 +114,8 @@ class HclTable:
     name_origin: Origin  # where table_name was written (or the block, if absent)
     environment: str | None  # tags.Environment when it is a string literal
     layer: Layer  # the block's variables mapped to tablesmith's native settings shape
+    # variables left out because they were expressions (already reported)
+    dropped: frozenset[str] = frozenset()
 
 
 def load_hcl(file: Path, display_name: str) -> tuple[list[HclTable], list[Diagnostic]]:
@@ -490,6 +492,7 @@ class _TableBuilder:
             name_origin=name_origin,
             environment=environment if isinstance(environment, str) else None,
             layer=Layer(data=self.data, origins=self.origins, anchor=self.anchor),
+            dropped=frozenset(self.dropped),
         )
 
     def _origin(self, line: int, display: str) -> Origin:

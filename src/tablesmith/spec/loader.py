@@ -56,6 +56,7 @@ class _TableSource:
     only_in: tuple[str, ...] | None = None  # None: every environment
     overrides: dict[str, Layer] = field(default_factory=dict)
     hcl_environment: str | None = None  # set for module blocks: their tags.Environment
+    layer: Layer | None = None  # the YAML file's layer (to locate only_in and overrides)
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,8 @@ class _Loader:
         self.problems: list[Diagnostic] = []
         self.docs: list[tuple[Layer, _Document]] = []
         self.tables: list[_TableSource] = []
-        self.env_origins: dict[str, Origin] = {}
+        self.env_layers: dict[str, Layer] = {}  # environment -> the file layer declaring it
+        self.bad_dr: set[str] = set()  # environments whose dr_region cannot take replicas
 
     # ------------------------------------------------------------------ reading
 
@@ -157,25 +159,29 @@ class _Loader:
         if layer is None:
             return
         report = _Reporter(Merged(layer.data, [layer]), layer.anchor or Origin(name, 1, ""))
-        try:
-            doc = _Document.model_validate(layer.data)
-        except ValidationError as exc:
-            for error in exc.errors():
-                loc = error["loc"]
-                # table bodies are checked per environment, with the table's full model
-                if loc[:1] == ("tables",) and len(loc) > 2 and error["type"] != "dict_type":
-                    continue
-                _report_validation_error(report, error, _Document)
-            self.problems += report.found
+        doc: _Document | None = None
+        for _ in range(4):
+            try:
+                doc = _Document.model_validate(report.merged.data)
+                break
+            except ValidationError as exc:
+                bad = []
+                for error in exc.errors():
+                    _report_validation_error(report, error, _Document)
+                    bad.append(tuple(p for p in error["loc"] if p != "[key]"))
+                # drop what is wrong and go on: the tables still get checked
+                report.removed += bad
+                report.merged = report.merged.without(bad)
+        self.problems += report.found
+        if doc is None:
             return
         if doc.version != 1:
-            report.add(("version",), f"spec version {doc.version} is not supported",
-                       "this tablesmith reads version: 1")
-        self.problems += report.found
+            self.problems.append(Diagnostic(
+                name, (layer.origin_of(("version",)) or Origin(name, 1, "")).line, "version",
+                f"spec version {doc.version} is not supported", "this tablesmith reads version: 1"))
         self.docs.append((layer, doc))
         for env_name in doc.environments:
-            self.env_origins.setdefault(env_name, layer.origin_of(("environments", env_name))
-                                        or Origin(name, 1, f"environments.{env_name}"))
+            self.env_layers[env_name] = layer
         for table_name, body in doc.tables.items():
             self._add_yaml_table(layer, table_name, body)
 
@@ -184,7 +190,7 @@ class _Loader:
         base = layer.sub("tables", name)
         base = Layer({k: v for k, v in body.items() if k not in TABLE_ONLY_KEYS},
                      base.origins, base.anchor)
-        source = _TableSource(name=name, name_origin=origin, base=base)
+        source = _TableSource(name=name, name_origin=origin, base=base, layer=layer)
         only_in = body.get("only_in")
         if only_in is not None:
             if isinstance(only_in, list) and all(isinstance(e, str) for e in only_in):
@@ -215,15 +221,18 @@ class _Loader:
         blocks, problems = load_hcl(file, name)
         self.problems += problems
         for block in blocks:
+            if {"table_name", "tags"} & block.dropped:
+                continue  # an expression there was reported; nothing sound can follow
             if block.name is None:
                 self.problems.append(Diagnostic(
                     block.name_origin.file, block.name_origin.line, "table_name",
                     "'table_name' is required"))
                 continue
             if block.environment is None:
-                anchor = block.layer.anchor or block.name_origin
+                where = block.layer.origin_of(("tags",)) or block.layer.anchor \
+                    or block.name_origin
                 self.problems.append(Diagnostic(
-                    anchor.file, anchor.line, "tags.Environment",
+                    where.file, where.line, "tags.Environment",
                     "the module block has no tags.Environment, so its environment is unknown",
                     "add tags = { Environment = \"dev\", ... } (a mandatory tag of the module)"))
                 continue
@@ -255,20 +264,30 @@ class _Loader:
             if table.hcl_environment:
                 raw.setdefault(table.hcl_environment, {})
         envs: dict[str, Environment] = {}
-        for name, settings in raw.items():
-            env = Environment(name=name, **settings)
-            origin = self.env_origins.get(name)
+        for name, values in raw.items():
+            env = Environment(name=name, **values)
+            declared = self.env_layers.get(name)
+
+            def problem(fname: str, message: str, hint: str = "", env_name: str = name,
+                        at: Layer | None = declared) -> None:
+                if at is None:
+                    return
+                o = at.origin_of(("environments", env_name, fname)) or Origin("?", 0, "")
+                self.problems.append(Diagnostic(
+                    o.file, o.line, f"environments.{env_name}.{fname}", message, hint))
+
             for fname in ("region", "dr_region"):
                 value = getattr(env, fname)
-                if not _REGION.match(value) and origin is not None:
-                    self.problems.append(Diagnostic(
-                        origin.file, origin.line, f"{origin.path}.{fname}",
-                        f"'{value}' is not an AWS region name", "e.g. af-south-1"))
-            if env.endpoint_url and not env.endpoint_url.startswith(("http://", "https://")) \
-                    and origin is not None:
-                self.problems.append(Diagnostic(
-                    origin.file, origin.line, f"{origin.path}.endpoint_url",
-                    f"'{env.endpoint_url}' is not an http(s) URL"))
+                if not _REGION.match(value):
+                    problem(fname, f"'{value}' is not an AWS region name", "e.g. af-south-1")
+                    self.bad_dr.add(name)
+            if env.dr_region == env.region and name == "prod":  # only prod replicates there
+                problem("dr_region", f"dr_region {env.dr_region} is the environment's own region",
+                        "the DR region (where prod replicas go) must differ from region")
+                self.bad_dr.add(name)
+            if env.endpoint_url and not env.endpoint_url.startswith(("http://", "https://")):
+                problem("endpoint_url", f"'{env.endpoint_url}' is not an http(s) URL",
+                        "e.g. http://127.0.0.1:8000")
             envs[name] = env
         return envs, defaults
 
@@ -326,7 +345,8 @@ class _Loader:
                 env_defaults: dict[str, list[Layer]]) -> list[Layer]:
         layers = [Layer(MODULE_DEFAULTS)]
         if source.hcl_environment is None:
-            layers.append(Layer(environment_profile(env.name, env.dr_region)))
+            dr_region = None if env.name in self.bad_dr else env.dr_region
+            layers.append(Layer(environment_profile(env.name, dr_region)))
             layers.append(Layer({"tags": {"Environment": env.name}}))
             layers += top_defaults
             layers += env_defaults.get(env.name, [])
@@ -354,9 +374,11 @@ class _Loader:
                 close = difflib.get_close_matches(env_name, known, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else \
                     f"declare it under environments: (known: {', '.join(sorted(known))})"
-                layer = source.overrides.get(env_name)
-                origin = (layer.anchor if layer is not None and where == "environments"
-                          else None) or source.name_origin
+                override = source.overrides.get(env_name)
+                at = ("tables", source.name, "only_in")
+                origin = override.anchor if override is not None and where == "environments" \
+                    else (source.layer.origin_of(at) if source.layer else None)
+                origin = origin or source.name_origin
                 self.problems.append(Diagnostic(
-                    origin.file, origin.line, f"tables.{source.name}.{where}",
+                    origin.file, origin.line, origin.path,
                     f"unknown environment '{env_name}'", hint))

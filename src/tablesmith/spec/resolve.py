@@ -16,7 +16,8 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import UnionType
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -25,6 +26,7 @@ from tablesmith.spec.cron import cron_problem
 from tablesmith.spec.model import (
     OWNERSHIP_TAG,
     AlarmRule,
+    AttributeType,
     Conventions,
     Environment,
     GlobalSecondaryIndex,
@@ -226,8 +228,9 @@ def _report_validation_error(report: _Reporter, error: Any, model: type[BaseMode
         report.add(loc, f"{_TYPE_WORDS[kind]}, not {_describe(value)}", _type_hint(kind, value))
     elif kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
+        field_name = "type" if loc[:1] == ("attributes",) else str(last)
         report.add(loc, f"{_describe(value)} is not allowed: expected {expected}",
-                   _FIELD_HINTS.get(str(last), ""))
+                   _FIELD_HINTS.get(field_name, ""))
     else:
         report.add(loc, error["msg"])
 
@@ -257,30 +260,36 @@ def _describe(value: Any) -> str:
 
 
 def _fields_at(model: type[BaseModel], loc: Path_) -> list[str]:
-    """Field names of the model found by walking ``loc`` (for did-you-mean hints)."""
+    """Field names of the model found by walking ``loc`` (for did-you-mean hints).
+
+    Mapping keys (environment names, table names) and list indexes are stepped over.
+    """
     current: Any = model
     for part in loc:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+        current = _strip_optional(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(str(part))
+            if info is None:
+                return []
+            current = info.annotation
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        elif get_origin(current) in (list, tuple):
+            current = get_args(current)[0]
+        else:
             return []
-        info = current.model_fields.get(part)
-        if info is None:
-            return []
-        current = _model_in(info.annotation)
+    current = _strip_optional(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return []
 
 
-def _model_in(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
+def _strip_optional(annotation: Any) -> Any:
+    """``X | None`` -> ``X``."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) in (Union, UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
 
 
 # --------------------------------------------------------------------------- meaning
@@ -325,7 +334,7 @@ def _resolve_keys(report: _Reporter, settings: TableSettings) -> Keys | None:
     for i, lsi in enumerate(settings.local_secondary_indexes):
         uses.append((("local_secondary_indexes", i, "range_key"), _ref(lsi.range_key)))
 
-    types: dict[str, tuple[str, Path_]] = {}
+    types: dict[str, tuple[AttributeType, Path_]] = {}
     for name, type_ in declared.items():
         types[name] = (type_, ("attributes", name))
     ok = True
@@ -346,14 +355,16 @@ def _resolve_keys(report: _Reporter, settings: TableSettings) -> Keys | None:
             ok = False
     for path, ref in uses:
         if ref.type is None and ref.name not in types:
+            ok = False
+            if any(r[:2] == ("attributes", ref.name) for r in report.removed):
+                continue  # its declared type was wrong, and that is already reported
             report.add(path, f"key attribute '{ref.name}' has no type",
                        f"write {{name: {ref.name}, type: S}} or declare it under attributes")
-            ok = False
     if not ok:
         return None
 
     def key(ref: KeyRef) -> Key:
-        return Key(name=ref.name, type=types[ref.name][0])  # type: ignore[arg-type]
+        return Key(name=ref.name, type=types[ref.name][0])
 
     used = {ref.name for _, ref in uses}
     for name in declared:

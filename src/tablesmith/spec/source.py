@@ -112,16 +112,27 @@ class Merged:
         return merge(layers)
 
 
+_MISSING = object()
+
+
+def _child(node: Any, key: str | int) -> Any:
+    """``node[key]`` for a dict key or a list index that exists, else ``_MISSING``."""
+    if isinstance(node, dict) and isinstance(key, str):
+        return node.get(key, _MISSING)
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return _MISSING
+
+
 def _delete(data: Any, path: Path_) -> None:
     # a bad list element takes its whole list with it (lists are replaced, never merged)
     while path and isinstance(path[-1], int):
         path = path[:-1]
     node = data
     for key in path[:-1]:
-        if isinstance(node, dict) and isinstance(key, str) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-            node = node[key]
+        child = _child(node, key)
+        if child is not _MISSING:
+            node = child
         else:
             return
     if path and isinstance(node, dict):
@@ -132,10 +143,9 @@ def _defined_depth(data: Any, path: Path_) -> int:
     """How many leading elements of ``path`` exist in ``data``."""
     node = data
     for depth, key in enumerate(path):
-        if isinstance(node, dict) and isinstance(key, str) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-            node = node[key]
+        child = _child(node, key)
+        if child is not _MISSING:
+            node = child
         else:
             return depth
     return len(path)
