@@ -219,11 +219,17 @@ class _Runner:
     def _do_CreateGsi(self, op: Any, desired: Table | None) -> None:
         index = op.after
         self._settled(op.table, op.region)
-        keys = [index.hash_key] + ([index.range_key] if index.range_key else [])
+        desc = self._describe(op.table, op.region) or {}
+        # the table's current definitions plus the new index's keys: AWS needs the new keys,
+        # and some implementations (moto) replace the whole list with what is sent
+        attributes = {a["AttributeName"]: a["AttributeType"]
+                      for a in desc.get("AttributeDefinitions", [])}
+        for key in [index.hash_key] + ([index.range_key] if index.range_key else []):
+            attributes[key.name] = key.type
         self._call(op.region, f"creating index '{index.name}' on '{op.table}'", "update_table",
                    TableName=op.table,
-                   AttributeDefinitions=[{"AttributeName": k.name, "AttributeType": k.type}
-                                         for k in keys],
+                   AttributeDefinitions=[{"AttributeName": n, "AttributeType": t}
+                                         for n, t in sorted(attributes.items())],
                    GlobalSecondaryIndexUpdates=[{"Create": _gsi_request(index)}])
         self._settled(op.table, op.region)
 

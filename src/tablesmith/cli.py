@@ -44,7 +44,7 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
             if _State.debug:
                 raise
             _print_diagnostics(exc.diagnostics)
-            _fail(str(exc))
+            _fail(exc.summary)
         except TablesmithError as exc:
             if _State.debug:
                 raise

@@ -71,7 +71,10 @@ class SpecError(TablesmithError):
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
         self.diagnostics: list[Diagnostic] = sorted(set(diagnostics))
         errors = [d for d in self.diagnostics if d.severity == "error"]
-        super().__init__(f"the spec has {len(errors)} error(s)")
+        self.summary = f"the spec has {len(errors)} error(s)"
+        shown = "\n".join(d.format() for d in errors[:20])
+        more = f"\n… and {len(errors) - 20} more" if len(errors) > 20 else ""
+        super().__init__(f"{self.summary}:\n{shown}{more}")
 
     @property
     def errors(self) -> Sequence[Diagnostic]:

@@ -240,9 +240,8 @@ def _table(clients: Clients, desc: dict[str, Any], region: str, desired: Table |
         region=region,
         partition_key=partition,
         sort_key=sort,
-        attribute_definitions=tuple(sorted(
-            (Key(name=n, type=t) for n, t in types.items()),
-            key=lambda k: k.name)),
+        # derived from the keys, as the spec derives them (emulators may keep stale ones)
+        attribute_definitions=_definitions(partition, sort, gsis, lsis),
         global_secondary_indexes=tuple(sorted(gsis, key=lambda g: g.name)),
         local_secondary_indexes=tuple(sorted(lsis, key=lambda i: i.name)),
         billing_mode=desc.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED"),
@@ -261,6 +260,20 @@ def _table(clients: Clients, desc: dict[str, Any], region: str, desired: Table |
                               if r.get("ReplicaStatus") != "DELETING")),
         tags={k: v for k, v in sorted(tags.items()) if not k.startswith("aws:")},
     )
+
+
+def _definitions(partition: Key, sort: Key | None, gsis: list[GlobalSecondaryIndex],
+                 lsis: list[LocalSecondaryIndex]) -> tuple[Key, ...]:
+    keys = {partition.name: partition}
+    if sort:
+        keys[sort.name] = sort
+    for g in gsis:
+        keys[g.hash_key.name] = g.hash_key
+        if g.range_key:
+            keys[g.range_key.name] = g.range_key
+    for i in lsis:
+        keys[i.range_key.name] = i.range_key
+    return tuple(sorted(keys.values(), key=lambda k: k.name))
 
 
 def _throughput(raw: dict[str, int] | None) -> OnDemandThroughput | None:

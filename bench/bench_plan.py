@@ -1,0 +1,370 @@
+"""Benchmark: apply-from-empty and no-change plan against a moto server, at 1 to 200 tables.
+
+    .venv/bin/python bench/bench_plan.py                  # N = 1, 10, 40, 200; 5 plan runs
+    .venv/bin/python bench/bench_plan.py --quick          # smoke run: N = 1, 10; 2 plan runs
+    .venv/bin/python bench/bench_plan.py --sizes 40 --runs 9 --profile
+
+A moto server is started on 127.0.0.1 (a free port; stopped at the end, on Ctrl-C and on
+SIGTERM too), with fake credentials only: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are
+``testing``, AWS_PROFILE is unset and the AWS config and credentials files point at paths
+that do not exist, so nothing can reach real AWS. For each N (generated spec, environment
+``dev``, which has no replicas), after ``POST /moto-api/reset``:
+
+1. library: ``tablesmith.load`` + ``Session.for_environment(..., endpoint_url=...)``, plan and
+   ``session.apply(plan, allowed=frozenset())`` from an empty account (timed: apply only);
+2. library: a no-change plan, ``--runs`` times with a fresh Session each (as every CLI run
+   has), checked to have no operations; AWS calls counted from ``session.clients.calls``, and
+   botocore retries from an ``after-call`` hook (``ResponseMetadata.RetryAttempts``, and final
+   ``ThrottlingException`` errors);
+3. CLI: ``tablesmith plan DIR --env dev --endpoint-url URL --detailed-exitcode``, ``--runs``
+   times as a subprocess; it must exit 0 (no changes).
+
+Targets: no-change plan of 40 tables < 1.0 s wall (checked on the CLI median, what a user
+waits for, and the library median); <= 5 read calls per table (at the largest N, where the
+fixed per-run calls are spread out, and the marginal cost of one more table); 200 tables without a
+throttling storm (no final ThrottlingException, retries <= 1% of calls). moto never throttles,
+so the last one only shows that tablesmith itself causes no retries (timeouts, pool
+exhaustion); real DynamoDB's control-plane limits are not exercised here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from specgen import write_spec
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from tablesmith.engine import Session
+    from tablesmith.plan import Plan
+
+REPO = Path(__file__).resolve().parents[1]
+SIZES = (1, 10, 40, 200)
+QUICK_SIZES = (1, 10)
+ENV = "dev"
+PLAN_TARGET_N = 40
+PLAN_TARGET_S = 1.0
+READS_PER_TABLE_TARGET = 5.0
+STORM_N = 200
+STORM_RETRY_FRACTION = 0.01
+
+
+def fake_aws_environment(scratch: Path) -> None:
+    """Fake credentials only; no profile, no config files, no IMDS, no proxy for loopback."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+                 "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ROLE_ARN",
+                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        os.environ.pop(name, None)
+    os.environ.update({
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": str(scratch / "no-such-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "no-such-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "NO_PROXY": ",".join(filter(None, ("127.0.0.1", "localhost",
+                                           os.environ.get("NO_PROXY")))),
+        "TABLESMITH_POLL_INTERVAL": "0.2",
+    })
+
+
+@dataclass
+class RetryWatch:
+    """botocore ``after-call`` hook: retries and final throttling errors, per operation."""
+
+    retries: Counter[str] = field(default_factory=Counter)
+    throttled: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _hooked: set[int] = field(default_factory=set)
+
+    def attach(self, session: Session) -> None:
+        """Hook every client the session's ``Clients`` hands out (they are made lazily)."""
+        clients = session.clients
+        make = clients.client
+
+        def client(service: str, region: str | None = None) -> Any:
+            made = make(service, region)
+            with self._lock:
+                if id(made) not in self._hooked:
+                    self._hooked.add(id(made))
+                    made.meta.events.register("after-call", self._after_call)
+            return made
+
+        clients.client = client  # type: ignore[method-assign]
+
+    def _after_call(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        attempts = int(parsed.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+        code = parsed.get("Error", {}).get("Code", "")
+        with self._lock:
+            if attempts:
+                self.retries[model.name] += attempts
+            if code in ("ThrottlingException", "ProvisionedThroughputExceededException",
+                        "RequestLimitExceeded"):
+                self.throttled[model.name] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.retries.values())
+
+
+class PoolWarnings(logging.Handler):
+    """Counts urllib3's "Connection pool is full, discarding connection" warnings."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "pool is full" in record.getMessage():
+            self.count += 1
+
+
+@dataclass
+class Result:
+    """The measurements for one N."""
+
+    n: int
+    apply_s: float = 0.0
+    apply_ops: int = 0
+    apply_calls: int = 0
+    plan_lib: list[float] = field(default_factory=list)
+    plan_cli: list[float] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)  # of one no-change plan
+    apply_retries: int = 0
+    plan_retries: int = 0
+    throttled: int = 0
+
+    @property
+    def reads_per_table(self) -> float:
+        return sum(self.calls.values()) / self.n
+
+    @property
+    def retries(self) -> int:
+        return self.apply_retries + self.plan_retries
+
+
+def new_session(spec_dir: Path, endpoint: str, watch: RetryWatch) -> Session:
+    import tablesmith
+    from tablesmith.engine import Session
+
+    spec = tablesmith.load(str(spec_dir), env=ENV)
+    session = Session.for_environment(spec, ENV, endpoint_url=endpoint)
+    watch.attach(session)
+    return session
+
+
+def check_no_change(plan: Plan, n: int) -> None:
+    if plan.has_changes or plan.operations:
+        ops = ", ".join(f"{op.op} {op.table}" for op in plan.operations[:5])
+        sys.exit(f"N={n}: the plan after apply is not empty: {len(plan.operations)} "
+                 f"operation(s): {ops} ...")
+
+
+def run_size(n: int, runs: int, workdir: Path, endpoint: str, exe: str,
+             reset: Any) -> Result:
+    result = Result(n)
+    spec_dir = write_spec(workdir / f"spec{n}", n)
+    reset(endpoint)
+
+    watch = RetryWatch()
+    session = new_session(spec_dir, endpoint, watch)
+    plan = session.plan()
+    creates = sum(1 for op in plan.operations if op.op == "CreateTable")
+    if creates < n:
+        sys.exit(f"N={n}: expected {n} table creations in the first plan, got {creates}")
+    before = session.clients.total_calls
+    started = time.perf_counter()
+    applied = session.apply(plan, allowed=frozenset())
+    result.apply_s = time.perf_counter() - started
+    result.apply_ops = len(applied.done)
+    result.apply_calls = session.clients.total_calls - before
+    result.apply_retries = watch.total
+
+    watch = RetryWatch()
+    for i in range(runs):
+        started = time.perf_counter()
+        session = new_session(spec_dir, endpoint, watch)
+        plan = session.plan()
+        result.plan_lib.append(time.perf_counter() - started)
+        check_no_change(plan, n)
+        if i == 0:
+            result.calls = Counter(session.clients.calls)
+    result.plan_retries = watch.total
+    result.throttled = sum(watch.throttled.values())
+
+    argv = [exe, "plan", str(spec_dir), "--env", ENV, "--endpoint-url", endpoint,
+            "--detailed-exitcode"]
+    for _ in range(runs):
+        started = time.perf_counter()
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False,
+                              stdin=subprocess.DEVNULL)
+        result.plan_cli.append(time.perf_counter() - started)
+        if proc.returncode != 0:
+            sys.exit(f"N={n}: `{' '.join(argv)}` exited {proc.returncode} (0 = no changes "
+                     f"expected)\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return result
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    print("  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def report(results: list[Result], runs: int, pool_warnings: int) -> list[str]:
+    """Print the tables; return the missed targets."""
+    print(f"\nlibrary and CLI plan: median of {runs} run(s); apply: one run from empty "
+          "(library, TABLESMITH_POLL_INTERVAL=0.2)\n")
+    print_table(
+        ["N", "apply s", "apply ops", "apply calls", "plan (lib) s", "plan (CLI) s",
+         "read calls/table", "retries", "throttled"],
+        [[str(r.n), f"{r.apply_s:.2f}", str(r.apply_ops), str(r.apply_calls),
+          f"{statistics.median(r.plan_lib):.3f}", f"{statistics.median(r.plan_cli):.3f}",
+          f"{r.reads_per_table:.2f}", str(r.retries), str(r.throttled)] for r in results])
+
+    print("\nAWS calls of one no-change plan, per operation (total, per table):\n")
+    ops = sorted({op for r in results for op in r.calls})
+    print_table(["operation", *(f"N={r.n}" for r in results)],
+                [[op, *(f"{r.calls[op]} ({r.calls[op] / r.n:.2f})" for r in results)]
+                 for op in ops]
+                + [["total", *(f"{sum(r.calls.values())} ({r.reads_per_table:.2f})"
+                               for r in results)]])
+    print(f"\nurllib3 'connection pool is full' warnings: {pool_warnings}")
+
+    missed: list[str] = []
+    verdicts: list[list[str]] = []
+    by_n = {r.n: r for r in results}
+    at = by_n.get(PLAN_TARGET_N)
+    if at is None:
+        verdicts.append([f"no-change plan, {PLAN_TARGET_N} tables", f"< {PLAN_TARGET_S} s",
+                         "not run", "-"])
+    else:
+        for how, times in (("CLI", at.plan_cli), ("lib", at.plan_lib)):
+            median = statistics.median(times)
+            ok = median < PLAN_TARGET_S
+            verdicts.append([f"no-change plan, {PLAN_TARGET_N} tables ({how})",
+                             f"< {PLAN_TARGET_S:.1f} s", f"{median:.3f} s",
+                             "PASS" if ok else "MISS"])
+            if not ok:
+                missed.append(verdicts[-1][0])
+    # Per table: the plan's calls at the largest N over N (fixed per-run calls, the endpoint
+    # probes and the KMS key lookups, spread out), and the marginal cost of one more table.
+    big, small = max(results, key=lambda r: r.n), min(results, key=lambda r: r.n)
+    per_table = big.reads_per_table
+    measured = f"{per_table:.2f} at N={big.n}"
+    if big.n > small.n:
+        marginal = ((sum(big.calls.values()) - sum(small.calls.values()))
+                    / (big.n - small.n))
+        per_table = max(per_table, marginal)
+        measured += f"; marginal {marginal:.2f}"
+    ok = per_table <= READS_PER_TABLE_TARGET
+    verdicts.append(["read calls per table", f"<= {READS_PER_TABLE_TARGET:.0f}", measured,
+                     "PASS" if ok else "MISS"])
+    if not ok:
+        missed.append(verdicts[-1][0])
+    storm = by_n.get(STORM_N)
+    if storm is None:
+        verdicts.append([f"{STORM_N} tables, no throttling storm", "no throttling", "not run",
+                         "-"])
+    else:
+        calls = storm.apply_calls + sum(storm.calls.values()) * len(storm.plan_lib)
+        ok = storm.throttled == 0 and storm.retries <= STORM_RETRY_FRACTION * calls
+        verdicts.append([f"{STORM_N} tables, no throttling storm",
+                         "0 throttled, retries <= 1%",
+                         f"{storm.throttled} throttled, {storm.retries} retries / {calls} calls",
+                         "PASS" if ok else "MISS"])
+        if not ok:
+            missed.append(verdicts[-1][0])
+    print()
+    print_table(["target", "wanted", "measured", "verdict"], verdicts)
+    return missed
+
+
+def profile_plan(spec_dir: Path, endpoint: str, top: int) -> None:
+    """cProfile one in-process no-change plan (spec load + plan), after a warm-up."""
+    import cProfile
+    import pstats
+
+    new_session(spec_dir, endpoint, RetryWatch()).plan()  # imports and model loading
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    new_session(spec_dir, endpoint, RetryWatch()).plan()
+    profiler.disable()
+    print(f"\ncProfile of one library no-change plan of {spec_dir.name} "
+          f"({time.perf_counter() - started:.3f} s with the profiler; reader threads' own "
+          "time is not seen, only the main thread's waits)")
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.sort_stats("cumulative").print_stats(top)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: N = 1, 10 and 2 runs per plan")
+    parser.add_argument("--sizes", type=lambda s: tuple(int(x) for x in s.split(",")),
+                        help="comma-separated table counts (default 1,10,40,200)")
+    parser.add_argument("--runs", type=int, help="no-change plan runs per N (default 5)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also cProfile a library no-change plan at the largest N")
+    args = parser.parse_args()
+    sizes: tuple[int, ...] = args.sizes or (QUICK_SIZES if args.quick else SIZES)
+    runs: int = args.runs or (2 if args.quick else 5)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    with tempfile.TemporaryDirectory(prefix="tablesmith-bench-") as tmp:
+        workdir = Path(tmp)
+        fake_aws_environment(workdir)  # before botocore or moto are imported or started
+        sys.path.insert(0, str(REPO / "tests"))
+        from servers import reset_moto, start_moto
+
+        exe = str(Path(sys.executable).parent / "tablesmith")
+        pool = PoolWarnings()
+        logging.getLogger("urllib3.connectionpool").addHandler(pool)
+        print(f"bench_plan: python {platform.python_version()} on {platform.system()} "
+              f"{platform.machine()}, {os.cpu_count()} CPU(s); sizes {sizes}, {runs} run(s)")
+        server = start_moto()
+        try:
+            import moto
+
+            print(f"moto {moto.__version__} server at {server.endpoint} "
+                  f"(started in {server.startup_seconds:.2f} s)")
+            results = []
+            for n in sizes:
+                print(f"  N={n} ...", flush=True)
+                results.append(run_size(n, runs, workdir, server.endpoint, exe, reset_moto))
+            missed = report(results, runs, pool.count)
+            if args.profile:
+                profile_plan(workdir / f"spec{max(sizes)}", server.endpoint, 30)
+        except KeyboardInterrupt:
+            print("\ninterrupted: stopping the moto server", file=sys.stderr)
+            raise SystemExit(130) from None
+        finally:
+            server.stop()
+    if missed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
