@@ -20,8 +20,8 @@ that do not exist, so nothing can reach real AWS. For each N (generated spec, en
    times as a subprocess; it must exit 0 (no changes).
 
 Targets: no-change plan of 40 tables < 1.0 s wall (checked on the CLI median, what a user
-waits for, and the library median); <= 5 read calls per table (at the largest N, where the
-fixed per-run calls are spread out, and the marginal cost of one more table); 200 tables without a
+waits for, and the library median); <= 5 read calls per table (at every N >= 10, and the
+marginal cost of one more table; at N = 1 the fixed per-run calls dominate); 200 tables without a
 throttling storm (no final ThrottlingException, retries <= 1% of calls). moto never throttles,
 so the last one only shows that tablesmith itself causes no retries (timeouts, pool
 exhaustion); real DynamoDB's control-plane limits are not exercised here.
@@ -41,11 +41,12 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specgen import write_spec
+from specgen import use_bytecode_cache, write_spec
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -209,11 +210,12 @@ def run_size(n: int, runs: int, workdir: Path, endpoint: str, exe: str,
 
     argv = [exe, "plan", str(spec_dir), "--env", ENV, "--endpoint-url", endpoint,
             "--detailed-exitcode"]
-    for _ in range(runs):
+    for i in range(runs + 1):  # the first is an untimed warm-up (disk and bytecode caches)
         started = time.perf_counter()
         proc = subprocess.run(argv, capture_output=True, text=True, check=False,
                               stdin=subprocess.DEVNULL)
-        result.plan_cli.append(time.perf_counter() - started)
+        if i:
+            result.plan_cli.append(time.perf_counter() - started)
         if proc.returncode != 0:
             sys.exit(f"N={n}: `{' '.join(argv)}` exited {proc.returncode} (0 = no changes "
                      f"expected)\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
@@ -222,10 +224,10 @@ def run_size(n: int, runs: int, workdir: Path, endpoint: str, exe: str,
 
 def print_table(headers: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    print("  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+    for row in [headers, ["-" * w for w in widths], *rows]:
+        cells = zip(row, widths, strict=True)
+        print("  ".join(c.ljust(w) if j == 0 else c.rjust(w)
+                        for j, (c, w) in enumerate(cells)))
 
 
 def report(results: list[Result], runs: int, pool_warnings: int) -> list[str]:
@@ -264,19 +266,21 @@ def report(results: list[Result], runs: int, pool_warnings: int) -> list[str]:
                              "PASS" if ok else "MISS"])
             if not ok:
                 missed.append(verdicts[-1][0])
-    # Per table: the plan's calls at the largest N over N (fixed per-run calls, the endpoint
-    # probes and the KMS key lookups, spread out), and the marginal cost of one more table.
+    # Per table: at every N >= 10 (at N=1 the fixed per-run calls, endpoint probes and KMS key
+    # lookups, are most of the cost), and the marginal cost of one more table.
+    scored = [r for r in results if r.n >= 10] or results
+    worst = max(scored, key=lambda r: r.reads_per_table)
+    per_table = worst.reads_per_table
+    measured = f"worst {per_table:.2f} (N={worst.n})"
     big, small = max(results, key=lambda r: r.n), min(results, key=lambda r: r.n)
-    per_table = big.reads_per_table
-    measured = f"{per_table:.2f} at N={big.n}"
     if big.n > small.n:
         marginal = ((sum(big.calls.values()) - sum(small.calls.values()))
                     / (big.n - small.n))
         per_table = max(per_table, marginal)
         measured += f"; marginal {marginal:.2f}"
     ok = per_table <= READS_PER_TABLE_TARGET
-    verdicts.append(["read calls per table", f"<= {READS_PER_TABLE_TARGET:.0f}", measured,
-                     "PASS" if ok else "MISS"])
+    verdicts.append(["read calls per table, N >= 10", f"<= {READS_PER_TABLE_TARGET:.0f}",
+                     measured, "PASS" if ok else "MISS"])
     if not ok:
         missed.append(verdicts[-1][0])
     storm = by_n.get(STORM_N)
@@ -295,6 +299,64 @@ def report(results: list[Result], runs: int, pool_warnings: int) -> list[str]:
     print()
     print_table(["target", "wanted", "measured", "verdict"], verdicts)
     return missed
+
+
+def breakdown(spec_dir: Path, endpoint: str, n: int, runs: int) -> None:
+    """Where a library no-change plan's time goes, next to what moto itself can serve."""
+    import tablesmith
+    from tablesmith.diff import plan_environment
+    from tablesmith.engine import Session
+    from tablesmith.live import MAX_READERS
+
+    phases: dict[str, list[float]] = {}
+
+    def timed(name: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        value = func(*args, **kwargs)
+        phases.setdefault(name, []).append(time.perf_counter() - started)
+        return value
+
+    calls = 0
+    for _ in range(runs):
+        spec = timed("load spec (YAML + validation)", tablesmith.load, str(spec_dir), env=ENV)
+        session: Session = timed("Session.for_environment", Session.for_environment, spec, ENV,
+                                 endpoint_url=endpoint)
+        client = timed("first DynamoDB client (model load)", session.clients.dynamodb)
+        live = timed("read live state (all AWS calls)", session.read)
+        timed("diff", plan_environment, live, session.tables, environment=ENV)
+        calls = session.clients.total_calls
+
+    names = [t.table_name for t in session.tables]
+    sequential = []
+    for _ in range(60):
+        started = time.perf_counter()
+        client.describe_table(TableName=names[0])
+        sequential.append(time.perf_counter() - started)
+
+    def raw_read(name: str) -> None:  # the 4 reads tablesmith makes per table, nothing else
+        arn = client.describe_table(TableName=name)["Table"]["TableArn"]
+        client.describe_continuous_backups(TableName=name)
+        client.describe_time_to_live(TableName=name)
+        client.list_tags_of_resource(ResourceArn=arn)
+
+    raw = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(names))) as pool:
+            list(pool.map(raw_read, names))
+        raw.append(time.perf_counter() - started)
+    read = statistics.median(phases["read live state (all AWS calls)"])
+    floor = statistics.median(raw)
+    print(f"\nWhere a library no-change plan of {n} tables spends its time (median of {runs}):\n")
+    print_table(["phase", "median s"],
+                [[name, f"{statistics.median(times):.3f}"] for name, times in phases.items()]
+                + [[f"  raw botocore: the same {4 * len(names)} reads, {MAX_READERS} threads",
+                    f"{floor:.3f}"]])
+    print(f"\nThe read phase made {calls} calls in {read:.3f} s ({calls / read:.0f} calls/s); "
+          f"raw botocore needs {floor:.3f} s for the {4 * len(names)} per-table reads "
+          f"({4 * len(names) / floor:.0f} calls/s). moto answers DescribeTable in "
+          f"{statistics.median(sequential) * 1000:.1f} ms one at a time and serves one request "
+          "at a time in effect (one GIL-bound Python process), on the same CPUs as this client.")
 
 
 def profile_plan(spec_dir: Path, endpoint: str, top: int) -> None:
@@ -327,15 +389,21 @@ def main() -> None:
                         help="comma-separated table counts (default 1,10,40,200)")
     parser.add_argument("--runs", type=int, help="no-change plan runs per N (default 5)")
     parser.add_argument("--profile", action="store_true",
-                        help="also cProfile a library no-change plan at the largest N")
+                        help="also cProfile a library no-change plan (at N=40, else the "
+                        "largest N)")
+    parser.add_argument("--no-bytecode-cache", action="store_true",
+                        help="run the subprocesses in this environment as it is (by default "
+                        "they may write .pyc files, to a temporary PYTHONPYCACHEPREFIX)")
     args = parser.parse_args()
     sizes: tuple[int, ...] = args.sizes or (QUICK_SIZES if args.quick else SIZES)
     runs: int = args.runs or (2 if args.quick else 5)
 
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
     with tempfile.TemporaryDirectory(prefix="tablesmith-bench-") as tmp:
         workdir = Path(tmp)
         fake_aws_environment(workdir)  # before botocore or moto are imported or started
+        bytecode = "" if args.no_bytecode_cache else use_bytecode_cache(workdir)
         sys.path.insert(0, str(REPO / "tests"))
         from servers import reset_moto, start_moto
 
@@ -344,6 +412,8 @@ def main() -> None:
         logging.getLogger("urllib3.connectionpool").addHandler(pool)
         print(f"bench_plan: python {platform.python_version()} on {platform.system()} "
               f"{platform.machine()}, {os.cpu_count()} CPU(s); sizes {sizes}, {runs} run(s)")
+        if bytecode:
+            print(bytecode)
         server = start_moto()
         try:
             import moto
@@ -355,8 +425,14 @@ def main() -> None:
                 print(f"  N={n} ...", flush=True)
                 results.append(run_size(n, runs, workdir, server.endpoint, exe, reset_moto))
             missed = report(results, runs, pool.count)
+            at = PLAN_TARGET_N if PLAN_TARGET_N in sizes else max(sizes)
+            reset_moto(server.endpoint)  # the largest N's tables are there: recreate these
+            spec_dir = workdir / f"spec{at}"
+            setup = new_session(spec_dir, server.endpoint, RetryWatch())
+            setup.apply(setup.plan(), allowed=frozenset())
+            breakdown(spec_dir, server.endpoint, at, runs)
             if args.profile:
-                profile_plan(workdir / f"spec{max(sizes)}", server.endpoint, 30)
+                profile_plan(spec_dir, server.endpoint, 30)
         except KeyboardInterrupt:
             print("\ninterrupted: stopping the moto server", file=sys.stderr)
             raise SystemExit(130) from None

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from specgen import write_spec
+from specgen import use_bytecode_cache, write_spec
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -198,6 +198,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=10, help="rows of the import listings")
     parser.add_argument("--profile", action="store_true",
                         help="also cProfile an in-process load of the generated spec")
+    parser.add_argument("--no-bytecode-cache", action="store_true",
+                        help="run the subprocesses in this environment as it is (by default "
+                        "they may write .pyc files, to a temporary PYTHONPYCACHEPREFIX)")
     args = parser.parse_args()
     runs = args.runs or (2 if args.quick else 5)
     tables = args.tables or (40 if args.quick else 200)
@@ -207,6 +210,8 @@ def main() -> None:
           f"{platform.python_version()} on {platform.system()} {platform.machine()}, "
           f"{os.cpu_count()} CPU(s); {exe}")
     with tempfile.TemporaryDirectory(prefix="tablesmith-bench-") as tmp:
+        if not args.no_bytecode_cache:
+            print(use_bytecode_cache(Path(tmp)))
         spec_dir = write_spec(Path(tmp) / f"spec{tables}", tables)
         size_kib = sum(f.stat().st_size for f in spec_dir.iterdir()) / 1024
         print(f"generated spec: {tables} tables x 3 environments (dev, sit, prod) = "

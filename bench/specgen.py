@@ -7,11 +7,12 @@ view). Table names follow the module's pattern ``^[a-z][a-z0-9_]*$``. The output
 deterministic for a given size, so runs compare like with like.
 
 Shared by ``bench_validate.py`` and ``bench_plan.py`` (``python bench/bench_X.py`` puts
-``bench/`` on ``sys.path``).
+``bench/`` on ``sys.path``), with :func:`use_bytecode_cache` for the subprocesses they time.
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -124,3 +125,18 @@ def write_spec(directory: Path, count: int, *, files: int = 1) -> Path:
         body = "\n".join(table_yaml(i) for i in chunk)
         (directory / f"tables_{f:02d}.yaml").write_text(header + body, encoding="utf-8")
     return directory
+
+
+def use_bytecode_cache(scratch: Path) -> str:
+    """Let the timed subprocesses cache bytecode, as an installed package does; say how.
+
+    With ``PYTHONDONTWRITEBYTECODE`` set (as in some dev containers) the editable install's
+    own modules (``src/tablesmith`` has no ``__pycache__``) are compiled from source on every
+    run, which no user of a wheel pays. The cache goes under ``scratch``
+    (``PYTHONPYCACHEPREFIX``), not into the checkout; an untimed warm-up run fills it.
+    Changes ``os.environ``, which every subprocess inherits.
+    """
+    was = os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
+    note = " (PYTHONDONTWRITEBYTECODE was set: unset for them)" if was else ""
+    return f"subprocesses cache bytecode in PYTHONPYCACHEPREFIX={scratch / 'pycache'}{note}"

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 Reporter = Callable[[str, str], None]  # (table, message)
 
 MAX_APPLIERS = 8
+BUSY_RETRY_SECONDS = 120.0
 _BUSY = ("ResourceInUseException", "LimitExceededException")
 _TRANSIENT = ("CREATING", "UPDATING", "DELETING", "ARCHIVING")
 
@@ -128,7 +129,9 @@ class _Runner:
 
         client = self.clients.dynamodb(region)
         delay = self.poll
-        deadline = time.monotonic() + self.timeout
+        # we wait for the table to settle before every call, so "busy" should pass quickly;
+        # one that lasts is a real refusal and is reported, not retried for hours
+        deadline = time.monotonic() + min(self.timeout, BUSY_RETRY_SECONDS)
         with aws_context(context):
             while True:
                 try:

@@ -52,6 +52,7 @@ class Clients:
         self._clients: dict[tuple[str, str], Any] = {}
         self.calls: Counter[str] = Counter()  # "dynamodb.DescribeTable" -> count
         self._key_managers: dict[str, str] = {}
+        self._kms_lock = threading.Lock()  # one DescribeKey per key, even with 16 readers
         self.gaps: dict[str, tuple[str, ...]] = {}  # region -> features the endpoint lacks
 
     @property
@@ -109,30 +110,29 @@ class Clients:
         from botocore.exceptions import ClientError
 
         kms = self.client("kms", region)
-        with self._lock:
+        with self._kms_lock:
             aws_key = self._key_managers.get(f"aws/dynamodb@{region}")
-        if aws_key is None:
-            try:
-                aws_key = str(kms.describe_key(KeyId="alias/aws/dynamodb")["KeyMetadata"]["Arn"])
-            except ClientError:
-                aws_key = ""  # no such key yet in this region (or not allowed to look)
-            with self._lock:
+            if aws_key is None:
+                try:
+                    meta = kms.describe_key(KeyId="alias/aws/dynamodb")["KeyMetadata"]
+                    aws_key = str(meta["Arn"])
+                except ClientError:
+                    aws_key = ""  # no such key yet in this region (or not allowed to look)
                 self._key_managers[f"aws/dynamodb@{region}"] = aws_key
-        if key_arn in (aws_key, "alias/aws/dynamodb"):
-            return "AWS"
-        cached = self._key_managers.get(key_arn)
-        if cached is not None:
-            return cached
-        try:
-            manager = str(kms.describe_key(KeyId=key_arn)["KeyMetadata"].get("KeyManager",
-                                                                           "CUSTOMER"))
-        except ClientError:
-            # a key we may not describe is not ours to judge: DynamoDB names a key we did not
-            # choose only for its own aws/dynamodb key
-            manager = "AWS"
-        with self._lock:
+            if key_arn in (aws_key, "alias/aws/dynamodb"):
+                return "AWS"
+            cached = self._key_managers.get(key_arn)
+            if cached is not None:
+                return cached
+            try:
+                meta = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
+                manager = str(meta.get("KeyManager", "CUSTOMER"))
+            except ClientError:
+                # a key we may not describe is not ours to judge: DynamoDB names a key we did
+                # not choose only for its own aws/dynamodb key
+                manager = "AWS"
             self._key_managers[key_arn] = manager
-        return manager
+            return manager
 
     @property
     def total_calls(self) -> int:

@@ -65,16 +65,22 @@ def plan_environment(live: LiveState, desired: Sequence[Table], *, environment: 
     ops: Ops = []
     for table in sorted(desired, key=lambda t: t.table_name):
         ops += diff_table(live.tables.get(table.table_name), table)
-    orphans = live.orphans if prune else ()
+    orphans = sorted(live.orphans) if prune else []
     for name in orphans:
         orphan = live.tables.get(name)
         if orphan is not None:
             ops += _removal(orphan, lift_protection, reason="not in the spec (--prune)")
     ops, notices = _drop_unsupported(ops, live.unsupported)
-    return Plan(environment=environment, region=live.region, desired=tuple(desired),
+    return Plan(environment=environment, region=live.region, desired=_sorted(desired),
                 operations=tuple(ops), fingerprint=live.fingerprint(
                     [t.table_name for t in desired] + list(live.orphans)),
-                orphans=tuple(live.orphans), notices=notices)
+                orphans=tuple(sorted(live.orphans)), notices=notices)
+
+
+def _sorted(tables: Sequence[Table]) -> tuple[Table, ...]:
+    """Tables by name, tags sorted: the same spec always gives the same plan JSON."""
+    return tuple(t.model_copy(update={"tags": dict(sorted(t.tags.items()))})
+                 for t in sorted(tables, key=lambda t: t.table_name))
 
 
 # operations an endpoint without the feature cannot take (emulators: DynamoDB Local)
@@ -102,7 +108,7 @@ def plan_destroy(live: LiveState, desired: Sequence[Table], *, environment: str,
         if current is not None:
             ops += _removal(current, lift_protection, reason="destroy")
     return Plan(environment=environment, region=live.region, destroy=True,
-                desired=tuple(desired), operations=tuple(ops),
+                desired=_sorted(desired), operations=tuple(ops),
                 fingerprint=live.fingerprint([t.table_name for t in desired]))
 
 
@@ -135,6 +141,19 @@ def _removal(live: LiveTable, lift_protection: bool, *, reason: str) -> Ops:
     return ops
 
 
+def _delete_replica_ops(t: Table, replica: ReplicaState | None, region: str,
+                        reason: str) -> Ops:
+    """Delete one replica, lifting its own deletion protection first (AWS refuses otherwise)."""
+    ops: Ops = []
+    if replica is not None and replica.deletion_protection:
+        ops.append(UpdateDeletionProtection(
+            table=t.table_name, region=region, before=True, after=False,
+            reason=f"{reason}: lift the replica's protection").with_hazard(
+            HazardCode.LIFTS_PROTECTION,
+            f"deletion protection of '{t.table_name}' in {region} is lifted to delete it"))
+    return [*ops, _delete_replica(t, region, reason)]
+
+
 def _delete_replica(t: Table, region: str, reason: str) -> Any:
     return DeleteReplica(table=t.table_name, region=t.region, replica_region=region,
                          reason=reason).with_hazard(
@@ -158,7 +177,8 @@ def diff_table(live: LiveTable | None, want: Table) -> Ops:
             HazardCode.COST_CHANGE, "billing switches to on-demand; AWS allows one switch "
             "per 24 hours"))
     for region_gone in sorted(set(have.replicas) - set(want.replicas)):
-        ops.append(_delete_replica(want, region_gone, "replica not in the spec"))
+        ops += _delete_replica_ops(want, live.replica(region_gone), region_gone,
+                                   "replica not in the spec")
     ops += _stream_off(have, want)
     ops += _indexes(live, want)
     ops += _stream_on(have, want)
@@ -175,8 +195,9 @@ def diff_table(live: LiveTable | None, want: Table) -> Ops:
                                             before=have.on_demand_throughput,
                                             after=want.on_demand_throughput))
     ops += _settings(want, region, have.deletion_protection, have.point_in_time_recovery,
-                     have.tags, replica=False)
+                     None, replica=False)
     ops += _ttl(live, want)
+    ops += _tags(want, region, have.tags)
     live_regions = set(have.replicas)
     for replica_region in want.replicas:
         if replica_region not in live_regions:
@@ -222,7 +243,7 @@ def _replace(live: LiveTable, want: Table) -> Ops:
             HazardCode.LIFTS_PROTECTION,
             f"deletion protection of '{want.table_name}' is lifted to replace it"))
     for replica in live.replica_states:
-        ops.append(_delete_replica(want, replica.region, "replacement"))
+        ops += _delete_replica_ops(want, replica, replica.region, "replacement")
     ops.append(ReplaceTable(
         table=want.table_name, region=want.region, before=have, after=want,
         item_count=live.item_count, reason=f"{' and '.join(changed)} changed").with_hazard(
@@ -294,8 +315,8 @@ def _stream_on(have: Table, want: Table) -> Ops:
 
 
 def _settings(want: Table, region: str, protection: bool, pitr: PointInTimeRecovery,
-              tags: dict[str, str], *, replica: bool) -> Ops:
-    """Deletion protection, PITR and tags: the settings each region holds on its own."""
+              tags: dict[str, str] | None, *, replica: bool) -> Ops:
+    """Deletion protection, PITR and tags (unless None): what each region holds on its own."""
     ops: Ops = []
     name = want.table_name
     where = f" in {region}" if replica else ""
@@ -319,7 +340,8 @@ def _settings(want: Table, region: str, protection: bool, pitr: PointInTimeRecov
                                 f"{pitr.recovery_period_days} to "
                                 f"{want_pitr.recovery_period_days} days")
         ops.append(op)
-    ops += _tags(want, region, tags)
+    if tags is not None:
+        ops += _tags(want, region, tags)
     return ops
 
 
@@ -331,8 +353,8 @@ def _pitr_differs(have: PointInTimeRecovery, want: PointInTimeRecovery) -> bool:
 
 def _tags(want: Table, region: str, have: dict[str, str]) -> Ops:
     ops: Ops = []
-    gone = {k: v for k, v in have.items() if k not in want.tags}
-    changed = {k: v for k, v in want.tags.items() if have.get(k) != v}
+    gone = {k: v for k, v in sorted(have.items()) if k not in want.tags}
+    changed = {k: v for k, v in sorted(want.tags.items()) if have.get(k) != v}
     if gone:
         ops.append(UntagResource(table=want.table_name, region=region, before=gone))
     if changed:

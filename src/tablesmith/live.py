@@ -253,7 +253,8 @@ def _table(clients: Clients, desc: dict[str, Any], region: str, desired: Table |
             "AttributeName", desired.ttl.attribute_name if desired else "expiryTime")),
         stream=Stream(enabled=stream_on, view_type=stream_spec.get(
             "StreamViewType", desired.stream.view_type if desired else "NEW_AND_OLD_IMAGES")),
-        encryption=_encryption(clients, desc.get("SSEDescription"), region, desired),
+        encryption=_encryption(clients, desc.get("SSEDescription"), region, desired,
+                               tuple(r["RegionName"] for r in desc.get("Replicas", []))),
         deletion_protection=bool(desc.get("DeletionProtectionEnabled", False)),
         table_class=desc.get("TableClassSummary", {}).get("TableClass", "STANDARD"),
         replicas=tuple(sorted(r["RegionName"] for r in desc.get("Replicas", [])
@@ -288,7 +289,7 @@ def _throughput(raw: dict[str, int] | None) -> OnDemandThroughput | None:
 
 
 def _encryption(clients: Clients, sse: dict[str, Any] | None, region: str,
-                desired: Table | None) -> Encryption:
+                desired: Table | None, replica_regions: tuple[str, ...]) -> Encryption:
     if not sse or sse.get("Status") not in ("ENABLED", "ENABLING", "UPDATING"):
         return Encryption(type="AWS_OWNED")
     arn = sse.get("KMSMasterKeyArn")
@@ -296,7 +297,10 @@ def _encryption(clients: Clients, sse: dict[str, Any] | None, region: str,
         return Encryption(type="AWS_MANAGED")
     wanted = desired.encryption if desired else None
     if wanted is not None and wanted.type == "CUSTOMER_MANAGED" and wanted.kms_key_arn == arn:
-        return wanted.model_copy(update={"replica_kms_key_arns": {}})
+        # replica keys are set when a replica is made; they count for the replicas there are
+        return wanted.model_copy(update={"replica_kms_key_arns": {
+            region: key for region, key in wanted.replica_kms_key_arns.items()
+            if region in replica_regions}})
     if clients.key_manager(arn, region) == "AWS":
         return Encryption(type="AWS_MANAGED")
     return Encryption(type="CUSTOMER_MANAGED", kms_key_arn=arn)

@@ -65,7 +65,8 @@ def render_plan_json(plan: Plan) -> dict[str, Any]:
         "fingerprint": plan.fingerprint,
         "has_changes": plan.has_changes,
         "summary": plan_summary(plan),
-        "tables": [{"table": n, "action": plan.table_action(n).value} for n in _tables(plan)],
+        "tables": [{"table": n, "action": plan.table_action(n).value} for n in _tables(plan)
+                   if n not in plan.orphans or any(op.table == n for op in plan.operations)],
         "operations": operations,
         "hazards": hazards,
         "orphans": list(plan.orphans),
