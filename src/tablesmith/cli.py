@@ -73,7 +73,7 @@ def cli(debug: bool) -> None:
     once; environments (dev, sit, prod, or your own) say where it deploys and how it differs.
 
     \b
-    Typical workflow:
+    Examples (the typical workflow):
       tablesmith validate specs/                 # every problem, before AWS is touched
       tablesmith show specs/ --env prod          # the effective, fully-defaulted tables
       tablesmith plan specs/ --env prod          # what would change, and its hazards
@@ -226,7 +226,8 @@ def _is_planfile(path: str) -> bool:
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
 @click.option("--prune", is_flag=True,
-              help="Also plan to delete tables tablesmith owns that left the spec.")
+              help="Also plan to delete tables this environment owns that left the spec "
+              "(they are looked for only with --prune; not with --table).")
 @click.option("--lift-deletion-protection", is_flag=True,
               help="With --prune: lift protection of pruned tables (still needs "
               "--allow-hazards at apply).")
@@ -277,15 +278,22 @@ def _confirm(plan: Any, auto_approve: bool, verb: str) -> None:
         _fail(f"{verb} cancelled.")
 
 
+def _print_result_json(session: Any, done: list[Any]) -> None:
+    """One shape for every apply/destroy result."""
+    click.echo(json.dumps({
+        "applied": len(done),
+        "operations": [{"op": op.op, "table": op.table, "region": op.region} for op in done],
+        "aws_calls": session.clients.total_calls,
+    }, indent=2))
+
+
 def _apply_and_report(session: Any, plan: Any, allowed: Any, as_json: bool) -> None:
     from tablesmith.apply import check_hazards
 
     check_hazards(plan, allowed)
     result = session.apply(plan, allowed=allowed, report=None if as_json else _progress)
     if as_json:
-        click.echo(json.dumps({"applied": len(result.done),
-                               "operations": [op.op for op in result.done],
-                               "aws_calls": session.clients.total_calls}, indent=2))
+        _print_result_json(session, result.done)
     else:
         click.secho(f"Apply complete: {len(result.done)} operation(s).", fg="green", bold=True)
 
@@ -343,7 +351,7 @@ def apply(path: str, env: str, tables: tuple[str, ...], profile: str | None,
         result_plan = session.plan(prune=prune, lift_protection=lift_deletion_protection)
     if not result_plan.has_changes:
         if as_json:
-            click.echo(json.dumps({"applied": 0, "operations": []}))
+            _print_result_json(session, [])
         else:
             click.secho("No changes. AWS matches the spec.", fg="green", bold=True)
         return
@@ -385,7 +393,10 @@ def destroy(path: str, env: str, tables: tuple[str, ...], profile: str | None,
     session = _session(path, env, tables, profile, region, endpoint_url)
     result_plan = session.plan_destroy(lift_protection=lift_deletion_protection)
     if not result_plan.has_changes:
-        click.secho("Nothing to destroy.", fg="green", bold=True)
+        if as_json:
+            _print_result_json(session, [])
+        else:
+            click.secho("Nothing to destroy.", fg="green", bold=True)
         return
     if not as_json:
         render_plan_text(result_plan)
@@ -397,8 +408,16 @@ def destroy(path: str, env: str, tables: tuple[str, ...], profile: str | None,
 
 
 def main() -> None:
-    """Console entry point."""
-    cli(prog_name="tablesmith")
+    """Console entry point. Usage errors exit 1, not click's 2: 2 means "changes" here."""
+    try:
+        code = cli.main(prog_name="tablesmith", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -45,7 +45,7 @@ from tablesmith.plan import (
     UpdateTableClass,
     UpdateTtl,
 )
-from tablesmith.spec.model import PointInTimeRecovery, Stream, Table, TimeToLive
+from tablesmith.spec.model import OWNERSHIP_TAG, PointInTimeRecovery, Stream, Table, TimeToLive
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -197,7 +197,7 @@ def diff_table(live: LiveTable | None, want: Table) -> Ops:
     ops += _settings(want, region, have.deletion_protection, have.point_in_time_recovery,
                      None, replica=False)
     ops += _ttl(live, want)
-    ops += _tags(want, region, have.tags)
+    ops += _adopting(have, want, _tags(want, region, have.tags))
     live_regions = set(have.replicas)
     for replica_region in want.replicas:
         if replica_region not in live_regions:
@@ -349,6 +349,22 @@ def _pitr_differs(have: PointInTimeRecovery, want: PointInTimeRecovery) -> bool:
     if have.enabled != want.enabled:
         return True
     return want.enabled and have.recovery_period_days != want.recovery_period_days
+
+
+def _adopting(have: Table, want: Table, tag_ops: Ops) -> Ops:
+    """Taking over a table another environment's spec owns is a hazard of its own.
+
+    Two environments in one account with the same table names would otherwise fight over
+    one table, each apply re-tagging it as its own.
+    """
+    owner = have.tags.get(OWNERSHIP_TAG)
+    if owner is None or owner == want.environment:
+        return tag_ops
+    message = (f"table '{want.table_name}' is managed by environment '{owner}'; applying "
+               f"'{want.environment}' takes it over")
+    hint = "give the environments their own accounts, or a table_prefix, so names differ"
+    return [op.with_hazard(HazardCode.ADOPTS_TABLE, message, hint)
+            if op.op == "TagResource" and OWNERSHIP_TAG in op.after else op for op in tag_ops]
 
 
 def _tags(want: Table, region: str, have: dict[str, str]) -> Ops:

@@ -37,6 +37,9 @@ class Session:
     environment: str
     tables: tuple[Table, ...]
     clients: Clients
+    # every table the spec names in this environment (``tables`` may be a --table subset):
+    # prune must never take a spec table for an orphan
+    known: tuple[str, ...] = ()
 
     @classmethod
     def for_environment(cls, spec: Spec, env_name: str, *, region: str | None = None,
@@ -51,14 +54,18 @@ class Session:
         if region and region != env.region:
             # the tables' region is part of their effective spec: move them with the flag
             chosen = tuple(t.model_copy(update={"region": region}) for t in chosen)
-        return cls(environment=env_name, tables=chosen, clients=Clients(target))
+        known = tuple(t.table_name for t in spec.tables(env_name))
+        return cls(environment=env_name, tables=chosen, clients=Clients(target), known=known)
 
     def read(self, *, prune: bool = False) -> LiveState:
         """Read the live state of this environment's tables."""
         from tablesmith.live import read_live
 
+        if prune and set(self.known) != {t.table_name for t in self.tables}:
+            raise UsageError("--prune works on the whole environment: drop --table")
         return read_live(self.clients, self.tables, region=self.clients.target.region,
-                         prune_environment=self.environment if prune else None)
+                         prune_environment=self.environment if prune else None,
+                         known=self.known)
 
     def plan(self, *, prune: bool = False, lift_protection: bool = False) -> Plan:
         """Read live state and compute the plan."""

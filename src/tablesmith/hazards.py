@@ -24,6 +24,7 @@ class HazardCode(StrEnum):
     LIFTS_PROTECTION = "LIFTS_PROTECTION"  # deletion protection turned off
     COST_CHANGE = "COST_CHANGE"  # replicas, table class or billing change the bill
     SHORTENS_RETENTION = "SHORTENS_RETENTION"  # backups kept for less time than before
+    ADOPTS_TABLE = "ADOPTS_TABLE"  # the table is owned by another environment's spec
 
 
 BLOCKING = frozenset({
@@ -34,6 +35,7 @@ BLOCKING = frozenset({
     HazardCode.STREAM_ARN_CHANGES,
     HazardCode.LIFTS_PROTECTION,
     HazardCode.SHORTENS_RETENTION,
+    HazardCode.ADOPTS_TABLE,
 })
 
 

@@ -68,13 +68,17 @@ def endpoint_gaps(clients: Clients, region: str) -> tuple[str, ...]:
 
 
 def read_live(clients: Clients, desired: Sequence[Table], *, region: str,
-              prune_environment: str | None = None) -> LiveState:
-    """Read every desired table (and, for ``--prune``, our orphans) concurrently."""
+              prune_environment: str | None = None,
+              known: Sequence[str] = ()) -> LiveState:
+    """Read every desired table (and, for ``--prune``, our orphans) concurrently.
+
+    ``known`` names every table of the spec's environment: never an orphan.
+    """
     gaps = endpoint_gaps(clients, region)
     names = {t.table_name: t for t in desired}
     orphans: list[str] = []
     if prune_environment is not None and "tags" not in gaps:
-        orphans = find_orphans(clients, region, set(names), prune_environment)
+        orphans = find_orphans(clients, region, set(names) | set(known), prune_environment)
     jobs: list[tuple[str, Table | None]] = [(n, t) for n, t in names.items()]
     jobs += [(n, None) for n in orphans]
     if not jobs:

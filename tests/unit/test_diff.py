@@ -877,3 +877,13 @@ def test_unsupported_features_also_drop_replica_and_create_ops() -> None:
 def test_a_supported_endpoint_has_no_notices() -> None:
     plan = plan_environment(state(live(table())), [table()], environment="prod")
     assert plan.notices == ()
+
+
+def test_taking_over_a_table_owned_by_another_environment_is_a_blocking_hazard() -> None:
+    # dev and prod in one account with the same names would fight over one table
+    have = table(tags={**TAGS, "tablesmith:managed": "dev"})
+    want = table(environment="prod", tags={**TAGS, "tablesmith:managed": "prod"})
+    ops = diff_table(live(have), want)
+    assert [(op.op, [h.code.value for h in op.hazards]) for op in ops] == [
+        ("TagResource", ["ADOPTS_TABLE"])]
+    assert "managed by environment 'dev'" in ops[0].hazards[0].message

@@ -279,6 +279,7 @@ def test_blocking_set() -> None:
         "STREAM_ARN_CHANGES",
         "LIFTS_PROTECTION",
         "SHORTENS_RETENTION",
+        "ADOPTS_TABLE",
     }
     assert not Hazard(code=HazardCode.COST_CHANGE, message="m").blocking
     assert Hazard(code=HazardCode.DELETES_INDEX, message="m").blocking

@@ -1,0 +1,18 @@
+"""The embedded local target: a moto server in this process, persistent, with what moto lacks.
+
+Everything emulator-specific lives in this package and nowhere else: the engine only ever
+speaks the AWS API to an endpoint URL.
+
+* ``server``      starts moto's server on 127.0.0.1, loads and saves state (``store``);
+* ``store``       the state directory: a versioned pickle of moto's backends, a lock, and the
+                  endpoint of a running ``tablesmith local serve``;
+* ``dynamodb``    global-table replicas (ReplicaUpdates) with a CREATING phase and item
+                  replication, and the UpdateTable fields moto ignores (SSE, table class,
+                  on-demand throughput, re-enabling a stream);
+* ``backup``      AWS Backup selections, UpdateBackupPlan, tag reads with or without the
+                  trailing slash.
+
+Each extension module has an idempotent ``install()`` that patches moto's classes in this
+process; it must run before the server's app is built. Extension state lives on moto's own
+backend and model objects, so that it is saved and restored with them.
+"""

@@ -1,0 +1,255 @@
+"""The local target's state directory.
+
+    <state-dir>/
+      state.json     format version, moto and tablesmith versions, when saved
+      state.pickle   moto's backends for the services tablesmith uses (pickled)
+      lock           held (flock) by the one process serving this state
+      endpoint.json  the URL of a running `tablesmith local serve`, while it runs
+
+Only one process owns a state directory at a time; a second one that finds the lock held
+talks to the owner's endpoint instead of starting its own server (so ``--local`` commands
+work next to ``tablesmith local serve``). Saving is atomic (write, fsync, rename). Nothing
+secret is written: moto's backends hold no credentials of yours, and the local target signs
+with fixed, fake keys. AWS-managed IAM policies are not saved (moto rebuilds them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copyreg
+import fcntl
+import json
+import os
+import pickle
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from tablesmith.errors import LocalTargetError
+
+STATE_FORMAT = 1
+SERVICES = ("dynamodb", "dynamodbstreams", "backup", "iam", "cloudwatch", "kms", "sts", "sns")
+RESET_HINT = "run `tablesmith local reset` (this deletes the local tables and their data)"
+
+
+@dataclass
+class Owner:
+    """Another process serving this state directory."""
+
+    endpoint: str
+    pid: int
+
+
+class StateStore:
+    """A state directory: load into moto, save from moto, lock, reset."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.state_file = directory / "state.pickle"
+        self.header_file = directory / "state.json"
+        self.lock_file = directory / "lock"
+        self.endpoint_file = directory / "endpoint.json"
+        self._lock: IO[str] | None = None
+
+    # ------------------------------------------------------------------ ownership
+
+    def acquire(self) -> Owner | None:
+        """Own the directory; if another process does, return where it serves."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LocalTargetError(f"cannot create the state directory {self.directory}: "
+                                   f"{exc}") from exc
+        handle = self.lock_file.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return self._owner() or self._wait_for_owner()
+        self._lock = handle
+        return None
+
+    def _owner(self) -> Owner | None:
+        try:
+            data = json.loads(self.endpoint_file.read_text(encoding="utf-8"))
+            return Owner(endpoint=str(data["endpoint"]), pid=int(data["pid"]))
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _wait_for_owner(self) -> Owner:
+        # the owner may be a short command (not a server) that will release the lock soon
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            owner = self._owner()
+            if owner is not None:
+                return owner
+            handle = self.lock_file.open("a+", encoding="utf-8")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                time.sleep(0.2)
+                continue
+            self._lock = handle
+            raise _Acquired
+        raise LocalTargetError(f"the local state in {self.directory} is in use by another "
+                               "tablesmith command; try again when it has finished")
+
+    def publish(self, endpoint: str) -> None:
+        """Tell other commands where this process serves the state."""
+        tmp = self.endpoint_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"endpoint": endpoint, "pid": os.getpid()}), encoding="utf-8")
+        tmp.replace(self.endpoint_file)
+
+    def release(self) -> None:
+        """Give the directory up."""
+        with contextlib.suppress(OSError):
+            self.endpoint_file.unlink(missing_ok=True)
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    # ------------------------------------------------------------------ state
+
+    def load(self) -> bool:
+        """Restore moto's backends from the directory; False when there is no state yet."""
+        if not self.state_file.exists():
+            return False
+        try:
+            header = json.loads(self.header_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise LocalTargetError(f"the local state in {self.directory} has no readable "
+                                   f"header ({exc}); {RESET_HINT}") from exc
+        expected = _versions()
+        if header.get("format") != STATE_FORMAT or header.get("moto") != expected["moto"]:
+            raise LocalTargetError(
+                f"the local state in {self.directory} was written by another version "
+                f"(format {header.get('format')}, moto {header.get('moto')}; this is format "
+                f"{STATE_FORMAT}, moto {expected['moto']}); {RESET_HINT}")
+        _register_reducers()
+        try:
+            with self.state_file.open("rb") as handle:
+                saved: dict[str, Any] = pickle.load(handle)  # our own file, in our own dir
+        except Exception as exc:  # any unpickling failure means the same: unusable
+            raise LocalTargetError(f"the local state in {self.directory} cannot be read "
+                                   f"({type(exc).__name__}: {exc}); {RESET_HINT}") from exc
+        from moto.backends import get_backend
+
+        for service, backends in saved.items():
+            target = get_backend(service)  # type: ignore[call-overload]
+            target.clear()
+            target.update(backends)
+        _restore_aws_policies()
+        return True
+
+    def save(self) -> None:
+        """Write moto's backends atomically."""
+        from moto.backends import get_backend
+
+        _register_reducers()
+        state = {service: get_backend(service) for service in SERVICES}  # type: ignore[call-overload]
+        tmp = self.state_file.with_suffix(".tmp")
+        with _without_aws_policies(), tmp.open("wb") as handle:
+            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        tmp.replace(self.state_file)
+        header = {**_versions(), "format": STATE_FORMAT,
+                  "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        self.header_file.write_text(json.dumps(header, indent=2), encoding="utf-8")
+
+    def reset(self) -> None:
+        """Delete the saved state (refused while another process serves it)."""
+        owner = self.acquire()
+        if owner is not None:
+            raise LocalTargetError(f"the local state is being served at {owner.endpoint} "
+                                   f"(pid {owner.pid}); stop `tablesmith local serve` first")
+        try:
+            for path in (self.state_file, self.header_file,
+                         self.state_file.with_suffix(".tmp")):
+                path.unlink(missing_ok=True)
+        finally:
+            self.release()
+
+
+class _Acquired(Exception):
+    """Raised by _wait_for_owner when the lock became ours after all."""
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {"moto": version("moto"), "tablesmith": version("tablesmith")}
+
+
+def _register_reducers() -> None:
+    """Teach pickle the few objects moto holds that do not pickle (KMS RSA keys)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    def load_pem(data: bytes) -> Any:
+        return serialization.load_pem_private_key(data, password=None)
+
+    def reduce_key(key: Any) -> tuple[Any, tuple[bytes]]:
+        return load_pem, (key.private_bytes(serialization.Encoding.PEM,
+                                            serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()),)
+
+    copyreg.pickle(rsa.RSAPrivateKey, reduce_key)  # type: ignore[arg-type]
+    for cls in type.__subclasses__(rsa.RSAPrivateKey):  # the concrete (Rust) class
+        copyreg.pickle(cls, reduce_key)
+
+
+def _iam_backends() -> list[Any]:
+    from moto.backends import get_backend
+
+    return [backend for regions in get_backend("iam").values()  # type: ignore[call-overload]
+            for backend in regions.values()]
+
+
+@contextlib.contextmanager
+def _without_aws_policies() -> Any:
+    """Leave unattached AWS-managed IAM policies (about 24 MB) out of the pickle."""
+    stashed = []
+    for backend in _iam_backends():
+        aws = [p for p in getattr(backend, "aws_managed_policies", [])
+               if not getattr(p, "attachment_count", 0)]
+        names = {p.arn for p in aws}
+        stashed.append((backend, backend.aws_managed_policies,
+                        {arn: backend.managed_policies[arn] for arn in names
+                         if arn in backend.managed_policies}))
+        backend.aws_managed_policies = [p for p in backend.aws_managed_policies
+                                        if p.arn not in names]
+        for arn in names:
+            backend.managed_policies.pop(arn, None)
+    try:
+        yield
+    finally:
+        for backend, policies, removed in stashed:
+            backend.aws_managed_policies = policies
+            backend.managed_policies.update(removed)
+
+
+def _restore_aws_policies() -> None:
+    """Put back the AWS-managed policies a saved state left out."""
+    for backend in _iam_backends():
+        fresh = backend._init_aws_policies()
+        kept = {p.arn: p for p in backend.aws_managed_policies}
+        for policy in fresh:
+            if policy.arn not in backend.managed_policies:
+                backend.managed_policies[policy.arn] = policy
+            kept.setdefault(policy.arn, backend.managed_policies[policy.arn])
+        backend.aws_managed_policies = list(kept.values())
+
+
+def state_dir_for(spec_path: Path | None, override: Path | None) -> Path:
+    """``--state-dir``, or ``.tablesmith/local`` next to the spec (or in the cwd)."""
+    if override is not None:
+        return override
+    if spec_path is None:
+        return Path.cwd() / ".tablesmith" / "local"
+    base = spec_path if spec_path.is_dir() else spec_path.parent
+    return base / ".tablesmith" / "local"
