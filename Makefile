@@ -6,6 +6,8 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 TOOLS   := .tools
 ENV     ?= dev
+STATE_DIR ?=
+LOCAL   := --local $(if $(STATE_DIR),--state-dir $(STATE_DIR))
 
 .PHONY: setup tools test lint typecheck demo bench clean
 
@@ -37,10 +39,12 @@ test: setup tools
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadfile
 
-# The main job on the embedded local target.
+# The main job on the embedded local target: validate, apply, outputs, and a second plan
+# that must be empty (exit 0 with --detailed-exitcode). No AWS account needed.
 demo: setup
 	$(BIN)/tablesmith validate examples
-	$(BIN)/tablesmith show examples --env $(ENV)
+	$(BIN)/tablesmith apply examples --env $(ENV) $(LOCAL) --auto-approve
+	$(BIN)/tablesmith plan examples --env $(ENV) $(LOCAL) --detailed-exitcode
 
 bench: setup
 	$(BIN)/python bench/bench_validate.py

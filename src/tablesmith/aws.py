@@ -34,6 +34,8 @@ class Target:
     region: str
     profile: str | None = None
     endpoint_url: str | None = None
+    # the embedded local target: sign with fixed fake keys, whatever the machine holds
+    static_credentials: bool = False
 
     @property
     def description(self) -> str:
@@ -58,12 +60,19 @@ class Clients:
     @property
     def custom_endpoint(self) -> str | None:
         """The endpoint URL when calls do not go to AWS itself."""
+        if self.target.static_credentials:
+            return self.target.endpoint_url
         return self.target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
 
     def _make_session(self) -> boto3.session.Session:
         import boto3
         from botocore.exceptions import ProfileNotFound
 
+        if self.target.static_credentials:
+            from tablesmith.local.server import LOCAL_KEY
+
+            return boto3.session.Session(aws_access_key_id=LOCAL_KEY,
+                                         aws_secret_access_key=LOCAL_KEY)
         try:
             return boto3.session.Session(profile_name=self.target.profile)
         except ProfileNotFound as exc:

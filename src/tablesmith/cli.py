@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from tablesmith.errors import Diagnostic
 
@@ -176,20 +177,51 @@ def aws_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--endpoint-url", metavar="URL", envvar="AWS_ENDPOINT_URL",
                      help="Send AWS calls to this endpoint (moto, DynamoDB Local, …); "
                      "also read from AWS_ENDPOINT_URL."),
+        click.option("--local", is_flag=True,
+                     help="Use the embedded local target (no AWS account needed), whatever "
+                     "the spec says."),
+        click.option("--state-dir", metavar="DIR", type=click.Path(file_okay=False),
+                     help="State of the local target (default: .tablesmith/local next to "
+                     "the spec)."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
+@contextmanager
 def _session(path: str, env: str, tables: tuple[str, ...], profile: str | None,
-             region: str | None, endpoint_url: str | None) -> Any:
+             region: str | None, endpoint_url: str | None, local: bool,
+             state_dir: str | None) -> Iterator[Any]:
+    """Load the spec and bind the environment to its target (starting the local one)."""
     from tablesmith.engine import Session
     from tablesmith.spec.loader import load
 
     spec = load(path, env=env)
-    return Session.for_environment(spec, env, region=region, profile=profile,
-                                   endpoint_url=endpoint_url, tables=tables)
+    environment = spec.environment(env)
+    with _target(path, local or (environment.target == "local" and not endpoint_url),
+                 state_dir) as local_endpoint:
+        yield Session.for_environment(
+            spec, env, region=region, profile=profile, tables=tables,
+            endpoint_url=local_endpoint or endpoint_url, local=bool(local_endpoint))
+
+
+@contextmanager
+def _target(path: str, local: bool, state_dir: str | None) -> Iterator[str | None]:
+    """The embedded local target's endpoint while the command runs (None: not local)."""
+    if not local:
+        yield None
+        return
+    from pathlib import Path
+
+    from tablesmith.local.server import LocalTarget
+    from tablesmith.local.store import state_dir_for
+
+    directory = state_dir_for(Path(path), Path(state_dir) if state_dir else None)
+    with LocalTarget(directory) as endpoint:
+        click.echo(click.style(f"local target: {endpoint} (state: {directory})",
+                               fg="bright_black"), err=True)
+        yield endpoint
 
 
 def _allowed(text: str) -> Any:
@@ -233,8 +265,9 @@ def _is_planfile(path: str) -> bool:
               "--allow-hazards at apply).")
 @_guard
 def plan(path: str, env: str, tables: tuple[str, ...], profile: str | None, region: str | None,
-         endpoint_url: str | None, out: str | None, as_json: bool, detailed_exitcode: bool,
-         prune: bool, lift_deletion_protection: bool) -> None:
+         endpoint_url: str | None, local: bool, state_dir: str | None, out: str | None,
+         as_json: bool, detailed_exitcode: bool, prune: bool,
+         lift_deletion_protection: bool) -> None:
     """Show what apply would change, and what each change risks.
 
     Reads the live state of every table of the environment and diffs it with the spec.
@@ -251,8 +284,9 @@ def plan(path: str, env: str, tables: tuple[str, ...], profile: str | None, regi
 
     from tablesmith.render.plan import render_plan_json, render_plan_text
 
-    session = _session(path, env, tables, profile, region, endpoint_url)
-    result = session.plan(prune=prune, lift_protection=lift_deletion_protection)
+    with _session(path, env, tables, profile, region, endpoint_url, local,
+                  state_dir) as session:
+        result = session.plan(prune=prune, lift_protection=lift_deletion_protection)
     if out:
         Path(out).write_text(result.to_json(), encoding="utf-8")
     if as_json:
@@ -310,8 +344,9 @@ def _apply_and_report(session: Any, plan: Any, allowed: Any, as_json: bool) -> N
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_guard
 def apply(path: str, env: str, tables: tuple[str, ...], profile: str | None,
-          region: str | None, endpoint_url: str | None, auto_approve: bool, allow: str,
-          prune: bool, lift_deletion_protection: bool, as_json: bool) -> None:
+          region: str | None, endpoint_url: str | None, local: bool, state_dir: str | None,
+          auto_approve: bool, allow: str, prune: bool, lift_deletion_protection: bool,
+          as_json: bool) -> None:
     """Make AWS match the spec (or apply a saved plan).
 
     PATH is a spec file or directory, or a plan saved by `plan --out`. Operations run in
@@ -326,42 +361,61 @@ def apply(path: str, env: str, tables: tuple[str, ...], profile: str | None,
       tablesmith apply prod.plan --env prod
       tablesmith apply specs/ --env dev --allow-hazards DELETES_DATA --auto-approve
     """
-    from pathlib import Path
-
-    from tablesmith.plan import Plan
-    from tablesmith.render.plan import render_plan_text
-
     allowed = _allowed(allow)
     if _is_planfile(path):
-        from tablesmith.aws import Clients
-        from tablesmith.engine import Session, resolve_target
-        from tablesmith.spec.model import Environment
-
-        try:
-            saved = Plan.from_json(Path(path).read_text(encoding="utf-8"))
-        except ValueError as exc:
-            _fail(f"{path} is not a plan saved by `tablesmith plan --out`: {exc}")
-        target = resolve_target(Environment(name=env, region=saved.region), region=region,
-                                profile=profile, endpoint_url=endpoint_url)
-        session = Session(environment=env, tables=saved.desired, clients=Clients(target))
-        session.check_fresh(saved)
-        result_plan = saved
-    else:
-        session = _session(path, env, tables, profile, region, endpoint_url)
+        _apply_saved(path, env, profile, region, endpoint_url, local, state_dir, allowed,
+                     auto_approve, as_json)
+        return
+    with _session(path, env, tables, profile, region, endpoint_url, local,
+                  state_dir) as session:
         result_plan = session.plan(prune=prune, lift_protection=lift_deletion_protection)
-    if not result_plan.has_changes:
+        _review_and_apply(session, result_plan, allowed, auto_approve, as_json,
+                          "apply these changes")
+
+
+def _apply_saved(path: str, env: str, profile: str | None, region: str | None,
+                 endpoint_url: str | None, local: bool, state_dir: str | None, allowed: Any,
+                 auto_approve: bool, as_json: bool) -> None:
+    """`apply PLANFILE`: refuse a stale plan, then apply exactly what was saved."""
+    from pathlib import Path
+
+    from tablesmith.aws import Clients
+    from tablesmith.engine import Session, resolve_target
+    from tablesmith.plan import Plan
+    from tablesmith.spec.model import Environment
+
+    try:
+        saved = Plan.from_json(Path(path).read_text(encoding="utf-8"))
+    except ValueError as exc:
+        _fail(f"{path} is not a plan saved by `tablesmith plan --out`: {exc}")
+    with _target(path, local, state_dir) as local_endpoint:
+        target = resolve_target(Environment(name=env, region=saved.region), region=region,
+                                profile=profile, endpoint_url=local_endpoint or endpoint_url,
+                                local=bool(local_endpoint))
+        session = Session(environment=env, tables=saved.desired, clients=Clients(target),
+                          known=tuple(t.table_name for t in saved.desired))
+        session.check_fresh(saved)
+        _review_and_apply(session, saved, allowed, auto_approve, as_json, "apply this plan")
+
+
+def _review_and_apply(session: Any, plan: Any, allowed: Any, auto_approve: bool,
+                      as_json: bool, question: str) -> None:
+    """Show the plan, refuse unallowed hazards, confirm, apply, report."""
+    from tablesmith.apply import check_hazards
+    from tablesmith.render.plan import render_plan_text
+
+    if not plan.has_changes:
         if as_json:
             _print_result_json(session, [])
         else:
-            click.secho("No changes. AWS matches the spec.", fg="green", bold=True)
+            click.secho("No changes. AWS matches the spec." if not plan.destroy
+                        else "Nothing to destroy.", fg="green", bold=True)
         return
     if not as_json:
-        render_plan_text(result_plan)
-    from tablesmith.apply import check_hazards
-
-    check_hazards(result_plan, allowed)
-    _confirm(result_plan, auto_approve, "apply these changes")
-    _apply_and_report(session, result_plan, allowed, as_json)
+        render_plan_text(plan)
+    check_hazards(plan, allowed)
+    _confirm(plan, auto_approve, question)
+    _apply_and_report(session, plan, allowed, as_json)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -375,8 +429,9 @@ def apply(path: str, env: str, tables: tuple[str, ...], profile: str | None,
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_guard
 def destroy(path: str, env: str, tables: tuple[str, ...], profile: str | None,
-            region: str | None, endpoint_url: str | None, auto_approve: bool, allow: str,
-            lift_deletion_protection: bool, as_json: bool) -> None:
+            region: str | None, endpoint_url: str | None, local: bool, state_dir: str | None,
+            auto_approve: bool, allow: str, lift_deletion_protection: bool,
+            as_json: bool) -> None:
     """Delete the tables the spec manages in an environment, replicas first.
 
     Tables not in the spec are never touched. Deletion protection is honoured: a protected
@@ -387,24 +442,99 @@ def destroy(path: str, env: str, tables: tuple[str, ...], profile: str | None,
     Example:
       tablesmith destroy examples/ --env dev --allow-hazards DELETES_DATA --auto-approve
     """
-    from tablesmith.render.plan import render_plan_text
 
     allowed = _allowed(allow)
-    session = _session(path, env, tables, profile, region, endpoint_url)
-    result_plan = session.plan_destroy(lift_protection=lift_deletion_protection)
-    if not result_plan.has_changes:
-        if as_json:
-            _print_result_json(session, [])
-        else:
-            click.secho("Nothing to destroy.", fg="green", bold=True)
-        return
-    if not as_json:
-        render_plan_text(result_plan)
-    from tablesmith.apply import check_hazards
+    with _session(path, env, tables, profile, region, endpoint_url, local,
+                  state_dir) as session:
+        result_plan = session.plan_destroy(lift_protection=lift_deletion_protection)
+        _review_and_apply(session, result_plan, allowed, auto_approve, as_json,
+                          "destroy these tables")
 
-    check_hazards(result_plan, allowed)
-    _confirm(result_plan, auto_approve, "destroy these tables")
-    _apply_and_report(session, result_plan, allowed, as_json)
+
+@cli.group(context_settings=CONTEXT)
+def local() -> None:
+    """The embedded local target: every AWS call on this machine, kept between runs.
+
+    Any command that reaches AWS takes --local (or an environment with `target: local`):
+    tablesmith then starts a moto server in-process on 127.0.0.1, with what moto lacks
+    (global-table replicas, AWS Backup selections, …), and keeps its state in
+    .tablesmith/local next to the spec (--state-dir to choose).
+
+    \b
+    Examples:
+      tablesmith apply examples/ --env dev --local --auto-approve
+      tablesmith local serve examples/ --port 4567     # for your application
+      tablesmith local reset examples/
+    """
+
+
+@local.command(context_settings=CONTEXT)
+@click.argument("path", default=".", type=click.Path(exists=True))
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default="a free port",
+              help="Port on 127.0.0.1 to serve on.")
+@click.option("--state-dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="State directory (default: .tablesmith/local next to the spec).")
+@_guard
+def serve(path: str, port: int, state_dir: str | None) -> None:
+    """Serve the local target for applications until Ctrl-C (state is kept).
+
+    While it runs, `--local` commands on the same state use this server. Items your
+    application writes are saved like the rest (every second, and on Ctrl-C / SIGTERM).
+
+    \b
+    Example:
+      tablesmith local serve examples/ --port 4567
+    """
+    import signal
+    import threading
+    from pathlib import Path
+
+    from tablesmith.local.server import LOCAL_KEY, LocalTarget
+    from tablesmith.local.store import state_dir_for
+
+    directory = state_dir_for(Path(path), Path(state_dir) if state_dir else None)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    server = LocalTarget(directory, port)
+    with server as endpoint:
+        if server.owner_pid is not None:
+            _fail(f"the local state in {directory} is already served at {endpoint} "
+                  f"(pid {server.owner_pid})")
+        click.echo(f"tablesmith local target serving at {endpoint} (state: {directory})")
+        click.echo("Use it from your application, for example:")
+        click.echo(f"  boto3.client('dynamodb', endpoint_url='{endpoint}', "
+                   f"region_name='af-south-1', aws_access_key_id='{LOCAL_KEY}', "
+                   f"aws_secret_access_key='{LOCAL_KEY}')")
+        click.echo(f"  AWS_ACCESS_KEY_ID={LOCAL_KEY} AWS_SECRET_ACCESS_KEY={LOCAL_KEY} "
+                   f"aws dynamodb list-tables --endpoint-url {endpoint} --region af-south-1")
+        click.echo("Press Ctrl-C to save and stop.", err=True)
+        sys.stdout.flush()
+        server.autosave()
+        while not stop.wait(0.5):
+            pass
+    click.echo("Saved and stopped.", err=True)
+
+
+@local.command(context_settings=CONTEXT)
+@click.argument("path", default=".", type=click.Path(exists=True))
+@click.option("--state-dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="State directory (default: .tablesmith/local next to the spec).")
+@_guard
+def reset(path: str, state_dir: str | None) -> None:
+    """Forget everything the local target holds (tables, items, backups, alarms).
+
+    \b
+    Example:
+      tablesmith local reset examples/
+    """
+    from pathlib import Path
+
+    from tablesmith.local.store import StateStore, state_dir_for
+
+    directory = state_dir_for(Path(path), Path(state_dir) if state_dir else None)
+    StateStore(directory).reset()
+    click.echo(f"Local state in {directory} reset.")
 
 
 def main() -> None:

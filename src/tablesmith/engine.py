@@ -24,10 +24,13 @@ if TYPE_CHECKING:
 
 
 def resolve_target(env: Environment, *, region: str | None = None, profile: str | None = None,
-                   endpoint_url: str | None = None) -> Target:
-    """Where an environment's calls go: flags win over the spec's environment settings."""
-    return Target(region=region or env.region, profile=profile or env.profile,
-                  endpoint_url=endpoint_url or env.endpoint_url)
+                   endpoint_url: str | None = None, local: bool = False) -> Target:
+    """Where an environment's calls go: flags win over the spec's environment settings.
+
+    ``local`` means ``endpoint_url`` is the embedded local target (fake fixed credentials).
+    """
+    return Target(region=region or env.region, profile=None if local else profile or env.profile,
+                  endpoint_url=endpoint_url or env.endpoint_url, static_credentials=local)
 
 
 @dataclass
@@ -44,10 +47,11 @@ class Session:
     @classmethod
     def for_environment(cls, spec: Spec, env_name: str, *, region: str | None = None,
                         profile: str | None = None, endpoint_url: str | None = None,
-                        tables: tuple[str, ...] = ()) -> Session:
+                        tables: tuple[str, ...] = (), local: bool = False) -> Session:
         """Bind environment ``env_name`` of ``spec`` to its target (or the one given)."""
         env = spec.environment(env_name)
-        target = resolve_target(env, region=region, profile=profile, endpoint_url=endpoint_url)
+        target = resolve_target(env, region=region, profile=profile, endpoint_url=endpoint_url,
+                                local=local)
         chosen = spec.tables(env_name)
         if tables:
             chosen = tuple(spec.table(env_name, t) for t in tables)

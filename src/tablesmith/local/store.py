@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import copyreg
 import fcntl
+import functools
 import json
 import os
 import pickle
@@ -151,10 +152,15 @@ class StateStore:
         _register_reducers()
         state = {service: get_backend(service) for service in SERVICES}  # type: ignore[call-overload]
         tmp = self.state_file.with_suffix(".tmp")
-        with _without_aws_policies(), tmp.open("wb") as handle:
-            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with _without_aws_policies(), tmp.open("wb") as handle:
+                pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except (OSError, pickle.PicklingError, AttributeError, TypeError) as exc:
+            tmp.unlink(missing_ok=True)
+            raise LocalTargetError(f"cannot save the local state to {self.directory}: "
+                                   f"{type(exc).__name__}: {exc}") from exc
         os.chmod(tmp, 0o600)
         tmp.replace(self.state_file)
         header = {**_versions(), "format": STATE_FORMAT,
@@ -185,28 +191,34 @@ def _versions() -> dict[str, str]:
     return {"moto": version("moto"), "tablesmith": version("tablesmith")}
 
 
+def _load_pem(data: bytes) -> Any:
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(data, password=None)
+
+
+def _reduce_key(key: Any) -> tuple[Any, tuple[bytes]]:
+    from cryptography.hazmat.primitives import serialization
+
+    return _load_pem, (key.private_bytes(serialization.Encoding.PEM,
+                                         serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption()),)
+
+
+@functools.cache
 def _register_reducers() -> None:
     """Teach pickle the few objects moto holds that do not pickle (KMS RSA keys)."""
-    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    def load_pem(data: bytes) -> Any:
-        return serialization.load_pem_private_key(data, password=None)
-
-    def reduce_key(key: Any) -> tuple[Any, tuple[bytes]]:
-        return load_pem, (key.private_bytes(serialization.Encoding.PEM,
-                                            serialization.PrivateFormat.PKCS8,
-                                            serialization.NoEncryption()),)
-
-    copyreg.pickle(rsa.RSAPrivateKey, reduce_key)  # type: ignore[arg-type]
-    for cls in type.__subclasses__(rsa.RSAPrivateKey):  # the concrete (Rust) class
-        copyreg.pickle(cls, reduce_key)
+    # the concrete class is cryptography's Rust one: register the type of a real key
+    key_type: Any = type(rsa.generate_private_key(public_exponent=65537, key_size=1024))
+    copyreg.pickle(key_type, _reduce_key)
 
 
 def _iam_backends() -> list[Any]:
     from moto.backends import get_backend
 
-    return [backend for regions in get_backend("iam").values()  # type: ignore[call-overload]
+    return [backend for regions in get_backend("iam").values()
             for backend in regions.values()]
 
 
