@@ -15,7 +15,8 @@ Emulator gaps, measured and stated rather than hidden:
 * DynamoDB Local implements no tagging and no PITR (UnknownOperationException): tablesmith's
   plan says so in a notice and leaves them out, and so does the expectation here;
 * DynamoDB Local ignores SSE, so its cases use ``encryption: AWS_OWNED``;
-* moto ignores replica updates: replica cases need the embedded local target.
+* moto ignores replica updates and UpdateTable's SSE / table class / on-demand throughput:
+  those cases run on the embedded local target (``local``), which adds them.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ BASE_TABLE: dict[str, Any] = {
 GAP_OPS = {
     "moto": (),
     "dynamodb-local": ("TagResource", "UntagResource", "UpdatePitr"),
+    "local": (),  # the embedded local target: moto plus tablesmith's extensions
 }
 READ_PREFIXES = ("Describe", "List", "Get", "Scan", "Query")
 
@@ -133,7 +135,7 @@ def count_items(endpoint: str, table_name: str) -> int:
 
 
 def assert_converged(s: Session) -> None:
-    """Live tables equal the spec, and a new plan is empty."""
+    """Live tables (and each replica's own settings) equal the spec; a new plan is empty."""
     live = s.read()
     for want in s.tables:
         current = live.tables.get(want.table_name)
@@ -141,6 +143,11 @@ def assert_converged(s: Session) -> None:
         expected = want.model_copy(update={"backup": None, "alarms": None})
         assert current.table == expected, (
             f"{want.table_name} differs from the spec:\n live: {current.table}\n spec: {expected}")
+        for replica in current.replica_states:
+            assert replica.status == "ACTIVE"
+            assert replica.tags == want.tags, f"tags in {replica.region}"
+            assert replica.deletion_protection == want.deletion_protection
+            assert replica.point_in_time_recovery == want.point_in_time_recovery
     again = s.plan()
     assert not again.has_changes, f"planning again is not empty: {ops_of(again)}"
 

@@ -31,11 +31,6 @@ CASES = [
          ["UpdateDeletionProtection"], items=4),
     Case("protection-off", {"main": table(deletion_protection=True)}, {"main": table()},
          ["UpdateDeletionProtection"], {"LIFTS_PROTECTION"}, items=4),
-    Case("sse-owned-to-managed", {"main": table(encryption={"type": "AWS_OWNED"})},
-         {"main": table(encryption={"type": "AWS_MANAGED"})}, ["UpdateSse"], items=3,
-         engines=("moto",),
-         skip="moto ignores UpdateTable SSESpecification and DynamoDB Local ignores SSE "
-              "(both measured): needs the embedded local target"),
     Case("pitr-off", {"main": table()},
          {"main": table(point_in_time_recovery={"enabled": False})},
          ["UpdatePitr"], {"DISABLES_RECOVERY"}, items=3, engines=("moto",)),
