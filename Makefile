@@ -44,6 +44,7 @@ test: setup tools
 demo: setup
 	$(BIN)/tablesmith validate examples
 	$(BIN)/tablesmith apply examples --env $(ENV) $(LOCAL) --auto-approve
+	$(BIN)/tablesmith output examples --env $(ENV) $(LOCAL)
 	$(BIN)/tablesmith plan examples --env $(ENV) $(LOCAL) --detailed-exitcode
 
 bench: setup

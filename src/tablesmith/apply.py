@@ -41,7 +41,8 @@ Reporter = Callable[[str, str], None]  # (table, message)
 
 MAX_APPLIERS = 8
 BUSY_RETRY_SECONDS = 120.0
-_BUSY = ("ResourceInUseException", "LimitExceededException")
+_BUSY = ("ResourceInUseException", "LimitExceededException",
+         "ConcurrentModificationException", "ConflictException")
 _TRANSIENT = ("CREATING", "UPDATING", "DELETING", "ARCHIVING")
 
 
@@ -124,10 +125,16 @@ class _Runner:
     # ------------------------------------------------------------------ calls and waits
 
     def _call(self, region: str, context: str, method: str, **kwargs: Any) -> Any:
-        """One mutating call, retried while DynamoDB says the table is busy."""
+        """One mutating DynamoDB call, retried while DynamoDB says the table is busy."""
+        return self.call("dynamodb", region, context, method, **kwargs)
+
+    def call(self, service: str, region: str, context: str, method: str,
+             **kwargs: Any) -> Any:
+        """One call to ``service`` in ``region``: errors wrapped in ``context``, and retried
+        with backoff while AWS answers busy (ResourceInUse / LimitExceeded / conflicts)."""
         from botocore.exceptions import ClientError
 
-        client = self.clients.dynamodb(region)
+        client = self.clients.client(service, region)
         delay = self.poll
         # we wait for the table to settle before every call, so "busy" should pass quickly;
         # one that lasts is a real refusal and is reported, not retried for hours
@@ -141,6 +148,10 @@ class _Runner:
                         raise
                     time.sleep(delay)
                     delay = min(delay * 1.5, 20.0)
+
+    def table_arn(self, name: str, region: str) -> str:
+        """The ARN of a table (waiting for it to be settled first)."""
+        return self._arn(name, region)
 
     def _describe(self, name: str, region: str) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError

@@ -451,6 +451,48 @@ def destroy(path: str, env: str, tables: tuple[str, ...], profile: str | None,
                           "destroy these tables")
 
 
+@cli.command(context_settings=CONTEXT)
+@path_argument
+@aws_options
+@click.option("--json", "as_json", is_flag=True, help="Print the outputs as JSON.")
+@_guard
+def output(path: str, env: str, tables: tuple[str, ...], profile: str | None,
+           region: str | None, endpoint_url: str | None, local: bool, state_dir: str | None,
+           as_json: bool) -> None:
+    """Print every output of the module for each table, read from live state.
+
+    table_name, table_id, table_arn, table_stream_arn, table_stream_label,
+    global_secondary_indexes, gsi_arns, backup_plan_id, backup_vault_name, backup_vault_arn,
+    replica_table_arn, replica_region, replica_backup_vault_arn, user_errors_alarm_arn,
+    system_errors_alarm_arn, throttled_requests_alarm_arn, table_info — null where a feature
+    is off, as the module does — plus replica_table_arns, replica_backup_vault_arns and
+    alarm_arns.
+
+    \b
+    Examples:
+      tablesmith output examples/ --env prod --local
+      tablesmith output examples/ --env dev --table tenants --json
+    """
+    from tablesmith.outputs import environment_outputs
+
+    with _session(path, env, tables, profile, region, endpoint_url, local,
+                  state_dir) as session:
+        values = environment_outputs(session.tables, session.read())
+    if as_json:
+        click.echo(json.dumps(values, indent=2, sort_keys=True))
+        return
+    for name, outputs in values.items():
+        click.echo(click.style(f"{name}", bold=True, fg="cyan"))
+        if not outputs.get("exists"):
+            click.echo("  (not created yet: run apply)")
+            continue
+        for key, value in outputs.items():
+            if key == "exists":
+                continue
+            shown = json.dumps(value) if isinstance(value, (dict, list)) else value
+            click.echo(f"  {key} = {'null' if value is None else shown}")
+
+
 @cli.group(context_settings=CONTEXT)
 def local() -> None:
     """The embedded local target: every AWS call on this machine, kept between runs.

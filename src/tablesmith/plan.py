@@ -16,6 +16,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from tablesmith.hazards import Hazard, HazardCode
+from tablesmith.resources import (
+    BackupPlan,
+    BackupRole,
+    BackupSelection,
+    BackupVault,
+    MetricAlarm,
+)
 from tablesmith.spec.model import (
     Encryption,
     GlobalSecondaryIndex,
@@ -209,11 +216,129 @@ class DeleteReplica(_Op):
     replica_region: str
 
 
+# --------------------------------------------------------------------------- around the table
+# ``table`` is the physical table the resource belongs to (plans group by it); ``region`` is
+# where the call is made (a DR vault: the replica's region; IAM: global, made from the
+# table's region).
+
+
+class CreateBackupVault(_Op):
+    """CreateBackupVault (with its tags)."""
+
+    op: Literal["CreateBackupVault"] = "CreateBackupVault"
+    action: Action = Action.CREATE
+    after: BackupVault
+
+
+class DeleteBackupVault(_Op):
+    """DeleteBackupVault (AWS refuses while it holds recovery points)."""
+
+    op: Literal["DeleteBackupVault"] = "DeleteBackupVault"
+    action: Action = Action.DELETE
+    before: BackupVault
+    recovery_points: int = 0
+
+
+class CreateBackupPlan(_Op):
+    """CreateBackupPlan with its one rule (and copy actions)."""
+
+    op: Literal["CreateBackupPlan"] = "CreateBackupPlan"
+    action: Action = Action.CREATE
+    after: BackupPlan
+
+
+class UpdateBackupPlan(_Op):
+    """UpdateBackupPlan: a changed schedule, retention or copy action keeps the plan."""
+
+    op: Literal["UpdateBackupPlan"] = "UpdateBackupPlan"
+    action: Action = Action.UPDATE
+    before: BackupPlan
+    after: BackupPlan
+
+
+class DeleteBackupPlan(_Op):
+    """DeleteBackupPlan (its selection goes first)."""
+
+    op: Literal["DeleteBackupPlan"] = "DeleteBackupPlan"
+    action: Action = Action.DELETE
+    before: BackupPlan
+
+
+class CreateBackupSelection(_Op):
+    """CreateBackupSelection of the table, assumed through the backup role."""
+
+    op: Literal["CreateBackupSelection"] = "CreateBackupSelection"
+    action: Action = Action.CREATE
+    after: BackupSelection
+
+
+class DeleteBackupSelection(_Op):
+    """DeleteBackupSelection."""
+
+    op: Literal["DeleteBackupSelection"] = "DeleteBackupSelection"
+    action: Action = Action.DELETE
+    before: BackupSelection
+
+
+class CreateRole(_Op):
+    """IAM CreateRole trusted by backup.amazonaws.com (policies attach separately)."""
+
+    op: Literal["CreateRole"] = "CreateRole"
+    action: Action = Action.CREATE
+    after: BackupRole
+
+
+class AttachRolePolicy(_Op):
+    """IAM AttachRolePolicy of one managed policy."""
+
+    op: Literal["AttachRolePolicy"] = "AttachRolePolicy"
+    action: Action = Action.UPDATE
+    role: str
+    policy_arn: str
+
+
+class DetachRolePolicy(_Op):
+    """IAM DetachRolePolicy of one managed policy."""
+
+    op: Literal["DetachRolePolicy"] = "DetachRolePolicy"
+    action: Action = Action.UPDATE
+    role: str
+    policy_arn: str
+
+
+class DeleteRole(_Op):
+    """IAM DeleteRole (its policies are detached first)."""
+
+    op: Literal["DeleteRole"] = "DeleteRole"
+    action: Action = Action.DELETE
+    before: BackupRole
+
+
+class PutMetricAlarm(_Op):
+    """CloudWatch PutMetricAlarm: creates or replaces an alarm in place."""
+
+    op: Literal["PutMetricAlarm"] = "PutMetricAlarm"
+    action: Action = Action.CREATE
+    before: MetricAlarm | None = None
+    after: MetricAlarm
+
+
+class DeleteAlarms(_Op):
+    """CloudWatch DeleteAlarms of one alarm."""
+
+    op: Literal["DeleteAlarms"] = "DeleteAlarms"
+    action: Action = Action.DELETE
+    before: MetricAlarm
+
+
 Operation = Annotated[
     CreateTable | DeleteTable | ReplaceTable | CreateGsi | DeleteGsi | UpdateBillingMode
     | UpdateOnDemandThroughput | UpdateTableClass | UpdateStream | UpdateSse
     | UpdateDeletionProtection | UpdatePitr | UpdateTtl | TagResource | UntagResource
-    | CreateReplica | DeleteReplica,
+    | CreateReplica | DeleteReplica
+    | CreateBackupVault | DeleteBackupVault | CreateBackupPlan | UpdateBackupPlan
+    | DeleteBackupPlan | CreateBackupSelection | DeleteBackupSelection | CreateRole
+    | AttachRolePolicy | DetachRolePolicy | DeleteRole | PutMetricAlarm | DeleteAlarms,
     Field(discriminator="op"),
 ]
 _OPERATIONS: TypeAdapter[list[Operation]] = TypeAdapter(list[Operation])

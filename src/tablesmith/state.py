@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
+from tablesmith.resources import Backup, MetricAlarm
 from tablesmith.spec.model import PointInTimeRecovery, Table
 
 if TYPE_CHECKING:
@@ -61,6 +62,27 @@ class LiveTable(_Frozen):
         return next((r for r in self.replica_states if r.region == region), None)
 
 
+class LiveBackup(_Frozen):
+    """A table's AWS Backup resources as read: the same model as desired, plus ARNs and IDs."""
+
+    backup: Backup
+    vault_arn: str | None = None
+    dr_vault_arns: dict[str, str] = {}  # region -> ARN
+    plan_id: str | None = None
+    plan_arn: str | None = None
+    plan_version: str | None = None
+    selection_id: str | None = None
+    role_arn: str | None = None
+    recovery_points: dict[str, int] = {}  # "<region>/<vault>" -> count (DELETES_DATA)
+
+
+class LiveAlarm(_Frozen):
+    """An alarm as read, with its ARN."""
+
+    alarm: MetricAlarm
+    arn: str
+
+
 class LiveState(_Frozen):
     """Everything read for one environment: physical table name -> table (None: absent)."""
 
@@ -71,6 +93,10 @@ class LiveState(_Frozen):
     # features the endpoint does not implement ("tags", "pitr"): emulators such as DynamoDB
     # Local answer UnknownOperationException; such settings are reported, not managed
     unsupported: tuple[str, ...] = ()
+    backups: dict[str, LiveBackup] = {}  # physical table name -> its backup resources
+    alarms: dict[str, tuple[LiveAlarm, ...]] = {}  # physical table name -> its alarms
+    # region -> AWS Backup's "advanced DynamoDB backup" setting (needed for cross-region copy)
+    advanced_dynamodb_backup: dict[str, bool] = {}
 
     def fingerprint(self, names: Iterable[str] | None = None) -> str:
         """A hash of the definitions (not of transient statuses or item counts).
@@ -87,6 +113,9 @@ class LiveState(_Frozen):
                 "stream_arn": live.stream_arn,
                 "replicas": [r.model_dump(mode="json", exclude={"status"})
                              for r in live.replica_states],
+                "backup": self.backups[name].model_dump(mode="json")
+                if name in self.backups else None,
+                "alarms": [a.model_dump(mode="json") for a in self.alarms.get(name, ())],
             }
         canonical["__orphans__"] = sorted(self.orphans)  # type: ignore[assignment]
         blob = json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()

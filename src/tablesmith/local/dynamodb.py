@@ -61,12 +61,18 @@ REPLICA_STREAM_VIEW = "NEW_AND_OLD_IMAGES"  # global tables replicate through th
 _INSTALLED = "_ts_dynamodb_installed"  # marker attribute on moto's DynamoDBBackend class
 
 # Messages real DynamoDB returns (seen in the wild), where we know them.
-_LOCAL_REGION_MSG = ("Cannot add, delete, or update the local region through ReplicaUpdates. "
-                     "Use CreateTable, DeleteTable, or UpdateTable as required.")
-_EXISTS_MSG = ("Failed to create a the new replica of table with name: '{name}' because one or "
-               "more replicas already existed as tables.")
-_SOURCE_HOLD_MSG = ("Replica cannot be deleted because it has acted as a source region for new "
-                    "replica(s) being added to the table in the last 24 hours.")
+_LOCAL_REGION_MSG = (
+    "Cannot add, delete, or update the local region through ReplicaUpdates. "
+    "Use CreateTable, DeleteTable, or UpdateTable as required."
+)
+_EXISTS_MSG = (
+    "Failed to create a the new replica of table with name: '{name}' because one or "
+    "more replicas already existed as tables."
+)
+_SOURCE_HOLD_MSG = (
+    "Replica cannot be deleted because it has acted as a source region for new "
+    "replica(s) being added to the table in the last 24 hours."
+)
 
 Moto = Any  # a moto object (Table, DynamoDBBackend, DynamoHandler): typed loosely on purpose
 
@@ -100,8 +106,7 @@ def install() -> None:
     setattr(DynamoDBBackend, _INSTALLED, True)
 
 
-def _wrap(cls: type, name: str,
-          make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+def _wrap(cls: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
     original = getattr(cls, name)
     setattr(cls, name, functools.wraps(original)(make(original)))
 
@@ -181,8 +186,11 @@ def _replica_descriptions(table: Moto, now: float) -> list[dict[str, Any]]:
     records: dict[str, _Replica] = getattr(table, "_ts_replicas", {})
     replicas = []
     for region, status in _view(table, now).items():
-        replica: dict[str, Any] = {"RegionName": region, "ReplicaStatus": status,
-                                   "ReplicaArn": _arn(table, region)}
+        replica: dict[str, Any] = {
+            "RegionName": region,
+            "ReplicaStatus": status,
+            "ReplicaArn": _arn(table, region),
+        }
         if records[region]["kms_key"]:
             replica["KMSMasterKeyId"] = records[region]["kms_key"]
         replicas.append(replica)
@@ -224,7 +232,8 @@ def _check_table_class(value: Any) -> None:
     if value is not None and value not in TABLE_CLASSES:
         raise MockValidationException(
             f"1 validation error detected: Value '{value}' at 'tableClass' failed to satisfy "
-            f"constraint: Member must satisfy enum value set: [{', '.join(TABLE_CLASSES)}]")
+            f"constraint: Member must satisfy enum value set: [{', '.join(TABLE_CLASSES)}]"
+        )
 
 
 def _set_table_class(table: Moto, value: str | None, *, stamp: bool) -> None:
@@ -241,8 +250,9 @@ def _set_on_demand(table: Moto, value: Mapping[str, Any] | None) -> None:
     if not value:
         return
     merged = dict(getattr(table, "_ts_on_demand", None) or {})
-    merged.update({k: v for k, v in value.items()
-                   if k in ("MaxReadRequestUnits", "MaxWriteRequestUnits")})
+    merged.update(
+        {k: v for k, v in value.items() if k in ("MaxReadRequestUnits", "MaxWriteRequestUnits")}
+    )
     table._ts_on_demand = merged
 
 
@@ -258,7 +268,8 @@ def _set_sse(table: Moto, spec: Mapping[str, Any] | None) -> None:
         return
     # no key: the Region's AWS managed key alias/aws/dynamodb, made as moto makes it at create
     key = spec.get("KMSMasterKeyId") or table._get_default_encryption_key(
-        table.account_id, table.region_name)
+        table.account_id, table.region_name
+    )
     table.sse_specification = {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}
 
 
@@ -293,7 +304,8 @@ def _update_table(original: Callable[..., Any]) -> Callable[..., Any]:
             # AWS: "While it's UPDATING, you can't issue another UpdateTable request."
             raise ResourceInUseException(
                 f"Attempt to change a resource which is still in use: Table is being "
-                f"{status.lower()}: {table.name}")
+                f"{status.lower()}: {table.name}"
+            )
         _prune(table, now)
         replica_update = _check_replica_updates(table, body.get("ReplicaUpdates"), now)
         _check_table_class(body.get("TableClass"))
@@ -322,7 +334,8 @@ def _update_table_streams(original: Callable[..., Any]) -> Callable[..., Any]:
         if _members(table, time.time()) and not (enabling and view == REPLICA_STREAM_VIEW):
             raise MockValidationException(
                 "One or more parameter values were invalid: a table with replicas must keep "
-                f"its stream enabled with StreamViewType {REPLICA_STREAM_VIEW}")
+                f"its stream enabled with StreamViewType {REPLICA_STREAM_VIEW}"
+            )
         current = table.stream_specification or {}
         if enabling and current.get("StreamEnabled"):
             original(self, table, spec)  # moto's "Cannot enable stream"
@@ -331,7 +344,8 @@ def _update_table_streams(original: Callable[..., Any]) -> Callable[..., Any]:
             if not view:
                 raise MockValidationException(
                     "One or more parameter values were invalid: StreamViewType must be "
-                    "specified when StreamEnabled is true")
+                    "specified when StreamEnabled is true"
+                )
             # a new stream, with a new label and ARN, even if an old label remains
             table.set_stream_specification({"StreamEnabled": True, "StreamViewType": view})
             return
@@ -344,8 +358,9 @@ def _update_table_streams(original: Callable[..., Any]) -> Callable[..., Any]:
 # ---------------------------------------------------------------------------- replica updates
 
 
-def _check_replica_updates(table: Moto, updates: Any,
-                           now: float) -> tuple[str, dict[str, Any]] | None:
+def _check_replica_updates(
+    table: Moto, updates: Any, now: float
+) -> tuple[str, dict[str, Any]] | None:
     """Validate ReplicaUpdates as AWS does; the one action to run, if any."""
     from moto.dynamodb.exceptions import DeletionProtectedException, MockValidationException
 
@@ -354,18 +369,21 @@ def _check_replica_updates(table: Moto, updates: Any,
     if len(updates) > 1:
         raise MockValidationException(
             "One or more parameter values were invalid: only one replica can be created or "
-            "deleted per UpdateTable request")
+            "deleted per UpdateTable request"
+        )
     (update,) = updates
     actions = [name for name in ("Create", "Update", "Delete", "Disassociate") if update.get(name)]
     if len(actions) != 1:
         raise MockValidationException(
             "One or more parameter values were invalid: a ReplicationGroupUpdate must contain "
-            "exactly one action")
+            "exactly one action"
+        )
     action = actions[0]
     if action not in ("Create", "Delete"):
         # never drop a change on the floor: say what is not emulated
         raise MockValidationException(
-            f"ReplicaUpdates {action} is not supported by the tablesmith local target")
+            f"ReplicaUpdates {action} is not supported by the tablesmith local target"
+        )
     params: dict[str, Any] = update[action]
     region = params.get("RegionName", "")
     if region == table.region_name:
@@ -381,7 +399,8 @@ def _check_replica_updates(table: Moto, updates: Any,
     if view.get(region) not in ("CREATING", "ACTIVE"):
         raise MockValidationException(
             f"One or more parameter values were invalid: the table '{table.name}' has no "
-            f"replica in {region}")
+            f"replica in {region}"
+        )
     peer = _peer(table, region)
     if peer is not None and peer.deletion_protection_enabled:
         raise DeletionProtectedException(table.name)  # AWS refuses: lift the replica's first
@@ -394,7 +413,8 @@ def _check_region(table: Moto, region: str) -> None:
 
     if not region or region not in dynamodb_backends[table.account_id]:
         raise MockValidationException(
-            f"One or more parameter values were invalid: invalid Region '{region}'")
+            f"One or more parameter values were invalid: invalid Region '{region}'"
+        )
 
 
 def _check_replica_stream(table: Moto) -> None:
@@ -404,7 +424,8 @@ def _check_replica_stream(table: Moto) -> None:
     if spec.get("StreamEnabled") and spec.get("StreamViewType") != REPLICA_STREAM_VIEW:
         raise MockValidationException(
             "One or more parameter values were invalid: replicas need the table's stream to "
-            f"have StreamViewType {REPLICA_STREAM_VIEW}, not {spec.get('StreamViewType')}")
+            f"have StreamViewType {REPLICA_STREAM_VIEW}, not {spec.get('StreamViewType')}"
+        )
 
 
 def _sse_key(table: Moto) -> str | None:
@@ -431,7 +452,8 @@ def _check_replica_key(table: Moto, params: Mapping[str, Any]) -> None:
         raise MockValidationException(
             "One or more parameter values were invalid: KMSMasterKeyId must be specified for "
             f"the replica in {params.get('RegionName')} because the table is encrypted with a "
-            "customer managed key")
+            "customer managed key"
+        )
 
 
 def _create_replica(table: Moto, params: Mapping[str, Any], now: float) -> None:
@@ -440,7 +462,8 @@ def _create_replica(table: Moto, params: Mapping[str, Any], now: float) -> None:
     spec = table.stream_specification or {}
     if not spec.get("StreamEnabled"):  # AWS turns the stream on for a global table
         table.set_stream_specification(
-            {"StreamEnabled": True, "StreamViewType": REPLICA_STREAM_VIEW})
+            {"StreamEnabled": True, "StreamViewType": REPLICA_STREAM_VIEW}
+        )
     replica = _make_replica_table(table, region, params.get("KMSMasterKeyId"))
     replica._ts_creating_until = until
     members = _members(table, now)
@@ -452,8 +475,9 @@ def _create_replica(table: Moto, params: Mapping[str, Any], now: float) -> None:
     replica_records = _records(replica)
     replica_records[table.region_name] = _Replica(phase="ACTIVE", until=0.0, kms_key=None)
     for member in members:
-        replica_records[member] = _Replica(phase="ACTIVE", until=0.0,
-                                           kms_key=own[member]["kms_key"])
+        replica_records[member] = _Replica(
+            phase="ACTIVE", until=0.0, kms_key=own[member]["kms_key"]
+        )
     table._ts_sourced_at = now
     for item in table.all_items():
         replica.put_item(copy.deepcopy(item.to_json()["Attributes"]), overwrite=True)
@@ -464,18 +488,29 @@ def _make_replica_table(table: Moto, region: str, kms_key: str | None) -> Moto:
     provisioned = (table.billing_mode or "PROVISIONED") == "PROVISIONED"
 
     def capacity(throughput: Mapping[str, Any]) -> dict[str, Any]:
-        return {"ReadCapacityUnits": throughput["ReadCapacityUnits"],
-                "WriteCapacityUnits": throughput["WriteCapacityUnits"]}
+        return {
+            "ReadCapacityUnits": throughput["ReadCapacityUnits"],
+            "WriteCapacityUnits": throughput["WriteCapacityUnits"],
+        }
 
     gsis = []
     for gsi in table.global_indexes:
-        request: dict[str, Any] = {"IndexName": gsi.name, "KeySchema": copy.deepcopy(gsi.schema),
-                                   "Projection": copy.deepcopy(gsi.projection)}
+        request: dict[str, Any] = {
+            "IndexName": gsi.name,
+            "KeySchema": copy.deepcopy(gsi.schema),
+            "Projection": copy.deepcopy(gsi.projection),
+        }
         if provisioned:
             request["ProvisionedThroughput"] = capacity(gsi.throughput)
         gsis.append(request)
-    lsis = [{"IndexName": lsi.name, "KeySchema": copy.deepcopy(lsi.schema),
-             "Projection": copy.deepcopy(lsi.projection)} for lsi in table.indexes]
+    lsis = [
+        {
+            "IndexName": lsi.name,
+            "KeySchema": copy.deepcopy(lsi.schema),
+            "Projection": copy.deepcopy(lsi.projection),
+        }
+        for lsi in table.indexes
+    ]
     replica = _backend(table.account_id, region).create_table(
         table.name,
         schema=copy.deepcopy(table.schema),
@@ -527,7 +562,8 @@ def _delete_table(original: Callable[..., Any]) -> Callable[..., Any]:
             # AWS: DeleteTable of a table CREATING or UPDATING is a ResourceInUseException
             raise ResourceInUseException(
                 f"Attempt to change a resource which is still in use: Table is being "
-                f"{status.lower()}: {table.name}")
+                f"{status.lower()}: {table.name}"
+            )
         members = _members(table, now)
         if members and now - getattr(table, "_ts_sourced_at", -math.inf) < SOURCE_HOLD_SECONDS:
             raise MockValidationException(_SOURCE_HOLD_MSG)
@@ -537,8 +573,9 @@ def _delete_table(original: Callable[..., Any]) -> Callable[..., Any]:
         for member in members:
             peer = _peer(table, member)
             if peer is not None:
-                _records(peer)[table.region_name] = _Replica(phase="DELETING", until=until,
-                                                             kms_key=None)
+                _records(peer)[table.region_name] = _Replica(
+                    phase="DELETING", until=until, kms_key=None
+                )
         return result
 
     return delete_table
@@ -603,8 +640,9 @@ def _sync_all(table: Moto) -> None:
 
 
 def _put_item(original: Callable[..., Any]) -> Callable[..., Any]:
-    def put_item(self: Moto, table_name: str, item_attrs: dict[str, Any],
-                 *args: Any, **kwargs: Any) -> Any:
+    def put_item(
+        self: Moto, table_name: str, item_attrs: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
         try:
             return original(self, table_name, item_attrs, *args, **kwargs)
         finally:
@@ -614,8 +652,9 @@ def _put_item(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _update_item(original: Callable[..., Any]) -> Callable[..., Any]:
-    def update_item(self: Moto, table_name: str, key: dict[str, Any],
-                    *args: Any, **kwargs: Any) -> Any:
+    def update_item(
+        self: Moto, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
         try:
             return original(self, table_name, key, *args, **kwargs)
         finally:
@@ -625,8 +664,9 @@ def _update_item(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _delete_item(original: Callable[..., Any]) -> Callable[..., Any]:
-    def delete_item(self: Moto, table_name: str, key: dict[str, Any],
-                    *args: Any, **kwargs: Any) -> Any:
+    def delete_item(
+        self: Moto, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
         try:
             return original(self, table_name, key, *args, **kwargs)
         finally:
@@ -643,10 +683,13 @@ def _transact_write_items(original: Callable[..., Any]) -> Callable[..., Any]:
             # the inner writes replicated as they went; a cancelled transaction is rolled back
             # by moto on the source only, so re-sync every key it named
             for entry in transact_items if isinstance(transact_items, list) else []:
-                for kind, op in (entry.items() if isinstance(entry, dict) else []):
+                for kind, op in entry.items() if isinstance(entry, dict) else []:
                     if isinstance(op, dict) and kind in ("Put", "Update", "Delete"):
-                        _sync_key(self, op.get("TableName"),
-                                  op.get("Item") if kind == "Put" else op.get("Key"))
+                        _sync_key(
+                            self,
+                            op.get("TableName"),
+                            op.get("Item") if kind == "Put" else op.get("Key"),
+                        )
 
     return transact_write_items
 

@@ -31,10 +31,11 @@ def _prepare_moto() -> None:
     """Environment moto reads, and tablesmith's extensions, before the app is built."""
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # the two backup policies
     os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
-    from tablesmith.local import backup, dynamodb
+    from tablesmith.local.backup import install as install_backup
+    from tablesmith.local.dynamodb import install as install_dynamodb
 
-    dynamodb.install()
-    backup.install()
+    install_dynamodb()
+    install_backup()
 
 
 class LocalTarget:

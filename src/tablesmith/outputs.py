@@ -1,0 +1,89 @@
+"""Outputs: every output of the module, read from live state (null where a feature is off).
+
+The module's 17 outputs keep their names and shapes; tablesmith adds the maps the module
+could not have (it allowed one replica and made three alarms): ``replica_table_arns``,
+``replica_backup_vault_arns`` and ``alarm_arns``. ``table_id`` is the table's name, as the
+module's ``aws_dynamodb_table.this.id`` is (its description says "same as name").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tablesmith.spec.model import Table
+    from tablesmith.state import LiveState
+
+MODULE_OUTPUTS = (
+    "table_name", "table_id", "table_arn", "table_stream_arn", "table_stream_label",
+    "global_secondary_indexes", "gsi_arns", "backup_plan_id", "backup_vault_name",
+    "backup_vault_arn", "replica_table_arn", "replica_region", "replica_backup_vault_arn",
+    "user_errors_alarm_arn", "system_errors_alarm_arn", "throttled_requests_alarm_arn",
+    "table_info",
+)
+
+
+def table_outputs(table: Table, live: LiveState) -> dict[str, Any]:
+    """The outputs of one table (``table`` is the spec's; values come from ``live``)."""
+    current = live.tables.get(table.table_name)
+    if current is None:
+        return {name: None for name in MODULE_OUTPUTS} | {
+            "table_name": table.table_name, "exists": False}
+    t = current.table
+    stream_on = t.stream.enabled
+    backup = live.backups.get(table.table_name)
+    vault = backup.backup.vault if backup else None
+    alarms = {a.alarm.name: a.arn for a in live.alarms.get(table.table_name, ())}
+    replicas = {r.region: r.arn for r in current.replica_states}
+    first_replica = sorted(replicas)[0] if replicas else None
+    dr_vaults = dict(sorted((backup.dr_vault_arns if backup else {}).items()))
+    base = table.table_name
+
+    def alarm(suffix: str) -> str | None:
+        return alarms.get(f"{base}-{suffix}")
+
+    user_errors = next((arn for name, arn in alarms.items() if "user-errors" in name), None)
+    return {
+        "table_name": t.table_name,
+        "table_id": t.table_name,
+        "table_arn": current.arn,
+        "table_stream_arn": current.stream_arn if stream_on else None,
+        "table_stream_label": current.stream_label if stream_on else None,
+        "global_secondary_indexes": [
+            {"name": g.name, "hash_key": g.hash_key.name,
+             "range_key": g.range_key.name if g.range_key else None}
+            for g in t.global_secondary_indexes],
+        "gsi_arns": {g.name: f"{current.arn}/index/{g.name}"
+                     for g in t.global_secondary_indexes},
+        "backup_plan_id": backup.plan_id if backup and backup.plan_id else None,
+        "backup_vault_name": vault.name if vault else None,
+        "backup_vault_arn": backup.vault_arn if backup and vault else None,
+        "replica_table_arn": replicas[first_replica] if first_replica else None,
+        "replica_region": first_replica,
+        "replica_backup_vault_arn": next(iter(dr_vaults.values()), None),
+        "user_errors_alarm_arn": user_errors,
+        "system_errors_alarm_arn": alarm("system-errors"),
+        "throttled_requests_alarm_arn": alarm("throttled-requests"),
+        "table_info": {
+            "name": t.table_name,
+            "arn": current.arn,
+            "partition_key": t.partition_key.name,
+            "sort_key": t.sort_key.name if t.sort_key else None,
+            "billing_mode": t.billing_mode,
+            "stream_enabled": stream_on,
+            "stream_arn": current.stream_arn if stream_on else None,
+            "pitr_enabled": t.point_in_time_recovery.enabled,
+            "backup_enabled": bool(backup and backup.plan_id),
+            "replication_enabled": bool(replicas),
+        },
+        # beyond the module
+        "replica_table_arns": replicas,
+        "replica_backup_vault_arns": dr_vaults,
+        "alarm_arns": dict(sorted(alarms.items())),
+        "exists": True,
+    }
+
+
+def environment_outputs(tables: tuple[Table, ...], live: LiveState) -> dict[str, Any]:
+    """``{logical table name: outputs}`` for an environment."""
+    return {t.name: table_outputs(t, live) for t in tables}
