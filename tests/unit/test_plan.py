@@ -121,7 +121,43 @@ def every_operation_plan() -> Plan:
         live(table("z_orphan"), items=1),
         orphans=("z_orphan",),
     )
-    return plan_environment(lstate, [new, rekeyed, want], environment="prod", prune=True)
+    plan = plan_environment(lstate, [new, rekeyed, want], environment="prod", prune=True)
+    return plan.model_copy(update={"operations": plan.operations + around_operations()})
+
+
+def around_operations() -> tuple[Any, ...]:
+    """One of each backup / IAM / alarm operation, literally."""
+    from tablesmith import plan as p
+    from tablesmith.resources import (
+        BackupPlan,
+        BackupRole,
+        BackupRule,
+        BackupSelection,
+        BackupVault,
+        MetricAlarm,
+    )
+
+    vault = BackupVault(name="a_new-backup-vault", region=PRIMARY)
+    rule = BackupRule(name="r", target_vault=vault.name, schedule="cron(0 2 * * ? *)",
+                      delete_after_days=7)
+    bplan = BackupPlan(name="a_new-backup-plan", region=PRIMARY, rule=rule)
+    selection = BackupSelection(name="s", plan=bplan.name, role="a_new-backup-role",
+                                table="a_new")
+    role = BackupRole(name="a_new-backup-role")
+    alarm = MetricAlarm(name="a_new-system-errors", region=PRIMARY, threshold=0,
+                        evaluation_periods=1)
+    at = {"table": "a_new", "region": PRIMARY}
+    return (
+        p.CreateBackupVault(**at, after=vault), p.DeleteBackupVault(**at, before=vault),
+        p.CreateBackupPlan(**at, after=bplan),
+        p.UpdateBackupPlan(**at, before=bplan, after=bplan.model_copy(update={"name": "x"})),
+        p.DeleteBackupPlan(**at, before=bplan), p.CreateBackupSelection(**at, after=selection),
+        p.DeleteBackupSelection(**at, before=selection), p.CreateRole(**at, after=role),
+        p.AttachRolePolicy(**at, role=role.name, policy_arn=role.managed_policies[0]),
+        p.DetachRolePolicy(**at, role=role.name, policy_arn=role.managed_policies[0]),
+        p.DeleteRole(**at, before=role), p.PutMetricAlarm(**at, after=alarm),
+        p.DeleteAlarms(**at, before=alarm),
+    )
 
 
 # --------------------------------------------------------------------------- JSON
