@@ -141,7 +141,12 @@ class StateStore:
         for service, backends in saved.items():
             target = get_backend(service)  # type: ignore[call-overload]
             target.clear()
-            target.update(backends)
+            if service == "iam":  # saved as {account: {region: backend}} (see save)
+                for account, regions in backends.items():
+                    for region, backend in regions.items():
+                        target[account][region] = backend
+            else:
+                target.update(backends)
         _restore_aws_policies()
         return True
 
@@ -150,7 +155,14 @@ class StateStore:
         from moto.backends import get_backend
 
         _register_reducers()
-        state = {service: get_backend(service) for service in SERVICES}  # type: ignore[call-overload]
+        state: dict[str, Any] = {
+            service: get_backend(service)  # type: ignore[call-overload]
+            for service in SERVICES if service != "iam"}
+        # IAM backends that hold nothing of ours are left to moto to make again on demand:
+        # restoring one means rebuilding ~1,500 AWS-managed policies (a quarter second each)
+        state["iam"] = {account: {region: backend for region, backend in regions.items()
+                                  if _holds_user_iam(backend)}
+                        for account, regions in get_backend("iam").items()}
         tmp = self.state_file.with_suffix(".tmp")
         try:
             with _without_aws_policies(), tmp.open("wb") as handle:
@@ -213,6 +225,15 @@ def _register_reducers() -> None:
     # the concrete class is cryptography's Rust one: register the type of a real key
     key_type: Any = type(rsa.generate_private_key(public_exponent=65537, key_size=1024))
     copyreg.pickle(key_type, _reduce_key)
+
+
+def _holds_user_iam(backend: Any) -> bool:
+    """Does an IAM backend hold anything but AWS's own, unattached managed policies?"""
+    if backend.roles or backend.users or backend.groups or backend.instance_profiles:
+        return True
+    aws = {p.arn for p in backend.aws_managed_policies}
+    return any(arn not in aws or getattr(policy, "attachment_count", 0)
+               for arn, policy in backend.managed_policies.items())
 
 
 def _iam_backends() -> list[Any]:
