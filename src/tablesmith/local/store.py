@@ -117,6 +117,11 @@ class StateStore:
     def load(self) -> bool:
         """Restore moto's backends from the directory; False when there is no state yet."""
         if not self.state_file.exists():
+            # a fresh target starts empty, even in a process where moto ran before
+            from moto.backends import get_backend
+
+            for service in SERVICES:
+                get_backend(service).clear()  # type: ignore[call-overload]
             return False
         try:
             header = json.loads(self.header_file.read_text(encoding="utf-8"))
