@@ -111,8 +111,11 @@ class _Runner:
         for op in ops:
             try:
                 self.report(table, f"{op.op}{_detail(op)} ...")
-                handler = getattr(self, f"_do_{op.op}")
-                handler(op, desired)
+                own = getattr(self, f"_do_{op.op}", None)
+                if own is not None:
+                    own(op, desired)
+                else:  # the resources around the table bring their own handlers
+                    _family_handlers()[op.op](self, op, desired)
                 with self.lock:
                     self.result.done.append(op)
             except TablesmithError as exc:
@@ -354,6 +357,13 @@ class _Runner:
                    _progress)
 
 
+def _family_handlers() -> dict[str, Callable[[Any, Any, Table | None], None]]:
+    from tablesmith.around.alarms import HANDLERS as ALARMS
+    from tablesmith.around.backup import HANDLERS as BACKUP
+
+    return {**BACKUP, **ALARMS}
+
+
 def _detail(op: Any) -> str:
     if op.op in ("CreateGsi",):
         return f" {op.after.name}"
@@ -363,7 +373,9 @@ def _detail(op: Any) -> str:
         return f" {op.replica_region}"
     if op.op in ("TagResource", "UntagResource", "UpdatePitr", "UpdateDeletionProtection"):
         return f" ({op.region})"
-    return ""
+    resource = getattr(op, "after", None) or getattr(op, "before", None)
+    name = getattr(resource, "name", None)
+    return f" {name}" if isinstance(name, str) else ""
 
 
 def _progress(desc: dict[str, Any]) -> str:

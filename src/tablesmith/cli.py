@@ -494,6 +494,87 @@ def output(path: str, env: str, tables: tuple[str, ...], profile: str | None,
 
 
 @cli.group(context_settings=CONTEXT)
+def export() -> None:
+    """Render an environment as Terraform or CloudFormation (the spec stays the source).
+
+    Both exports come from the same effective spec that plan/apply use, and are
+    deterministic: the same spec gives byte-identical files.
+
+    \b
+    Examples:
+      tablesmith export terraform examples/ --env prod -o build/terraform
+      tablesmith export cloudformation examples/ --env prod -o build/cfn
+    """
+
+
+_EXPORT_PATTERNS = {"terraform": ("*.tf.json",),
+                    "cloudformation": ("*.template.json", "README.md")}
+
+
+def _export(kind: str, path: str, env: str, out: str) -> None:
+    from pathlib import Path
+
+    from tablesmith.spec.loader import load
+
+    spec = load(path, env=env)
+    tables = spec.tables(env)
+    if not tables:
+        _fail(f"environment '{env}' has no tables to export")
+    if kind == "terraform":
+        from tablesmith.export.terraform import render_terraform as render
+    else:
+        from tablesmith.export.cloudformation import render_cloudformation as render
+    files = render(spec.environment(env), tables)
+    target = Path(out)
+    target.mkdir(parents=True, exist_ok=True)
+    # files of an earlier export go: a table removed from the spec must not linger
+    for pattern in _EXPORT_PATTERNS[kind]:
+        for old in target.glob(pattern):
+            if old.name not in files:
+                old.unlink()
+    for name, text in sorted(files.items()):
+        (target / name).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {target / name}")
+
+
+@export.command("terraform", context_settings=CONTEXT)
+@path_argument
+@click.option("--env", "env", metavar="ENV", required=True, help="Environment to export.")
+@click.option("-o", "--out", "out", metavar="DIR", required=True, help="Output directory.")
+@_guard
+def export_terraform(path: str, env: str, out: str) -> None:
+    """Terraform JSON (*.tf.json): tables with replicas, AWS Backup, IAM, alarms, outputs.
+
+    Provider aliases are declared for every replica region; outputs keep the module's names,
+    as maps keyed by table.
+
+    \b
+    Example:
+      tablesmith export terraform examples/ --env prod -o build/terraform
+      cd build/terraform && terraform init && terraform plan
+    """
+    _export("terraform", path, env, out)
+
+
+@export.command("cloudformation", context_settings=CONTEXT)
+@path_argument
+@click.option("--env", "env", metavar="ENV", required=True, help="Environment to export.")
+@click.option("-o", "--out", "out", metavar="DIR", required=True, help="Output directory.")
+@_guard
+def export_cloudformation(path: str, env: str, out: str) -> None:
+    """CloudFormation templates: the main stack, one DR stack per replica region, README.
+
+    Replicated tables become AWS::DynamoDB::GlobalTable (with the stack's own region among
+    the replicas); the README gives the deployment order and the cross-region references.
+
+    \b
+    Example:
+      tablesmith export cloudformation examples/ --env prod -o build/cfn
+    """
+    _export("cloudformation", path, env, out)
+
+
+@cli.group(context_settings=CONTEXT)
 def local() -> None:
     """The embedded local target: every AWS call on this machine, kept between runs.
 

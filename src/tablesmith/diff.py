@@ -23,6 +23,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tablesmith.around.alarms import (
+    dedupe_alarm_ops,
+    desired_alarms,
+    diff_alarms,
+    diff_alarms_destroy,
+)
+from tablesmith.around.backup import diff_backup, diff_backup_destroy
+from tablesmith.around.backup import notices as backup_notices
 from tablesmith.errors import PlanError
 from tablesmith.hazards import HazardCode
 from tablesmith.plan import (
@@ -45,6 +53,7 @@ from tablesmith.plan import (
     UpdateTableClass,
     UpdateTtl,
 )
+from tablesmith.resources import desired_backup
 from tablesmith.spec.model import OWNERSHIP_TAG, PointInTimeRecovery, Stream, Table, TimeToLive
 
 if TYPE_CHECKING:
@@ -65,12 +74,16 @@ def plan_environment(live: LiveState, desired: Sequence[Table], *, environment: 
     ops: Ops = []
     for table in sorted(desired, key=lambda t: t.table_name):
         ops += diff_table(live.tables.get(table.table_name), table)
+        ops += _around(live, table)
+    # one UserErrors alarm per account and region is shared by the environment's tables
+    ops = dedupe_alarm_ops(ops, desired)
     orphans = sorted(live.orphans) if prune else []
     for name in orphans:
         orphan = live.tables.get(name)
         if orphan is not None:
             ops += _removal(orphan, lift_protection, reason="not in the spec (--prune)")
     ops, notices = _drop_unsupported(ops, live.unsupported)
+    notices += tuple(backup_notices(live.advanced_dynamodb_backup, desired))
     return Plan(environment=environment, region=live.region, desired=_sorted(desired),
                 operations=tuple(ops), fingerprint=live.fingerprint(
                     [t.table_name for t in desired] + list(live.orphans)),
@@ -83,30 +96,61 @@ def _sorted(tables: Sequence[Table]) -> tuple[Table, ...]:
                  for t in sorted(tables, key=lambda t: t.table_name))
 
 
+def _around(live: LiveState, table: Table) -> Ops:
+    """The backup and alarm operations of one table (after the table's own: they need it)."""
+    ops: Ops = []
+    if "backup" not in live.unsupported:
+        ops += diff_backup(live.backups.get(table.table_name), desired_backup(table), table)
+    if "cloudwatch" not in live.unsupported:
+        ops += diff_alarms(live.alarms.get(table.table_name, ()), desired_alarms(table), table)
+    return ops
+
+
+def _around_removal(live: LiveState, name: str, table: Table) -> Ops:
+    """Alarms and backup resources of a table about to be deleted go first."""
+    ops: Ops = []
+    if "cloudwatch" not in live.unsupported:
+        ops += diff_alarms_destroy(live.alarms.get(name, ()), table)
+    if "backup" not in live.unsupported:
+        ops += diff_backup_destroy(live.backups.get(name), table)
+    return ops
+
+
 # operations an endpoint without the feature cannot take (emulators: DynamoDB Local)
-_FEATURE_OPS = {"tags": ("TagResource", "UntagResource"), "pitr": ("UpdatePitr",)}
-_FEATURE_NAMES = {"tags": "tagging", "pitr": "point-in-time recovery"}
+_FEATURE_OPS = {
+    "tags": ("TagResource", "UntagResource"),
+    "pitr": ("UpdatePitr",),
+}
+_FEATURE_NAMES = {"tags": "tagging", "pitr": "point-in-time recovery",
+                  "backup": "AWS Backup", "cloudwatch": "CloudWatch alarms"}
 
 
 def _drop_unsupported(ops: Ops, unsupported: tuple[str, ...]) -> tuple[Ops, tuple[str, ...]]:
     notices = []
     for feature in unsupported:
         names = _FEATURE_OPS.get(feature, ())
-        if names:
-            ops = [op for op in ops if op.op not in names]
-            notices.append(f"the endpoint does not implement {_FEATURE_NAMES[feature]} "
-                           "(UnknownOperationException): it is not managed there")
+        ops = [op for op in ops if op.op not in names]
+        notices.append(f"the endpoint does not implement {_FEATURE_NAMES[feature]}: "
+                       "it is not managed there")
     return ops, tuple(notices)
 
 
 def plan_destroy(live: LiveState, desired: Sequence[Table], *, environment: str,
-                 lift_protection: bool = False) -> Plan:
-    """The plan that removes every table of ``desired`` that exists, replicas first."""
+                 lift_protection: bool = False, remaining: Sequence[Table] = ()) -> Plan:
+    """The plan that removes every table of ``desired`` that exists, replicas first.
+
+    ``remaining``: the environment's other tables (a ``--table`` destroy), which keep what
+    they share with the destroyed ones.
+    """
     ops: Ops = []
     for table in sorted(desired, key=lambda t: t.table_name):
+        ops += _around_removal(live, table.table_name, table)
         current = live.tables.get(table.table_name)
         if current is not None:
             ops += _removal(current, lift_protection, reason="destroy")
+    # the shared alarm stays while another table of the environment still wants it
+    gone = {t.table_name for t in desired}
+    ops = dedupe_alarm_ops(ops, [t for t in remaining if t.table_name not in gone])
     return Plan(environment=environment, region=live.region, destroy=True,
                 desired=_sorted(desired), operations=tuple(ops),
                 fingerprint=live.fingerprint([t.table_name for t in desired]))

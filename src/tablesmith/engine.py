@@ -43,6 +43,7 @@ class Session:
     # every table the spec names in this environment (``tables`` may be a --table subset):
     # prune must never take a spec table for an orphan
     known: tuple[str, ...] = ()
+    everything: tuple[Table, ...] = ()  # all of the environment's tables (--table or not)
 
     @classmethod
     def for_environment(cls, spec: Spec, env_name: str, *, region: str | None = None,
@@ -58,8 +59,10 @@ class Session:
         if region and region != env.region:
             # the tables' region is part of their effective spec: move them with the flag
             chosen = tuple(t.model_copy(update={"region": region}) for t in chosen)
-        known = tuple(t.table_name for t in spec.tables(env_name))
-        return cls(environment=env_name, tables=chosen, clients=Clients(target), known=known)
+        everything = spec.tables(env_name)
+        known = tuple(t.table_name for t in everything)
+        return cls(environment=env_name, tables=chosen, clients=Clients(target), known=known,
+                   everything=everything)
 
     def read(self, *, prune: bool = False) -> LiveState:
         """Read the live state of this environment's tables."""
@@ -82,9 +85,14 @@ class Session:
     def plan_destroy(self, *, lift_protection: bool = False) -> Plan:
         """Read live state and compute the plan that removes every table of the spec."""
         from tablesmith.diff import plan_destroy
+        from tablesmith.live import read_live
 
-        return plan_destroy(self.read(), self.tables, environment=self.environment,
-                            lift_protection=lift_protection)
+        live = read_live(self.clients, self.tables, region=self.clients.target.region,
+                         known=self.known, destroy=True)
+        chosen = {t.table_name for t in self.tables}
+        return plan_destroy(live, self.tables, environment=self.environment,
+                            lift_protection=lift_protection,
+                            remaining=[t for t in self.everything if t.table_name not in chosen])
 
     def check_fresh(self, plan: Plan) -> None:
         """Refuse a saved plan whose live state has changed since it was made."""

@@ -53,23 +53,33 @@ def endpoint_gaps(clients: Clients, region: str) -> tuple[str, ...]:
     ddb = clients.dynamodb(region)
     account_arn = f"arn:aws:dynamodb:{region}:000000000000:table/tablesmith-probe"
     gaps = []
-    probes: tuple[tuple[str, str, dict[str, str]], ...] = (
-        ("tags", "list_tags_of_resource", {"ResourceArn": account_arn}),
-        ("pitr", "describe_continuous_backups", {"TableName": "tablesmith-probe"}),
+    probes: tuple[tuple[str, Any, str, dict[str, Any]], ...] = (
+        ("tags", ddb, "list_tags_of_resource", {"ResourceArn": account_arn}),
+        ("pitr", ddb, "describe_continuous_backups", {"TableName": "tablesmith-probe"}),
+        # an endpoint that serves only DynamoDB (DynamoDB Local) has no AWS Backup, IAM or
+        # CloudWatch: asking tells, whatever the error looks like
+        ("backup", clients.client("backup", region), "list_backup_vaults", {"MaxResults": 1}),
+        ("cloudwatch", clients.client("cloudwatch", region), "describe_alarms",
+         {"MaxRecords": 1}),
     )
-    for feature, method, kwargs in probes:
+    from botocore.exceptions import BotoCoreError
+
+    for feature, client, method, kwargs in probes:
         try:
-            getattr(ddb, method)(**kwargs)
+            getattr(client, method)(**kwargs)
         except ClientError as exc:
-            if error_code(exc) == "UnknownOperationException":
+            if feature in ("backup", "cloudwatch") or \
+                    error_code(exc) == "UnknownOperationException":
                 gaps.append(feature)
+        except BotoCoreError:
+            gaps.append(feature)
     clients.gaps[region] = tuple(gaps)
     return tuple(gaps)
 
 
 def read_live(clients: Clients, desired: Sequence[Table], *, region: str,
               prune_environment: str | None = None,
-              known: Sequence[str] = ()) -> LiveState:
+              known: Sequence[str] = (), destroy: bool = False) -> LiveState:
     """Read every desired table (and, for ``--prune``, our orphans) concurrently.
 
     ``known`` names every table of the spec's environment: never an orphan.
@@ -86,9 +96,17 @@ def read_live(clients: Clients, desired: Sequence[Table], *, region: str,
     with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(jobs))) as pool:
         results = list(pool.map(
             lambda job: read_table(clients, job[0], region, job[1], gaps=gaps), jobs))
-    return LiveState(region=region,
-                     tables={name: live for (name, _), live in zip(jobs, results, strict=True)},
-                     orphans=tuple(sorted(orphans)), unsupported=gaps)
+    tables = {name: live for (name, _), live in zip(jobs, results, strict=True)}
+    # the resources around each table: families of their own (tablesmith.around)
+    from tablesmith.around.alarms import read_alarms
+    from tablesmith.around.backup import read_backups
+
+    backups, advanced = ({}, {}) if "backup" in gaps else read_backups(
+        clients, desired, live_tables=tables, destroy=destroy)
+    alarms = {} if "cloudwatch" in gaps else read_alarms(clients, desired)
+    return LiveState(region=region, tables=tables, orphans=tuple(sorted(orphans)),
+                     unsupported=gaps, backups=backups, alarms=alarms,
+                     advanced_dynamodb_backup=advanced)
 
 
 def find_orphans(clients: Clients, region: str, known: set[str], environment: str) -> list[str]:

@@ -193,7 +193,7 @@ def test_valid_custom_environment_places_tables_by_prefix_region_and_only_in() -
     spec = tablesmith.load(VALID / "custom-environment-local.yaml")
     assert spec.environments["local"].target == "local"
     assert [t.table_name for t in spec.tables("local")] == ["local_scratch", "local_tenants"]
-    assert [t.table_name for t in spec.tables("staging")] == ["stg-tenants.v2"]
+    assert [t.table_name for t in spec.tables("staging")] == ["stg-tenants-v2"]
     assert [t.name for t in spec.tables("sit")] == ["tenants"]
     assert spec.table("staging", "tenants").region == "eu-central-1"
     assert spec.table("staging", "tenants").backup.retention_days == 30

@@ -15,8 +15,6 @@ from tablesmith.diff import diff_table, plan_destroy, plan_environment
 from tablesmith.errors import PlanError
 from tablesmith.spec.model import (
     AlarmRule,
-    Alarms,
-    Backup,
     Encryption,
     GlobalSecondaryIndex,
     Key,
@@ -65,16 +63,9 @@ def table(**update: Any) -> Table:
         deletion_protection=False,
         table_class="STANDARD",
         tags=dict(TAGS),
-        backup=Backup(enabled=True, schedule="cron(0 2 * * ? *)", retention_days=35),
-        alarms=Alarms(
-            enabled=True,
-            system_errors=_RULE,
-            throttled_requests=_RULE,
-            read_throttle_events=_RULE,
-            write_throttle_events=_RULE,
-            replication_latency=_RULE,
-            user_errors=_RULE,
-        ),
+        # the resources around the table (backup, alarms) have tests of their own
+        backup=None,
+        alarms=None,
     )
     return base.model_copy(update=update)
 

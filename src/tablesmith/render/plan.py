@@ -122,7 +122,27 @@ def _describe(op: Any) -> str:
         return f"UpdateSse {op.before.type} -> {op.after.type}"
     if kind == "UpdateDeletionProtection":
         return f"UpdateDeletionProtection [{op.region}] {op.before} -> {op.after}"
-    return f"{kind} {op.before} -> {op.after}"
+    if kind == "UpdateBackupPlan":
+        b, a = op.before.rule, op.after.rule
+        changes = [f"{field}: {getattr(b, field)} -> {getattr(a, field)}"
+                   for field in ("schedule", "delete_after_days", "cold_storage_after_days")
+                   if getattr(b, field) != getattr(a, field)]
+        if b.copy_actions != a.copy_actions:
+            changes.append("copy to: " + (", ".join(c.destination_region for c in b.copy_actions)
+                                          or "none") + " -> " + (", ".join(
+                c.destination_region for c in a.copy_actions) or "none"))
+        return f"UpdateBackupPlan {op.after.name} ({'; '.join(changes) or 'tags'})"
+    if kind in ("AttachRolePolicy", "DetachRolePolicy"):
+        return f"{kind} {op.role} {op.policy_arn.rsplit('/', 1)[-1]}"
+    if kind in ("PutMetricAlarm", "DeleteAlarms"):
+        from tablesmith.around.alarms import describe_op
+
+        return describe_op(op)
+    resource = getattr(op, "after", None) or getattr(op, "before", None)
+    name = getattr(resource, "name", None)
+    if name is not None:
+        return f"{kind} {name} [{op.region}]"
+    return f"{kind} {getattr(op, 'before', '')} -> {getattr(op, 'after', '')}"
 
 
 def render_plan_text(plan: Plan, *, err: bool = False) -> None:

@@ -126,7 +126,7 @@ def resolve_table(
     _check_names(report, name, name_origin, env, conventions)
     keys = _resolve_keys(report, settings)
     _check_indexes(report, settings)
-    _check_features(report, settings, env, keys[4] if keys else {})
+    _check_features(report, settings, env, keys[4] if keys else {}, name)
     _check_tags(report, settings, conventions)
     if keys is None or any(d.severity == "error" for d in report.found):
         return Resolution(None, report.found)
@@ -440,7 +440,7 @@ def _check_indexes(report: _Reporter, settings: TableSettings) -> None:
 
 
 def _check_features(report: _Reporter, settings: TableSettings, env: Environment,
-                    attributes: dict[str, Key]) -> None:
+                    attributes: dict[str, Key], name: str) -> None:
     days = settings.point_in_time_recovery.recovery_period_days
     if not 1 <= days <= 35:
         report.add(("point_in_time_recovery", "recovery_period_days"),
@@ -465,7 +465,7 @@ def _check_features(report: _Reporter, settings: TableSettings, env: Environment
 
     _check_replicas(report, settings, env)
     _check_encryption(report, settings)
-    _check_backup(report, settings)
+    _check_backup(report, settings, env.physical_name(name))
     _check_alarms(report, settings)
 
 
@@ -519,8 +519,15 @@ def _check_encryption(report: _Reporter, settings: TableSettings) -> None:
                        f"{region} is not a replica region of this table")
 
 
-def _check_backup(report: _Reporter, settings: TableSettings) -> None:
+def _check_backup(report: _Reporter, settings: TableSettings, physical: str) -> None:
     backup = settings.backup
+    if backup.enabled:
+        from tablesmith.around.backup import backup_name_problems
+
+        for name_problem in backup_name_problems(physical):
+            report.add(("backup", "enabled"), name_problem,
+                       "AWS Backup and IAM limit these names (vault and selection 50 "
+                       "characters, role 64): shorten the table name or its prefix")
     problem = cron_problem(backup.schedule)
     if problem:
         report.add(("backup", "schedule"), f"schedule '{backup.schedule}' {problem}",

@@ -1,0 +1,533 @@
+"""CloudWatch alarms around a table, on series DynamoDB actually publishes.
+
+The Terraform module's three alarms watched series that do not exist: ``UserErrors`` has no
+``TableName`` dimension (it is an account-and-region total), and ``SystemErrors`` /
+``ThrottledRequests`` are published per ``TableName`` *and* ``Operation``, so an alarm on
+``TableName`` alone never sees a data point (and, with ``notBreaching``, never fires).
+Source for every dimension below: "DynamoDB Metrics and dimensions",
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html
+
+What a table gets (``desired_alarms``), each named after the table so that a reader of the
+CloudWatch console knows where it comes from:
+
+* ``<table>-system-errors`` and ``<table>-system-errors-partiql-streams``: SystemErrors of
+  every operation, summed with metric math (one metric per ``Operation`` plus
+  ``SUM(METRICS())``). A metric-math alarm may reference at most 10 metrics (hard limit), and
+  SystemErrors is published for 14 operations, so the 10 item operations and the 4 others
+  (PartiQL and the Streams ``GetRecords``) are two alarms, each with the rule's threshold;
+* ``<table>-throttled-requests`` and ``<table>-throttled-requests-partiql``: the same for
+  ThrottledRequests (13 operations: Streams reads are not throttled against table capacity);
+* ``<table>-read-throttle-events`` / ``-write-throttle-events`` (``TableName``) and
+  ``<table>-<gsi>-read-throttle-events`` / ``-write-throttle-events`` per GSI (``TableName`` +
+  ``GlobalSecondaryIndexName``: the table's series excludes its indexes);
+* ``<table>-replication-latency-<region>`` per replica (``TableName`` + ``ReceivingRegion``,
+  published in the table's own region);
+* ``dynamodb-user-errors-<environment>-<region>`` (no dimensions) when ``user_errors`` is on:
+  one per region, shared by the environment's tables (``dedupe_alarm_ops`` keeps one).
+
+Tags are set when an alarm is created and not read back: ListTagsForResource costs one call
+per alarm (a table with three GSIs has a dozen alarms), and PutMetricAlarm ignores ``Tags`` on
+an existing alarm anyway. So tags are left out of every comparison (``comparable``).
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tablesmith.aws import aws_context, error_code
+from tablesmith.errors import PlanError, TablesmithError
+from tablesmith.plan import Action, DeleteAlarms, PutMetricAlarm
+from tablesmith.resources import MetricAlarm, MetricQuery
+from tablesmith.state import LiveAlarm
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+    from tablesmith.aws import Clients
+    from tablesmith.spec.model import AlarmRule, Table
+
+NAMESPACE = "AWS/DynamoDB"
+MAX_ALARM_METRICS = 10  # metric-math alarm: at most 10 MetricStat terms (hard limit)
+MAX_ALARM_NAME = 255  # PutMetricAlarm AlarmName
+MAX_READERS = 16
+SHARED_PREFIX = "dynamodb-user-errors-"
+
+# The values of the ``Operation`` dimension (same page, "Operation"), grouped so that each
+# group fits one metric-math alarm.
+ITEM_OPERATIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan",
+                   "BatchGetItem", "BatchWriteItem", "TransactGetItems", "TransactWriteItems")
+PARTIQL_OPERATIONS = ("ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction")
+STREAMS_OPERATIONS = ("GetRecords",)  # DynamoDB Streams
+# SystemErrors: "requests to DynamoDB or Amazon DynamoDB Streams" that answer HTTP 500
+_Groups = tuple[tuple[str, tuple[str, ...]], ...]  # (name suffix, operations)
+SYSTEM_ERRORS_GROUPS: _Groups = (("system-errors", ITEM_OPERATIONS),
+                        ("system-errors-partiql-streams", PARTIQL_OPERATIONS + STREAMS_OPERATIONS))
+# ThrottledRequests: "requests to DynamoDB that exceed the provisioned throughput limits"
+THROTTLED_GROUPS: _Groups = (("throttled-requests", ITEM_OPERATIONS),
+                    ("throttled-requests-partiql", PARTIQL_OPERATIONS))
+
+_FIXED_SUFFIXES = (*(s for s, _ in (*SYSTEM_ERRORS_GROUPS, *THROTTLED_GROUPS)),
+                   "read-throttle-events", "write-throttle-events")
+_GSI_SUFFIX = re.compile(r"^.+-(read|write)-throttle-events$")
+_REPLICA_SUFFIX = re.compile(r"^replication-latency-[a-z]{2}(-[a-z]+)+-\d+$")
+_SHARED_NAME = re.compile(rf"^{SHARED_PREFIX}.+-[a-z]{{2}}(-[a-z]+)+-\d+$")
+
+
+class Runner(Protocol):
+    """What a handler may use of ``apply``'s runner."""
+
+    def call(self, service: str, region: str, context: str, method: str,
+             **kwargs: Any) -> Any: ...  # pragma: no cover
+
+    def report(self, table: str, message: str) -> None: ...  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- desired
+
+
+def user_errors_alarm_name(table: Table) -> str:
+    """The one UserErrors alarm of ``table``'s environment in its region."""
+    return f"{SHARED_PREFIX}{table.environment}-{table.region}"
+
+
+def is_shared(name: str) -> bool:
+    """Is ``name`` a shared (account-and-region) alarm, owned by no single table?"""
+    return bool(_SHARED_NAME.match(name))
+
+
+def desired_alarms(table: Table) -> tuple[MetricAlarm, ...]:
+    """The alarms ``table``'s settings call for, sorted by name (none when alarms are off)."""
+    settings = table.alarms
+    if settings is None or not settings.enabled:
+        return ()
+    alarms: list[MetricAlarm] = []
+    t = table.table_name
+    rule: AlarmRule = settings.system_errors
+    if rule.enabled:
+        for suffix, operations in SYSTEM_ERRORS_GROUPS:
+            alarms.append(_summed(table, f"{t}-{suffix}", "SystemErrors", operations, rule,
+                                  f"HTTP 500 responses (SystemErrors) of table '{t}'"))
+    rule = settings.throttled_requests
+    if rule.enabled:
+        for suffix, operations in THROTTLED_GROUPS:
+            alarms.append(_summed(table, f"{t}-{suffix}", "ThrottledRequests", operations, rule,
+                                  f"throttled requests (ThrottledRequests) of table '{t}'"))
+    for kind, rule in (("read", settings.read_throttle_events),
+                       ("write", settings.write_throttle_events)):
+        if not rule.enabled:
+            continue
+        metric = f"{kind.capitalize()}ThrottleEvents"
+        alarms.append(_single(table, f"{t}-{kind}-throttle-events", metric, {"TableName": t},
+                              rule, f"{kind} events throttled ({metric}) on table '{t}' "
+                              "(its indexes have alarms of their own)"))
+        for gsi in table.global_secondary_indexes:
+            alarms.append(_single(
+                table, f"{t}-{gsi.name}-{kind}-throttle-events", metric,
+                {"GlobalSecondaryIndexName": gsi.name, "TableName": t}, rule,
+                f"{kind} events throttled ({metric}) on index '{gsi.name}' of table '{t}'"))
+    rule = settings.replication_latency
+    if rule.enabled:
+        for region in table.replicas:
+            alarms.append(_single(
+                table, f"{t}-replication-latency-{region}", "ReplicationLatency",
+                {"ReceivingRegion": region, "TableName": t}, rule,
+                f"replication latency (ms) from table '{t}' in {table.region} to its replica "
+                f"in {region}"))
+    rule = settings.user_errors
+    if rule.enabled:
+        name = user_errors_alarm_name(table)
+        alarms.append(_single(
+            table, name, "UserErrors", {}, rule,
+            f"HTTP 400 responses (UserErrors) of every DynamoDB and DynamoDB Streams request "
+            f"in this account in {table.region}: UserErrors has no TableName dimension, so "
+            f"the tables of environment '{table.environment}' share this alarm"))
+    for alarm in alarms:
+        if len(alarm.name) > MAX_ALARM_NAME:
+            raise PlanError(f"alarm name '{alarm.name[:60]}…' of table '{t}' is longer than "
+                            f"CloudWatch's {MAX_ALARM_NAME} characters; shorten the table or "
+                            "index name, or disable that alarm rule")
+    return tuple(sorted(alarms, key=lambda a: a.name))
+
+
+def _trigger(rule: AlarmRule) -> str:
+    return (f"{rule.statistic} over {rule.period}s > {rule.threshold:g} for "
+            f"{rule.evaluation_periods} period(s)")
+
+
+def _common(table: Table, name: str, rule: AlarmRule, description: str) -> dict[str, Any]:
+    settings = table.alarms
+    assert settings is not None  # desired_alarms returned early otherwise
+    return {
+        "name": name,
+        "region": table.region,  # DynamoDB publishes its metrics in the table's own region
+        "description": f"{description}: {_trigger(rule)}",
+        "threshold": float(rule.threshold),
+        "evaluation_periods": rule.evaluation_periods,
+        "treat_missing_data": "notBreaching",  # DynamoDB publishes these only when non-zero
+        "alarm_actions": tuple(sorted(settings.alarm_actions)),
+        "ok_actions": tuple(sorted(settings.ok_actions)),
+        "tags": dict(sorted({**table.tags, "Name": name, "Component": "monitoring"}.items())),
+    }
+
+
+def _single(table: Table, name: str, metric: str, dimensions: dict[str, str],
+            rule: AlarmRule, description: str) -> MetricAlarm:
+    return MetricAlarm(namespace=NAMESPACE, metric_name=metric,
+                       dimensions=dict(sorted(dimensions.items())), statistic=rule.statistic,
+                       period=rule.period, **_common(table, name, rule, description))
+
+
+def _summed(table: Table, name: str, metric: str, operations: Sequence[str], rule: AlarmRule,
+            what: str) -> MetricAlarm:
+    """``metric`` of each operation, and their sum (the one term that returns data)."""
+    assert len(operations) <= MAX_ALARM_METRICS
+    terms = [MetricQuery(id=_query_id(op), namespace=NAMESPACE, metric_name=metric,
+                         dimensions={"Operation": op, "TableName": table.table_name},
+                         stat=rule.statistic, period=rule.period, label=op)
+             for op in operations]
+    total = MetricQuery(id="total", expression="SUM(METRICS())", return_data=True,
+                        label=f"{metric}, summed over {len(operations)} operations")
+    description = f"{what}, summed over {', '.join(operations)}"
+    return MetricAlarm(metrics=(*terms, total), **_common(table, name, rule, description))
+
+
+def _query_id(operation: str) -> str:
+    # a metric-math id starts with a lowercase letter: GetItem -> get_item
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+# --------------------------------------------------------------------------- ownership
+
+
+def is_table_alarm(alarm: MetricAlarm, table: Table) -> bool:
+    """Is ``alarm`` one that tablesmith derives for ``table`` (by name and by what it watches)?
+
+    The name alone is not enough: DescribeAlarms' prefix ``orders-`` also returns the alarms
+    of a table called ``orders-archive``, so the alarm must also watch ``TableName=<table>``.
+    """
+    if alarm.name == user_errors_alarm_name(table):
+        return True
+    prefix = f"{table.table_name}-"
+    if not alarm.name.startswith(prefix):
+        return False
+    suffix = alarm.name[len(prefix):]
+    if not (suffix in _FIXED_SUFFIXES or _GSI_SUFFIX.match(suffix)
+            or _REPLICA_SUFFIX.match(suffix)):
+        return False
+    watched = [q.dimensions for q in alarm.metrics if q.expression is None] \
+        if alarm.metrics else [alarm.dimensions]
+    return bool(watched) and all(d.get("TableName") == table.table_name for d in watched)
+
+
+# --------------------------------------------------------------------------- read
+
+
+def read_alarms(clients: Clients, tables: Sequence[Table]) -> dict[str, tuple[LiveAlarm, ...]]:
+    """The alarms of each table (by physical name), read concurrently, sorted by name.
+
+    Per table one DescribeAlarms with ``AlarmNamePrefix=<table>-`` (paginated), kept only if
+    ``is_table_alarm``; per region one DescribeAlarms by name for the shared UserErrors
+    alarms, which appear under every table of their environment and region.
+    """
+    if not tables:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(tables))) as pool:
+        own = list(pool.map(lambda t: _read_prefix(clients, t), tables))
+    shared = _read_shared(clients, tables)
+    result: dict[str, tuple[LiveAlarm, ...]] = {}
+    for table, alarms in zip(tables, own, strict=True):
+        found = [*alarms]
+        mine = shared.get((table.region, user_errors_alarm_name(table)))
+        if mine is not None:
+            found.append(mine)
+        result[table.table_name] = tuple(sorted(found, key=lambda a: a.alarm.name))
+    return result
+
+
+def _read_prefix(clients: Clients, table: Table) -> list[LiveAlarm]:
+    return [a for a in _describe(clients, table.region,
+                                 f"reading the alarms of table '{table.table_name}'",
+                                 AlarmNamePrefix=f"{table.table_name}-")
+            if is_table_alarm(a.alarm, table)]
+
+
+def _read_shared(clients: Clients, tables: Sequence[Table]) -> dict[tuple[str, str], LiveAlarm]:
+    names: dict[str, set[str]] = {}
+    for table in tables:
+        names.setdefault(table.region, set()).add(user_errors_alarm_name(table))
+    found: dict[tuple[str, str], LiveAlarm] = {}
+    for region, wanted in sorted(names.items()):
+        ordered = sorted(wanted)
+        for start in range(0, len(ordered), 100):  # DescribeAlarms takes up to 100 names
+            for alarm in _describe(clients, region, f"reading the UserErrors alarms in {region}",
+                                   AlarmNames=ordered[start:start + 100]):
+                found[(region, alarm.alarm.name)] = alarm
+    return found
+
+
+def _describe(clients: Clients, region: str, context: str, **kwargs: Any) -> list[LiveAlarm]:
+    cloudwatch = clients.client("cloudwatch", region)
+    alarms: list[LiveAlarm] = []
+    with aws_context(context):
+        pages = cloudwatch.get_paginator("describe_alarms").paginate(
+            AlarmTypes=["MetricAlarm"], **kwargs)
+        for page in pages:
+            for raw in page.get("MetricAlarms", []):
+                alarms.append(LiveAlarm(alarm=parse_alarm(raw, region), arn=raw["AlarmArn"]))
+    return alarms
+
+
+def parse_alarm(raw: dict[str, Any], region: str) -> MetricAlarm:
+    """A DescribeAlarms ``MetricAlarms`` entry as the model ``desired_alarms`` makes.
+
+    Normalised so that what was put is what is read: dimensions and actions sorted, floats,
+    absent fields as the model's defaults (moto answers ``[]`` where AWS leaves a key out).
+    """
+    return MetricAlarm(
+        name=raw["AlarmName"],
+        region=region,
+        description=raw.get("AlarmDescription") or "",
+        namespace=raw.get("Namespace") or None,
+        metric_name=raw.get("MetricName") or None,
+        dimensions=_dimensions(raw.get("Dimensions")),
+        statistic=raw.get("Statistic") or None,
+        period=raw.get("Period") or None,
+        metrics=tuple(_query(q) for q in raw.get("Metrics") or ()),
+        threshold=float(raw.get("Threshold", 0.0)),
+        comparison_operator=raw.get("ComparisonOperator", "GreaterThanThreshold"),
+        evaluation_periods=int(raw.get("EvaluationPeriods", 1)),
+        # AWS's default when an alarm was made without it
+        treat_missing_data=raw.get("TreatMissingData") or "missing",
+        alarm_actions=tuple(sorted(raw.get("AlarmActions") or ())),
+        ok_actions=tuple(sorted(raw.get("OKActions") or ())),
+    )
+
+
+def _dimensions(raw: Iterable[dict[str, str]] | None) -> dict[str, str]:
+    return dict(sorted((d["Name"], d["Value"]) for d in raw or ()))
+
+
+def _query(raw: dict[str, Any]) -> MetricQuery:
+    stat = raw.get("MetricStat")
+    expression = raw.get("Expression") or None
+    # ReturnData: in an alarm exactly one term returns data; absent means the default (true)
+    # for the expression and false for a metric, as tablesmith sends them
+    return_data = bool(raw.get("ReturnData", expression is not None))
+    if stat is None:
+        # an expression's Period is not sent by tablesmith; ignoring an echoed one keeps a
+        # plan from updating the alarm forever
+        return MetricQuery(id=raw["Id"], expression=expression, label=raw.get("Label") or None,
+                           return_data=return_data)
+    metric = stat.get("Metric", {})
+    return MetricQuery(id=raw["Id"], namespace=metric.get("Namespace"),
+                       metric_name=metric.get("MetricName"),
+                       dimensions=_dimensions(metric.get("Dimensions")), stat=stat.get("Stat"),
+                       period=stat.get("Period"), label=raw.get("Label") or None,
+                       return_data=return_data)
+
+
+def endpoint_lacks_alarms(clients: Clients, region: str) -> bool:
+    """Does a custom endpoint not answer CloudWatch (DynamoDB Local)? Real AWS: False."""
+    if not clients.custom_endpoint:
+        return False
+    try:
+        clients.client("cloudwatch", region).describe_alarms(MaxRecords=1)
+    except Exception:  # an error, or an answer botocore cannot even parse: not CloudWatch
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------- diff
+
+
+def comparable(alarm: MetricAlarm) -> MetricAlarm:
+    """What is compared: everything but tags (set on create, not read back)."""
+    return alarm.model_copy(update={"tags": {}})
+
+
+def diff_alarms(live: Sequence[LiveAlarm], desired: Sequence[MetricAlarm],
+                table: Table) -> list[Any]:
+    """PutMetricAlarm for new or changed alarms, DeleteAlarms for ours no longer wanted.
+
+    Pure; sorted by alarm name. Only alarms ``is_table_alarm`` recognises are ever deleted:
+    anyone else's alarm, even one under the table's name prefix, is left alone.
+    """
+    have = {a.alarm.name: a.alarm for a in live}
+    want = {a.name: a for a in desired}
+    ops: list[tuple[str, Any]] = []
+    for name, target in want.items():
+        current = have.get(name)
+        if current is None:
+            ops.append((name, PutMetricAlarm(table=table.table_name, region=target.region,
+                                             after=target, reason="new alarm")))
+        elif comparable(current) != comparable(target):
+            ops.append((name, PutMetricAlarm(
+                table=table.table_name, region=target.region, action=Action.UPDATE,
+                before=current, after=target, reason=f"{_changed(current, target)} changed")))
+    for name, current in have.items():
+        if name not in want and is_table_alarm(current, table):
+            ops.append((name, DeleteAlarms(table=table.table_name, region=current.region,
+                                           before=current, reason="not wanted by the spec")))
+    return [op for _, op in sorted(ops, key=lambda item: item[0])]
+
+
+def diff_alarms_destroy(live: Sequence[LiveAlarm], table: Table) -> list[Any]:
+    """DeleteAlarms for every alarm of ``table`` (run ``dedupe_alarm_ops`` on the result)."""
+    return diff_alarms(live, (), table)
+
+
+def _changed(before: MetricAlarm, after: MetricAlarm) -> str:
+    a, b = comparable(before).model_dump(), comparable(after).model_dump()
+    return ", ".join(k for k in a if a[k] != b[k])
+
+
+def dedupe_alarm_ops(ops: Sequence[Any], wanted_by: Sequence[Table]) -> list[Any]:
+    """Keep one operation per shared UserErrors alarm across an environment's tables.
+
+    Every table that enables ``user_errors`` wants the same alarm, and every table of the
+    environment sees it live. The first table by name (in ``wanted_by``, the tables that stay)
+    defines it: a Put that does not match it is dropped (two tables asking for different
+    thresholds would otherwise flip it on every apply), a Delete of a name some table still
+    wants is dropped, and of several Puts or Deletes of one name only the first is kept.
+    Non-alarm and per-table alarm operations pass through untouched, in order.
+    """
+    canonical: dict[str, MetricAlarm] = {}
+    for table in sorted(wanted_by, key=lambda t: t.table_name):
+        for alarm in desired_alarms(table):
+            if is_shared(alarm.name):
+                canonical.setdefault(alarm.name, comparable(alarm))
+    kept: list[Any] = []
+    seen: set[tuple[str, str]] = set()
+    for op in ops:
+        name = _alarm_name(op)
+        if name is None or not is_shared(name):
+            kept.append(op)
+            continue
+        if (op.op, name) in seen:
+            continue
+        if op.op == "PutMetricAlarm" and comparable(op.after) != canonical.get(name):
+            continue
+        if op.op == "DeleteAlarms" and name in canonical:
+            continue
+        seen.add((op.op, name))
+        kept.append(op)
+    return kept
+
+
+def shared_alarm_conflicts(tables: Sequence[Table]) -> list[str]:
+    """Messages for tables that ask for one shared alarm with different settings (validation)."""
+    by_name: dict[str, list[tuple[str, MetricAlarm]]] = {}
+    for table in sorted(tables, key=lambda t: t.table_name):
+        for alarm in desired_alarms(table):
+            if is_shared(alarm.name):
+                by_name.setdefault(alarm.name, []).append((table.table_name, alarm))
+    problems = []
+    for name, wanted in sorted(by_name.items()):
+        first_table, first = wanted[0]
+        for other_table, other in wanted[1:]:
+            if comparable(other).model_copy(update={"description": ""}) != comparable(
+                    first).model_copy(update={"description": ""}):
+                problems.append(
+                    f"tables '{first_table}' and '{other_table}' set different alarms.user_errors "
+                    f"(or alarm actions) but share the one alarm '{name}' (UserErrors has no "
+                    f"TableName dimension); '{first_table}' wins: set them alike")
+    return problems
+
+
+def describe_op(op: Any) -> str:
+    """One line for an alarm operation (for ``render.plan._describe``)."""
+    if op.op == "DeleteAlarms":
+        return f"DeleteAlarms {op.before.name} [{op.region}]"
+    alarm: MetricAlarm = op.after
+    if op.before is None:
+        watched = (f"{alarm.metric_name} {alarm.dimensions}" if alarm.metric_name else
+                   f"sum of {len(alarm.metrics) - 1} metrics")
+        return f"PutMetricAlarm {alarm.name} [{op.region}] ({watched}; {alarm.threshold:g})"
+    a, b = comparable(op.before).model_dump(), comparable(alarm).model_dump()
+    changes = [f"{k}: {a[k]!r} -> {b[k]!r}" for k in a
+               if a[k] != b[k] and k not in ("metrics", "description")]
+    if a["metrics"] != b["metrics"]:
+        changes.append("metrics changed")
+    return f"PutMetricAlarm {alarm.name} [{op.region}] " + (", ".join(changes) or "description")
+
+
+def _alarm_name(op: Any) -> str | None:
+    if op.op == "PutMetricAlarm":
+        return str(op.after.name)
+    if op.op == "DeleteAlarms":
+        return str(op.before.name)
+    return None
+
+
+# --------------------------------------------------------------------------- apply
+
+
+def put_request(alarm: MetricAlarm, *, with_tags: bool) -> dict[str, Any]:
+    """The PutMetricAlarm request for ``alarm`` (``Tags`` only count when it is created)."""
+    request: dict[str, Any] = {
+        "AlarmName": alarm.name,
+        "AlarmDescription": alarm.description,
+        "ActionsEnabled": True,
+        "AlarmActions": list(alarm.alarm_actions),
+        "OKActions": list(alarm.ok_actions),
+        "ComparisonOperator": alarm.comparison_operator,
+        "EvaluationPeriods": alarm.evaluation_periods,
+        "Threshold": alarm.threshold,
+        "TreatMissingData": alarm.treat_missing_data,
+    }
+    if alarm.metrics:
+        # with Metrics, AWS refuses Namespace/MetricName/Dimensions/Period/Statistic
+        request["Metrics"] = [_query_request(q) for q in alarm.metrics]
+    else:
+        request.update({
+            "Namespace": alarm.namespace,
+            "MetricName": alarm.metric_name,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in alarm.dimensions.items()],
+            "Statistic": alarm.statistic,
+            "Period": alarm.period,
+        })
+    if with_tags and alarm.tags:
+        request["Tags"] = [{"Key": k, "Value": v} for k, v in alarm.tags.items()]
+    return request
+
+
+def _query_request(query: MetricQuery) -> dict[str, Any]:
+    request: dict[str, Any] = {"Id": query.id, "ReturnData": query.return_data}
+    if query.label is not None:
+        request["Label"] = query.label
+    if query.expression is not None:
+        request["Expression"] = query.expression
+        return request
+    request["MetricStat"] = {
+        "Metric": {"Namespace": query.namespace, "MetricName": query.metric_name,
+                   "Dimensions": [{"Name": k, "Value": v} for k, v in query.dimensions.items()]},
+        "Period": query.period,
+        "Stat": query.stat,
+    }
+    return request
+
+
+def _put_metric_alarm(runner: Runner, op: Any, desired: Table | None) -> None:
+    alarm: MetricAlarm = op.after
+    verb = "creating" if op.action == Action.CREATE else "updating"
+    runner.call("cloudwatch", op.region, f"{verb} alarm '{alarm.name}' in {op.region}",
+                "put_metric_alarm", **put_request(alarm, with_tags=op.action == Action.CREATE))
+
+
+def _delete_alarms(runner: Runner, op: Any, desired: Table | None) -> None:
+    name = op.before.name
+    try:
+        runner.call("cloudwatch", op.region, f"deleting alarm '{name}' in {op.region}",
+                    "delete_alarms", AlarmNames=[name])
+    except TablesmithError as exc:
+        # already gone (an interrupted run, or someone else): the plan's goal holds
+        if exc.__cause__ is None or error_code(exc.__cause__) != "ResourceNotFound":
+            raise
+
+
+HANDLERS: dict[str, Callable[[Any, Any, Table | None], None]] = {
+    "PutMetricAlarm": _put_metric_alarm,
+    "DeleteAlarms": _delete_alarms,
+}

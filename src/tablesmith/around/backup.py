@@ -1,0 +1,889 @@
+"""AWS Backup around a table: the module's vault, plan, selection, IAM role and DR vaults.
+
+Pipeline (``tablesmith.around`` describes the contract):
+
+* names: everything is named from the table's physical name, as the module does
+  (``<t>-backup-vault``, ``-backup-plan``, ``-backup-rule``, ``-backup-selection``,
+  ``-backup-role``, and ``-backup-vault-dr`` in each replica region); ``backup_name_problems``
+  checks them against AWS's own limits before anything is called;
+* ``read_backups``: the live resources in ``resources.Backup`` (the model ``desired_backup``
+  produces), ARNs and IDs beside it in ``state.LiveBackup``; resources are found by name;
+* ``diff_backup`` / ``diff_backup_destroy``: pure, ordered operations with hazards;
+* ``notices``: cross-Region copy of DynamoDB backups needs AWS Backup's advanced DynamoDB
+  backup setting in the source Region, which tablesmith reports but does not change (it is
+  account-wide for the Region, not the table's to own);
+* ``HANDLERS``: one handler per operation, through the apply runner's public helpers.
+
+Order. Creation: role -> its two policies -> DR vaults -> vault -> plan (its copy actions name
+the DR vaults' ARNs, and its rule the vault) -> selection (names the plan and the role).
+Removal, the reverse: selection (AWS refuses to delete a plan that still has selections) ->
+plan -> DR vaults -> vault -> policies (IAM refuses to delete a role with attached policies) ->
+role. AWS refuses to delete a vault that still holds recovery points.
+
+Tags of vaults, plan and role. ``TagResource``/``UntagResource`` operations belong to tables,
+so a backup resource whose tags (or, for the role, trust policy) drifted is re-tagged by its
+own operation: ``UpdateBackupPlan`` (its ``before``/``after`` carry the tags) for the plan, and
+``CreateBackupVault`` / ``CreateRole`` with action ``update`` and a reason for a vault or the
+role; their handlers create what is missing and converge what exists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tablesmith.aws import aws_context, error_code
+from tablesmith.errors import ApplyError, AwsError
+from tablesmith.hazards import HazardCode
+from tablesmith.plan import (
+    Action,
+    AttachRolePolicy,
+    CreateBackupPlan,
+    CreateBackupSelection,
+    CreateBackupVault,
+    CreateRole,
+    DeleteBackupPlan,
+    DeleteBackupSelection,
+    DeleteBackupVault,
+    DeleteRole,
+    DetachRolePolicy,
+    UpdateBackupPlan,
+)
+from tablesmith.resources import (
+    Backup,
+    BackupPlan,
+    BackupRole,
+    BackupRule,
+    BackupSelection,
+    BackupVault,
+    CopyAction,
+    desired_backup,
+)
+from tablesmith.state import LiveBackup
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from tablesmith.aws import Clients
+    from tablesmith.spec.model import Table
+    from tablesmith.state import LiveTable
+
+Ops = list[Any]
+
+MAX_READERS = 16
+ADVANCED_BACKUP_COMMAND = ("aws backup update-region-settings "
+                           "--resource-type-management-preference DynamoDB=true --region {region}")
+# IAM is eventually consistent: a role made seconds ago may not yet be assumable by AWS
+# Backup, which then refuses CreateBackupSelection with InvalidParameterValueException.
+IAM_PROPAGATION_DELAYS = (2.0, 4.0, 8.0, 16.0, 30.0)
+
+
+# --------------------------------------------------------------------------- names
+
+
+@dataclass(frozen=True)
+class BackupNames:
+    """The module's names of one table's backup resources."""
+
+    vault: str
+    dr_vault: str
+    plan: str
+    rule: str
+    selection: str
+    role: str
+
+
+def backup_names(table_name: str) -> BackupNames:
+    """The names ``desired_backup`` gives, from the table's physical name."""
+    return BackupNames(vault=f"{table_name}-backup-vault", dr_vault=f"{table_name}-backup-vault-dr",
+                       plan=f"{table_name}-backup-plan", rule=f"{table_name}-backup-rule",
+                       selection=f"{table_name}-backup-selection",
+                       role=f"{table_name}-backup-role")
+
+
+# AWS Backup API reference (botocore backup-2018-11-15 shapes) and IAM's roleNameType
+_VAULT_NAME = re.compile(r"[a-zA-Z0-9\-_]{2,50}")  # BackupVaultName
+_DOTTED_NAME = re.compile(r"[a-zA-Z0-9\-_.]{1,50}")  # BackupSelectionName, BackupRuleName,
+# and BackupPlanName ("1 to 50 alphanumeric or '-_.' characters" on CreateBackupPlan)
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)  # IAM roleNameType
+
+
+def backup_name_problems(table_name: str) -> list[str]:
+    """What AWS would refuse in the names of ``table_name``'s backup resources ([] if none)."""
+    names = backup_names(table_name)
+    checks = (
+        ("backup vault", names.vault, _VAULT_NAME, "2-50 letters, digits, '-' or '_'"),
+        ("DR backup vault", names.dr_vault, _VAULT_NAME, "2-50 letters, digits, '-' or '_'"),
+        ("backup plan", names.plan, _DOTTED_NAME, "1-50 letters, digits, '-', '_' or '.'"),
+        ("backup rule", names.rule, _DOTTED_NAME, "1-50 letters, digits, '-', '_' or '.'"),
+        ("backup selection", names.selection, _DOTTED_NAME,
+         "1-50 letters, digits, '-', '_' or '.'"),
+        ("IAM role", names.role, _ROLE_NAME, "1-64 letters, digits or '+=,.@_-'"),
+    )
+    problems = []
+    for what, name, pattern, rule in checks:
+        if not pattern.fullmatch(name):
+            problems.append(f"the {what} name '{name}' ({len(name)} characters) is not valid "
+                            f"for AWS: it must be {rule}; shorten the table name (with its "
+                            "prefix/suffix) or turn backup off")
+    return problems
+
+
+# --------------------------------------------------------------------------- read
+
+
+def read_backups(clients: Clients, tables: Sequence[Table], *,
+                 live_tables: Mapping[str, LiveTable | None] | None = None,
+                 destroy: bool = False) -> tuple[dict[str, LiveBackup], dict[str, bool]]:
+    """The live backup resources of ``tables`` (absent: no entry), and per Region with copy
+    actions in the spec, AWS Backup's advanced DynamoDB backup setting.
+
+    ``live_tables`` (the tables just read) adds each table's live replica Regions to where DR
+    vaults are looked for, so that a vault left behind by a removed replica is found; the live
+    plan's copy actions add theirs too. Recovery points are counted only for vaults the plan
+    would delete (every vault with ``destroy``), which is all the count decides.
+    Calls: ListBackupPlans once per Region; per table DescribeBackupVault and GetRole, and for
+    what exists ListTags, GetBackupPlan, ListBackupSelections + GetBackupSelection,
+    ListAttachedRolePolicies; per DR Region DescribeBackupVault (+ ListTags).
+    """
+    if not tables:
+        return {}, {}
+    regions = sorted({t.region for t in tables})
+    copy_regions = sorted({t.region for t in tables
+                           if _copies(desired_backup(t))})
+    with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(regions) + len(copy_regions))) as pool:
+        listed = dict(zip(regions, pool.map(lambda r: _list_plans(clients, r), regions),
+                          strict=True))
+        settings = dict(zip(copy_regions,
+                            pool.map(lambda r: _advanced_backup(clients, r), copy_regions),
+                            strict=True))
+    live_tables = live_tables or {}
+
+    def read(table: Table) -> LiveBackup | None:
+        current = live_tables.get(table.table_name)
+        replicas = tuple(current.table.replicas) if current is not None else ()
+        return _read_table(clients, table, listed[table.region], replicas, destroy)
+
+    with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(tables))) as pool:
+        results = list(pool.map(read, tables))
+    backups = {t.table_name: b for t, b in zip(tables, results, strict=True) if b is not None}
+    return backups, settings
+
+
+def _copies(backup: Backup) -> bool:
+    return backup.plan is not None and bool(backup.plan.rule.copy_actions)
+
+
+def _list_plans(clients: Clients, region: str) -> dict[str, dict[str, Any]]:
+    """Backup plan name -> ListBackupPlans entry (deleted plans are not listed by default)."""
+    plans: dict[str, dict[str, Any]] = {}
+    with aws_context(f"listing backup plans in {region}"):
+        for page in clients.client("backup", region).get_paginator(
+                "list_backup_plans").paginate():
+            for entry in page.get("BackupPlansList", []):
+                if not entry.get("DeletionDate"):
+                    plans[entry["BackupPlanName"]] = entry
+    return plans
+
+
+def _advanced_backup(clients: Clients, region: str) -> bool:
+    """ResourceTypeManagementPreference["DynamoDB"]: absent means off."""
+    from botocore.exceptions import ClientError
+
+    with aws_context(f"describing AWS Backup settings of {region}"):
+        try:
+            answer = clients.client("backup", region).describe_region_settings()
+        except ClientError:
+            if clients.custom_endpoint:
+                return True  # an emulator without the setting: nothing to report
+            raise
+    return bool(answer.get("ResourceTypeManagementPreference", {}).get("DynamoDB", False))
+
+
+def _read_table(clients: Clients, table: Table, plans: dict[str, dict[str, Any]],
+                live_replicas: tuple[str, ...], destroy: bool) -> LiveBackup | None:
+    names = backup_names(table.table_name)
+    region = table.region
+    want = desired_backup(table)
+    backup = clients.client("backup", region)
+    found: dict[str, Any] = {}
+    counts: dict[str, int] = {}
+
+    vault = _vault(backup, names.vault, region)
+    if vault is not None:
+        found["vault"], found["vault_arn"] = vault
+        if destroy or want.vault is None:
+            counts[f"{region}/{names.vault}"] = _recovery_points(backup, names.vault, region)
+
+    entry = plans.get(names.plan)
+    if entry is not None:
+        plan, selection, selection_id = _plan(backup, entry, table)
+        found.update(plan=plan, plan_id=entry["BackupPlanId"], plan_arn=entry["BackupPlanArn"],
+                     plan_version=entry.get("VersionId"), selection=selection,
+                     selection_id=selection_id)
+
+    role = _role(clients.client("iam", region), names.role)
+    if role is not None:
+        found["role"], found["role_arn"] = role
+
+    # DR vaults: where the spec wants them, where the table has replicas now, where the live
+    # plan copies to; a table with nothing of backup left in its own Region has none to find
+    # beyond the spec's (they are removed before the vault and the role)
+    dr_regions = {v.region for v in want.dr_vaults}
+    if found:
+        dr_regions |= set(live_replicas)
+        live_plan: BackupPlan | None = found.get("plan")
+        if live_plan is not None:
+            dr_regions |= {c.destination_region for c in live_plan.rule.copy_actions}
+    dr_regions.discard(region)
+    wanted_dr = {v.region for v in want.dr_vaults}
+    dr_vaults: list[BackupVault] = []
+    dr_arns: dict[str, str] = {}
+    for dr_region in sorted(dr_regions):
+        dr_client = clients.client("backup", dr_region)
+        dr = _vault(dr_client, names.dr_vault, dr_region)
+        if dr is None:
+            continue
+        dr_vaults.append(dr[0])
+        dr_arns[dr_region] = dr[1]
+        if destroy or dr_region not in wanted_dr:
+            counts[f"{dr_region}/{names.dr_vault}"] = _recovery_points(
+                dr_client, names.dr_vault, dr_region)
+
+    if not found and not dr_vaults:
+        return None
+    return LiveBackup(
+        backup=Backup(vault=found.get("vault"), plan=found.get("plan"),
+                      selection=found.get("selection"), role=found.get("role"),
+                      dr_vaults=tuple(dr_vaults)),
+        vault_arn=found.get("vault_arn"), dr_vault_arns=dr_arns, plan_id=found.get("plan_id"),
+        plan_arn=found.get("plan_arn"), plan_version=found.get("plan_version"),
+        selection_id=found.get("selection_id"), role_arn=found.get("role_arn"),
+        recovery_points=counts)
+
+
+# AWS Backup answers DescribeBackupVault for a vault that does not exist with
+# ResourceNotFoundException, and in some accounts with AccessDeniedException (Terraform's AWS
+# provider treats both as "not found" for the same reason)
+_VAULT_GONE = ("ResourceNotFoundException", "AccessDeniedException")
+
+
+def _vault(client: Any, name: str, region: str) -> tuple[BackupVault, str] | None:
+    from botocore.exceptions import ClientError
+
+    with aws_context(f"describing backup vault '{name}' in {region}"):
+        try:
+            desc = client.describe_backup_vault(BackupVaultName=name)
+        except ClientError as exc:
+            if error_code(exc) in _VAULT_GONE:
+                return None
+            raise
+        arn = str(desc["BackupVaultArn"])
+        tags = _backup_tags(client, arn)
+    return BackupVault(name=name, region=region, tags=tags), arn
+
+
+def _backup_tags(client: Any, arn: str) -> dict[str, str]:
+    """ListTags of a vault or plan (not paginated by botocore: NextToken by hand)."""
+    tags: dict[str, str] = {}
+    kwargs: dict[str, str] = {"ResourceArn": arn}
+    while True:
+        page = client.list_tags(**kwargs)
+        tags.update(page.get("Tags") or {})
+        token = page.get("NextToken")
+        if not token:
+            break
+        kwargs["NextToken"] = token
+    return {k: v for k, v in sorted(tags.items()) if not k.startswith("aws:")}
+
+
+def _recovery_points(client: Any, name: str, region: str) -> int:
+    with aws_context(f"counting recovery points in backup vault '{name}' in {region}"):
+        return sum(len(page.get("RecoveryPoints", [])) for page in client.get_paginator(
+            "list_recovery_points_by_backup_vault").paginate(BackupVaultName=name))
+
+
+def _plan(client: Any, entry: dict[str, Any],
+          table: Table) -> tuple[BackupPlan, BackupSelection | None, str | None]:
+    names = backup_names(table.table_name)
+    plan_id = entry["BackupPlanId"]
+    with aws_context(f"reading backup plan '{names.plan}' in {table.region}"):
+        document = client.get_backup_plan(BackupPlanId=plan_id)["BackupPlan"]
+        tags = _backup_tags(client, entry["BackupPlanArn"])
+        summary = None
+        for page in client.get_paginator("list_backup_selections").paginate(
+                BackupPlanId=plan_id):
+            summary = next((s for s in page.get("BackupSelectionsList", [])
+                            if s.get("SelectionName") == names.selection), summary)
+        selection: BackupSelection | None = None
+        if summary is not None:
+            body = client.get_backup_selection(BackupPlanId=plan_id,
+                                               SelectionId=summary["SelectionId"])
+            selection = _selection(body["BackupSelection"], names, table)
+    plan = BackupPlan(name=names.plan, region=table.region, rule=_rule(document, names),
+                      tags=tags)
+    return plan, selection, summary["SelectionId"] if summary else None
+
+
+def _rule(document: dict[str, Any], names: BackupNames) -> BackupRule:
+    rules = document.get("Rules") or []
+    # the module's plan has one rule; a plan edited to hold more reads as its first rule
+    # under a name that differs from the spec's, so the plan is rewritten to the spec's
+    raw = next((r for r in rules if r.get("RuleName") == names.rule), rules[0] if rules else {})
+    rule_name = str(raw.get("RuleName", ""))
+    if len(rules) > 1:
+        rule_name = f"{rule_name} (+{len(rules) - 1} other rules)"
+    lifecycle = raw.get("Lifecycle") or {}
+    copies = []
+    for action in raw.get("CopyActions") or []:
+        region, vault = _vault_of(action.get("DestinationBackupVaultArn", ""))
+        copy_lifecycle = action.get("Lifecycle") or {}
+        copies.append(CopyAction(
+            destination_region=region, destination_vault=vault,
+            delete_after_days=int(copy_lifecycle.get("DeleteAfterDays", 0)),
+            cold_storage_after_days=_days(copy_lifecycle.get("MoveToColdStorageAfterDays"))))
+    return BackupRule(
+        name=rule_name, target_vault=str(raw.get("TargetBackupVaultName", "")),
+        schedule=str(raw.get("ScheduleExpression", "")),
+        delete_after_days=int(lifecycle.get("DeleteAfterDays", 0)),
+        cold_storage_after_days=_days(lifecycle.get("MoveToColdStorageAfterDays")),
+        copy_actions=tuple(sorted(copies, key=lambda c: (c.destination_region,
+                                                         c.destination_vault))))
+
+
+def _days(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+def _vault_of(arn: str) -> tuple[str, str]:
+    """(region, vault name) of arn:aws:backup:<region>:<account>:backup-vault:<name>."""
+    parts = arn.split(":", 6)
+    if len(parts) == 7 and parts[5] == "backup-vault":
+        return parts[3], parts[6]
+    return "", arn  # not a vault ARN: compares unequal to any vault the spec names
+
+
+def _selection(body: dict[str, Any], names: BackupNames, table: Table) -> BackupSelection:
+    role_arn = str(body.get("IamRoleArn", ""))
+    role = role_arn.rsplit("/", 1)[-1] if ":role/" in role_arn else role_arn
+    resources = list(body.get("Resources") or [])
+    selected = ", ".join(resources)
+    own = re.compile(rf"arn:[\w-]+:dynamodb:{re.escape(table.region)}:\d+:"
+                     rf"table/{re.escape(table.table_name)}")
+    if len(resources) == 1 and own.fullmatch(resources[0]):
+        selected = table.table_name
+    conditions = body.get("Conditions") or {}
+    if body.get("ListOfTags") or body.get("NotResources") or any(conditions.values()):
+        # tag conditions or exclusions select something else than "this table": a difference
+        selected += " (with tag conditions or exclusions)"
+    return BackupSelection(name=str(body.get("SelectionName", names.selection)), plan=names.plan,
+                           role=role, table=selected)
+
+
+def _role(iam: Any, name: str) -> tuple[BackupRole, str] | None:
+    from botocore.exceptions import ClientError
+
+    with aws_context(f"reading IAM role '{name}'"):
+        try:
+            role = iam.get_role(RoleName=name)["Role"]
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return None
+            raise
+        policies: list[str] = []
+        for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
+            policies += [p["PolicyArn"] for p in page.get("AttachedPolicies", [])]
+    # GetRole returns the role's tags (IAM allows at most 50 per role): no ListRoleTags
+    tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])
+            if not t["Key"].startswith("aws:")}
+    return BackupRole(name=name, trusted_service=trusted_service(role.get(
+        "AssumeRolePolicyDocument")), managed_policies=tuple(sorted(policies)),
+        tags=dict(sorted(tags.items()))), str(role["Arn"])
+
+
+def trust_policy(service: str) -> dict[str, Any]:
+    """The module's assume-role policy: ``service`` may assume the role."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+
+
+def trusted_service(document: Any) -> str:
+    """The one service a trust policy lets assume the role, as the module writes it; any other
+    policy reads as its compact JSON, which differs from every service name."""
+    from urllib.parse import unquote
+
+    if isinstance(document, str):  # the raw API returns it URL-encoded; botocore decodes it
+        document = json.loads(unquote(document))
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    if isinstance(statements, dict):
+        statements = [statements]
+    if len(statements) == 1:
+        s = statements[0]
+        actions = s.get("Action")
+        services = (s.get("Principal") or {}).get("Service") if isinstance(
+            s.get("Principal"), dict) else None
+        if isinstance(services, list) and len(services) == 1:
+            services = services[0]
+        if (s.get("Effect") == "Allow" and actions in ("sts:AssumeRole", ["sts:AssumeRole"])
+                and isinstance(services, str) and set(s["Principal"]) == {"Service"}
+                and not s.get("Condition")):
+            return services
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+# --------------------------------------------------------------------------- diff (pure)
+
+
+def diff_backup(live: LiveBackup | None, desired: Backup, table: Table) -> Ops:
+    """The operations that turn ``live`` (None: nothing) into ``desired``, in apply order."""
+    have = live.backup if live is not None else Backup()
+    points = live.recovery_points if live is not None else {}
+    name, region = table.table_name, table.region
+    ops: Ops = []
+
+    # ---- creations and changes: role -> policies -> DR vaults -> vault -> plan -> selection
+    if desired.role is not None:
+        ops += _role_ops(have.role, desired.role, name, region)
+    have_dr = {v.region: v for v in have.dr_vaults}
+    for vault in desired.dr_vaults:
+        ops += _vault_ops(have_dr.get(vault.region), vault, name,
+                          "DR vault for copies to " + vault.region)
+    if desired.vault is not None:
+        ops += _vault_ops(have.vault, desired.vault, name, "backup vault")
+    if desired.plan is not None:
+        ops += _plan_ops(have.plan, desired.plan, name)
+    if desired.selection is not None:
+        ops += _selection_ops(have.selection, desired.selection, name, region)
+
+    # ---- removals: selection -> plan -> DR vaults -> vault -> policies -> role
+    if desired.selection is None and have.selection is not None:
+        ops.append(DeleteBackupSelection(
+            table=name, region=region, before=have.selection,
+            reason="backup off" if desired.plan is None else "not in the spec").with_hazard(
+            HazardCode.DISABLES_RECOVERY,
+            f"table '{name}' is no longer selected for AWS Backup: no new backups are made"))
+    if desired.plan is None and have.plan is not None:
+        ops.append(DeleteBackupPlan(table=name, region=region, before=have.plan,
+                                    reason="backup off").with_hazard(
+            HazardCode.DISABLES_RECOVERY,
+            f"backup plan '{have.plan.name}' of '{name}' is deleted: no scheduled backups "
+            "(existing recovery points stay in their vaults until they expire)"))
+    wanted_dr = {v.region for v in desired.dr_vaults}
+    for vault in have.dr_vaults:
+        if vault.region not in wanted_dr:
+            ops.append(_delete_vault(vault, name, points, "no copies to this Region"))
+    if desired.vault is None and have.vault is not None:
+        ops.append(_delete_vault(have.vault, name, points, "backup off"))
+    if have.role is not None:
+        keep = set(desired.role.managed_policies) if desired.role is not None else set()
+        for policy in have.role.managed_policies:
+            if policy not in keep:
+                ops.append(DetachRolePolicy(
+                    table=name, region=region, role=have.role.name, policy_arn=policy,
+                    reason="role deleted" if desired.role is None else "not in the spec"))
+        if desired.role is None:
+            ops.append(DeleteRole(table=name, region=region, before=have.role,
+                                  reason="backup off"))
+    return ops
+
+
+def diff_backup_destroy(live: LiveBackup | None, table: Table) -> Ops:
+    """Every backup resource of ``table`` that exists, removed in dependency order."""
+    return [op.model_copy(update={"reason": "destroy"})
+            for op in diff_backup(live, Backup(), table)]
+
+
+def _role_ops(have: BackupRole | None, want: BackupRole, name: str, region: str) -> Ops:
+    ops: Ops = []
+    if have is None:
+        ops.append(CreateRole(table=name, region=region, after=want,
+                              reason=f"AWS Backup assumes it ({want.trusted_service})"))
+    else:
+        changed = [what for what, differs in (
+            ("trust policy", have.trusted_service != want.trusted_service),
+            ("tags", have.tags != want.tags)) if differs]
+        if changed:
+            # no UpdateRole operation: CreateRole with action update converges an existing
+            # role's trust policy (UpdateAssumeRolePolicy) and tags (TagRole/UntagRole)
+            ops.append(CreateRole(table=name, region=region, after=want, action=Action.UPDATE,
+                                  reason=f"{' and '.join(changed)} differ"))
+    attached = set(have.managed_policies) if have is not None else set()
+    for policy in want.managed_policies:
+        if policy not in attached:
+            ops.append(AttachRolePolicy(table=name, region=region, role=want.name,
+                                        policy_arn=policy))
+    return ops
+
+
+def _vault_ops(have: BackupVault | None, want: BackupVault, name: str, what: str) -> Ops:
+    if have is None:
+        return [CreateBackupVault(table=name, region=want.region, after=want, reason=what)]
+    if have.tags != want.tags:
+        # no TagResource for vaults (those are the table's): the create handler re-tags
+        return [CreateBackupVault(table=name, region=want.region, after=want,
+                                  action=Action.UPDATE, reason=f"{what}: tags differ")]
+    return []
+
+
+def _plan_ops(have: BackupPlan | None, want: BackupPlan, name: str) -> Ops:
+    if have is None:
+        return [CreateBackupPlan(table=name, region=want.region, after=want,
+                                 reason=f"{want.rule.schedule}, kept "
+                                 f"{want.rule.delete_after_days} days")]
+    if have == want:
+        return []
+    # UpdateBackupPlan replaces the plan's rules in place: same plan id, a new version
+    op: Any = UpdateBackupPlan(table=name, region=want.region, before=have, after=want,
+                               reason=_rule_change(have, want))
+    before, after = have.rule, want.rule
+    if after.delete_after_days < before.delete_after_days:
+        op = op.with_hazard(
+            HazardCode.SHORTENS_RETENTION,
+            f"backups of '{name}' are kept {after.delete_after_days} days instead of "
+            f"{before.delete_after_days} (recovery points already made keep their lifecycle)",
+            "keep the retention, or accept that new backups expire sooner")
+    have_copies = {c.destination_region: c for c in before.copy_actions}
+    want_copies = {c.destination_region: c for c in after.copy_actions}
+    for region, copy in sorted(have_copies.items()):
+        target = want_copies.get(region)
+        if target is None:
+            op = op.with_hazard(
+                HazardCode.DISABLES_RECOVERY,
+                f"backups of '{name}' are no longer copied to {region}: no new recovery "
+                f"points there")
+        elif target.delete_after_days < copy.delete_after_days:
+            op = op.with_hazard(
+                HazardCode.SHORTENS_RETENTION,
+                f"copies of '{name}' in {region} are kept {target.delete_after_days} days "
+                f"instead of {copy.delete_after_days}")
+    return [op]
+
+
+def _rule_change(have: BackupPlan, want: BackupPlan) -> str:
+    before, after = have.rule, want.rule
+    parts = []
+    if before.schedule != after.schedule:
+        parts.append(f"schedule {before.schedule} -> {after.schedule}")
+    if before.delete_after_days != after.delete_after_days:
+        parts.append(f"retention {before.delete_after_days} -> {after.delete_after_days} days")
+    if before.cold_storage_after_days != after.cold_storage_after_days:
+        parts.append(f"cold storage after {before.cold_storage_after_days} -> "
+                     f"{after.cold_storage_after_days} days")
+    old = [c.destination_region for c in before.copy_actions]
+    new = [c.destination_region for c in after.copy_actions]
+    if old != new:
+        parts.append(f"copies to {', '.join(old) or 'none'} -> {', '.join(new) or 'none'}")
+    elif before.copy_actions != after.copy_actions:
+        parts.append("copy lifecycle")
+    if (before.name, before.target_vault) != (after.name, after.target_vault):
+        parts.append("rule")
+    if have.tags != want.tags:
+        parts.append("tags")
+    return "; ".join(parts)
+
+
+def _selection_ops(have: BackupSelection | None, want: BackupSelection, name: str,
+                   region: str) -> Ops:
+    if have == want:
+        return []
+    create = CreateBackupSelection(table=name, region=region, after=want,
+                                   reason="selects the table" if have is None else "recreated")
+    if have is None:
+        return [create]
+    # AWS Backup has no UpdateBackupSelection: a selection is deleted and made again
+    return [DeleteBackupSelection(table=name, region=region, before=have,
+                                  reason="role or resources differ (no UpdateBackupSelection)"),
+            create]
+
+
+def _delete_vault(vault: BackupVault, name: str, points: Mapping[str, int], why: str) -> Any:
+    count = points.get(f"{vault.region}/{vault.name}", 0)
+    op: Any = DeleteBackupVault(table=name, region=vault.region, before=vault,
+                                recovery_points=count, reason=why)
+    if count > 0:
+        op = op.with_hazard(
+            HazardCode.DELETES_DATA,
+            f"backup vault '{vault.name}' in {vault.region} holds {count} recovery point(s) "
+            f"of '{name}': AWS refuses to delete a vault that is not empty, so they must be "
+            "deleted (or expire) first, and they are lost with it",
+            f"aws backup list-recovery-points-by-backup-vault --backup-vault-name "
+            f"{vault.name} --region {vault.region}; delete them with "
+            "aws backup delete-recovery-point, or keep backup on until they expire")
+    return op
+
+
+# --------------------------------------------------------------------------- notices
+
+
+def notices(advanced_dynamodb_backup: Mapping[str, bool], tables: Sequence[Table]) -> list[str]:
+    """Cross-Region copies that AWS Backup will not make with the Region's current settings.
+
+    Copying DynamoDB backups to another Region is one of AWS Backup's advanced DynamoDB backup
+    features; with it off, the copy jobs fail. The setting is the account's, per Region: it is
+    reported with the command that turns it on, never changed by tablesmith.
+    """
+    off: dict[str, list[str]] = {}
+    for table in sorted(tables, key=lambda t: t.table_name):
+        if _copies(desired_backup(table)) and advanced_dynamodb_backup.get(table.region) is False:
+            off.setdefault(table.region, []).append(table.table_name)
+    return [f"{', '.join(names)} copy AWS Backup backups across Regions, which for DynamoDB "
+            f"needs AWS Backup's advanced DynamoDB backup setting in {region} (it is off there): "
+            f"{ADVANCED_BACKUP_COMMAND.format(region=region)}"
+            for region, names in sorted(off.items())]
+
+
+# --------------------------------------------------------------------------- apply
+
+
+def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def _vault_arn(runner: Any, name: str, region: str) -> str:
+    answer = runner.call("backup", region, f"describing backup vault '{name}' in {region}",
+                         "describe_backup_vault", BackupVaultName=name)
+    return str(answer["BackupVaultArn"])
+
+
+def _plan_entry(runner: Any, name: str, region: str) -> dict[str, Any] | None:
+    """The ListBackupPlans entry of the plan called ``name`` (plans are found by name)."""
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = runner.call("backup", region, f"listing backup plans in {region}",
+                           "list_backup_plans", **kwargs)
+        for entry in page.get("BackupPlansList", []):
+            if entry.get("BackupPlanName") == name and not entry.get("DeletionDate"):
+                return entry  # type: ignore[no-any-return]
+        token = page.get("NextToken")
+        if not token:
+            return None
+        kwargs["NextToken"] = token
+
+
+def _need_plan(runner: Any, name: str, region: str) -> dict[str, Any]:
+    entry = _plan_entry(runner, name, region)
+    if entry is None:
+        raise ApplyError(f"backup plan '{name}' does not exist in {region}; re-run plan/apply")
+    return entry
+
+
+def _retag_backup(runner: Any, arn: str, region: str, what: str,
+                  want: Mapping[str, str]) -> None:
+    current = runner.call("backup", region, f"reading tags of {what}", "list_tags",
+                          ResourceArn=arn).get("Tags") or {}
+    gone = sorted(k for k in current if k not in want and not k.startswith("aws:"))
+    changed = {k: v for k, v in want.items() if current.get(k) != v}
+    if gone:
+        runner.call("backup", region, f"untagging {what}", "untag_resource",
+                    ResourceArn=arn, TagKeyList=gone)
+    if changed:
+        runner.call("backup", region, f"tagging {what}", "tag_resource",
+                    ResourceArn=arn, Tags=dict(sorted(changed.items())))
+
+
+def _lifecycle(delete_after: int, cold_after: int | None) -> dict[str, int]:
+    lifecycle = {"DeleteAfterDays": delete_after}
+    if cold_after is not None:
+        lifecycle["MoveToColdStorageAfterDays"] = cold_after
+    return lifecycle
+
+
+def _plan_document(runner: Any, plan: BackupPlan) -> dict[str, Any]:
+    """The BackupPlanInput: one rule, its copy actions naming the DR vaults by ARN."""
+    rule = plan.rule
+    body: dict[str, Any] = {
+        "RuleName": rule.name,
+        "TargetBackupVaultName": rule.target_vault,
+        "ScheduleExpression": rule.schedule,
+        "Lifecycle": _lifecycle(rule.delete_after_days, rule.cold_storage_after_days),
+    }
+    if rule.copy_actions:
+        # CopyAction takes the destination vault's ARN, which only that Region knows
+        body["CopyActions"] = [{
+            "DestinationBackupVaultArn": _vault_arn(runner, c.destination_vault,
+                                                    c.destination_region),
+            "Lifecycle": _lifecycle(c.delete_after_days, c.cold_storage_after_days),
+        } for c in rule.copy_actions]
+    return {"BackupPlanName": plan.name, "Rules": [body]}
+
+
+def _create_backup_vault(runner: Any, op: Any, desired: Table | None) -> None:
+    vault: BackupVault = op.after
+    what = f"backup vault '{vault.name}' in {op.region}"
+    if op.action == Action.CREATE:
+        try:
+            # no EncryptionKeyArn: AWS Backup's default key, as the module's kms_key_arn = null
+            runner.call("backup", op.region, f"creating {what}", "create_backup_vault",
+                        BackupVaultName=vault.name, BackupVaultTags=dict(vault.tags))
+            return
+        except AwsError as exc:
+            if exc.code != "AlreadyExistsException":
+                raise
+            runner.report(op.table, f"{what} already exists: converging its tags")
+    _retag_backup(runner, _vault_arn(runner, vault.name, op.region), op.region, what,
+                  vault.tags)
+
+
+def _delete_backup_vault(runner: Any, op: Any, desired: Table | None) -> None:
+    vault: BackupVault = op.before
+    what = f"backup vault '{vault.name}' in {op.region}"
+    try:
+        runner.call("backup", op.region, f"deleting {what}", "delete_backup_vault",
+                    BackupVaultName=vault.name)
+    except AwsError as exc:
+        if exc.code == "ResourceNotFoundException":  # (AccessDenied here is a real refusal)
+            return
+        if exc.code == "InvalidRequestException":
+            # AWS refuses to delete a vault that still holds recovery points
+            raise ApplyError(
+                f"AWS refuses to delete {what}: {exc.aws_message}. Its recovery points must "
+                "be deleted (aws backup delete-recovery-point) or expire first") from exc
+        raise
+
+
+def _create_backup_plan(runner: Any, op: Any, desired: Table | None) -> None:
+    plan: BackupPlan = op.after
+    runner.call("backup", op.region, f"creating backup plan '{plan.name}' in {op.region}",
+                "create_backup_plan", BackupPlan=_plan_document(runner, plan),
+                BackupPlanTags=dict(plan.tags))
+
+
+def _update_backup_plan(runner: Any, op: Any, desired: Table | None) -> None:
+    before: BackupPlan = op.before
+    after: BackupPlan = op.after
+    entry = _need_plan(runner, after.name, op.region)
+    what = f"backup plan '{after.name}' in {op.region}"
+    if (before.name, before.rule) != (after.name, after.rule):
+        runner.call("backup", op.region, f"updating {what}", "update_backup_plan",
+                    BackupPlanId=entry["BackupPlanId"],
+                    BackupPlan=_plan_document(runner, after))
+    if before.tags != after.tags:
+        _retag_backup(runner, entry["BackupPlanArn"], op.region, what, after.tags)
+
+
+def _delete_backup_plan(runner: Any, op: Any, desired: Table | None) -> None:
+    entry = _plan_entry(runner, op.before.name, op.region)
+    if entry is None:
+        return
+    runner.call("backup", op.region, f"deleting backup plan '{op.before.name}' in {op.region}",
+                "delete_backup_plan", BackupPlanId=entry["BackupPlanId"])
+
+
+def _create_backup_selection(runner: Any, op: Any, desired: Table | None) -> None:
+    selection: BackupSelection = op.after
+    plan = _need_plan(runner, selection.plan, op.region)
+    role_arn = runner.call("iam", op.region, f"reading IAM role '{selection.role}'", "get_role",
+                           RoleName=selection.role)["Role"]["Arn"]
+    table_arn = runner.table_arn(selection.table, op.region)
+    context = f"selecting '{selection.table}' for backup plan '{selection.plan}'"
+    for delay in (*IAM_PROPAGATION_DELAYS, None):
+        try:
+            runner.call("backup", op.region, context, "create_backup_selection",
+                        BackupPlanId=plan["BackupPlanId"], BackupSelection={
+                            "SelectionName": selection.name, "IamRoleArn": role_arn,
+                            "Resources": [table_arn]})
+            return
+        except AwsError as exc:
+            # a role created moments ago is not yet visible to AWS Backup everywhere (IAM is
+            # eventually consistent): it answers that the role cannot be assumed; wait
+            if delay is None or exc.code != "InvalidParameterValueException" or \
+                    "role" not in exc.aws_message.lower():
+                raise
+            runner.report(op.table, f"IAM role '{selection.role}' not assumable yet (IAM "
+                          f"propagation): retrying in {delay:.0f}s")
+            time.sleep(delay)
+
+
+def _delete_backup_selection(runner: Any, op: Any, desired: Table | None) -> None:
+    selection: BackupSelection = op.before
+    plan = _plan_entry(runner, selection.plan, op.region)
+    if plan is None:
+        return
+    kwargs: dict[str, Any] = {"BackupPlanId": plan["BackupPlanId"]}
+    while True:
+        page = runner.call("backup", op.region, f"listing selections of '{selection.plan}'",
+                           "list_backup_selections", **kwargs)
+        for item in page.get("BackupSelectionsList", []):
+            if item.get("SelectionName") == selection.name:
+                runner.call("backup", op.region, f"deleting backup selection "
+                            f"'{selection.name}'", "delete_backup_selection",
+                            BackupPlanId=plan["BackupPlanId"], SelectionId=item["SelectionId"])
+                return
+        token = page.get("NextToken")
+        if not token:
+            return
+        kwargs["NextToken"] = token
+
+
+def _create_role(runner: Any, op: Any, desired: Table | None) -> None:
+    role: BackupRole = op.after
+    policy = json.dumps(trust_policy(role.trusted_service))
+    if op.action == Action.CREATE:
+        try:
+            runner.call("iam", op.region, f"creating IAM role '{role.name}'", "create_role",
+                        RoleName=role.name, AssumeRolePolicyDocument=policy,
+                        Description="AWS Backup service role for the table's backup plan",
+                        Tags=_tag_list(role.tags))
+            return
+        except AwsError as exc:
+            if exc.code != "EntityAlreadyExists":
+                raise
+            runner.report(op.table, f"IAM role '{role.name}' already exists: converging it")
+    current = runner.call("iam", op.region, f"reading IAM role '{role.name}'", "get_role",
+                          RoleName=role.name)["Role"]
+    if trusted_service(current.get("AssumeRolePolicyDocument")) != role.trusted_service:
+        runner.call("iam", op.region, f"updating the trust policy of IAM role '{role.name}'",
+                    "update_assume_role_policy", RoleName=role.name, PolicyDocument=policy)
+    tags = {t["Key"]: t["Value"] for t in current.get("Tags", [])}
+    gone = sorted(k for k in tags if k not in role.tags and not k.startswith("aws:"))
+    changed = {k: v for k, v in role.tags.items() if tags.get(k) != v}
+    if gone:
+        runner.call("iam", op.region, f"untagging IAM role '{role.name}'", "untag_role",
+                    RoleName=role.name, TagKeys=gone)
+    if changed:
+        runner.call("iam", op.region, f"tagging IAM role '{role.name}'", "tag_role",
+                    RoleName=role.name, Tags=_tag_list(changed))
+
+
+def _attach_role_policy(runner: Any, op: Any, desired: Table | None) -> None:
+    # AttachRolePolicy of a policy already attached succeeds: nothing to tolerate
+    runner.call("iam", op.region, f"attaching {op.policy_arn} to IAM role '{op.role}'",
+                "attach_role_policy", RoleName=op.role, PolicyArn=op.policy_arn)
+
+
+def _detach_role_policy(runner: Any, op: Any, desired: Table | None) -> None:
+    try:
+        runner.call("iam", op.region, f"detaching {op.policy_arn} from IAM role '{op.role}'",
+                    "detach_role_policy", RoleName=op.role, PolicyArn=op.policy_arn)
+    except AwsError as exc:
+        if exc.code != "NoSuchEntity":
+            raise
+
+
+def _delete_role(runner: Any, op: Any, desired: Table | None) -> None:
+    try:
+        # IAM refuses (DeleteConflict) while policies are attached: they were detached first
+        runner.call("iam", op.region, f"deleting IAM role '{op.before.name}'", "delete_role",
+                    RoleName=op.before.name)
+    except AwsError as exc:
+        if exc.code != "NoSuchEntity":
+            raise
+
+
+HANDLERS: dict[str, Callable[[Any, Any, Table | None], None]] = {
+    "CreateBackupVault": _create_backup_vault,
+    "DeleteBackupVault": _delete_backup_vault,
+    "CreateBackupPlan": _create_backup_plan,
+    "UpdateBackupPlan": _update_backup_plan,
+    "DeleteBackupPlan": _delete_backup_plan,
+    "CreateBackupSelection": _create_backup_selection,
+    "DeleteBackupSelection": _delete_backup_selection,
+    "CreateRole": _create_role,
+    "AttachRolePolicy": _attach_role_policy,
+    "DetachRolePolicy": _detach_role_policy,
+    "DeleteRole": _delete_role,
+}

@@ -1,0 +1,6 @@
+"""The export stage: an environment's effective spec as another tool's configuration.
+
+``terraform.render_terraform(env, tables)`` writes Terraform JSON (``*.tf.json``) for the
+same resources ``apply`` manages: each table, its AWS Backup resources and its alarms.
+Exporters are pure: spec models in, file contents out; nothing here calls AWS.
+"""

@@ -1,0 +1,874 @@
+"""CloudFormation export: an environment's effective spec as deployable templates.
+
+``render_cloudformation(env, tables)`` returns ``{file name: text}``, deterministic (the same
+spec gives byte-identical files):
+
+``tablesmith-<env>.template.json``
+    The main stack, deployed in the environment's region. Per table: the table
+    (``AWS::DynamoDB::Table``, or ``AWS::DynamoDB::GlobalTable`` when it has replicas), its
+    AWS Backup vault, plan (one rule; a copy action per DR vault), selection and IAM role,
+    its CloudWatch alarms, and the module's outputs, each exported.
+``tablesmith-<env>-dr-<region>.template.json``
+    One stack per replica region, for what must live there: the DR backup vault
+    (``<table>-backup-vault-dr``) the main stack's copy actions write to, its ARN exported.
+``README.md``
+    Deployment order, the cross-region reference, and the output names.
+
+Why the main stack takes the DR vault ARNs as parameters: ``Fn::ImportValue`` only reads
+exports of the stack's own region, and the copy action needs the ARN of a vault in another
+region. That ARN is deterministic (``arn:<partition>:backup:<region>:<account>:backup-vault:
+<name>``), but a parameter's ``Default`` must be a literal, so each parameter defaults to ""
+and a condition substitutes the ARN built with ``${AWS::Partition}`` / ``${AWS::AccountId}``;
+an operator can still pass the DR stack's exported ARN explicitly.
+
+Names: every logical ID is PascalCase of a logical name (``user_events`` -> ``UserEvents``):
+``<T>Table``, ``<T>BackupVault``, ``<T>BackupPlan``, ``<T>BackupSelection``, ``<T>BackupRole``,
+``<T>DrBackupVault``, ``<T><alarm name after the table's>Alarm`` (the environment's shared
+UserErrors alarm: ``<PascalCase of its name>Alarm``, made once); outputs are ``<T>`` +
+PascalCase of the module's output name (``table_arn`` -> ``<T>TableArn``), exported as
+``${AWS::StackName}-<output>``. Outputs the module would set to null (a feature that is off)
+are left out: CloudFormation outputs cannot be null. List and map outputs are JSON strings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tablesmith.apply import create_table_request
+from tablesmith.around.alarms import desired_alarms, is_shared, put_request
+from tablesmith.errors import UsageError
+from tablesmith.resources import Backup, BackupVault, desired_backup
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tablesmith.resources import MetricAlarm
+    from tablesmith.spec.model import Environment, Table
+
+FORMAT_VERSION = "2010-09-09"
+# Hard CloudFormation quotas per template ("CloudFormation quotas" in the user guide)
+MAX_RESOURCES = 500
+MAX_OUTPUTS = 200
+MAX_PARAMETERS = 200
+MAX_DESCRIPTION = 1024
+DIRECT_UPLOAD_BYTES = 51_200  # larger template bodies must be uploaded to S3 first
+MAX_TEMPLATE_BYTES = 1_000_000  # "1 MB", the limit of a template uploaded to S3
+VAULT_ARN_PATTERN = r"^$|^arn:[a-z-]+:backup:[a-z0-9-]+:\d{12}:backup-vault:[A-Za-z0-9_.-]+$"
+
+
+# --------------------------------------------------------------------------- names
+
+
+def pascal(name: str) -> str:
+    """An alphanumeric logical ID from a name: ``user_events-v2`` -> ``UserEventsV2``."""
+    parts = [p for p in re.split(r"[^0-9A-Za-z]+", name) if p]
+    text = "".join(p[0].upper() + p[1:] for p in parts)
+    # a logical ID must start with a letter
+    return text if text[:1].isalpha() else f"T{text}"
+
+
+def main_stack_name(env: Environment) -> str:
+    """The stack name the README suggests for the main stack (also its file's stem)."""
+    return f"tablesmith-{env.name}"
+
+
+def dr_stack_name(env: Environment, region: str) -> str:
+    """The stack name the README suggests for the DR stack in ``region``."""
+    return f"tablesmith-{env.name}-dr-{region}"
+
+
+def template_file(stack_name: str) -> str:
+    """The file a stack's template is written to."""
+    return f"{stack_name}.template.json"
+
+
+def output_id(table: Table, output: str) -> str:
+    """The CloudFormation output name of a module output: ``<Table><OutputName>``."""
+    return pascal(table.name) + pascal(output)
+
+
+# --------------------------------------------------------------------------- intrinsics
+
+
+def _ref(logical_id: str) -> dict[str, str]:
+    return {"Ref": logical_id}
+
+
+def _att(logical_id: str, attribute: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [logical_id, attribute]}
+
+
+@dataclass(frozen=True)
+class _Sub:
+    """A ``${...}`` reference inside a string built with ``Fn::Sub``."""
+
+    expr: str  # e.g. "CampaignsTable.Arn", "AWS::AccountId"
+
+
+# A string value made of parts: literals, ``${...}`` references, and intrinsic functions
+# (dicts such as ``Fn::If``), which become variables of ``Fn::Sub``'s second argument.
+Part = str | _Sub | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Str:
+    """A JSON string leaf of ``_json_sub`` built from parts."""
+
+    parts: tuple[Part, ...]
+
+
+def _sub(*parts: Part) -> Any:
+    """The string of ``parts``: a literal if it has no references, else ``Fn::Sub``.
+
+    A literal ``${`` is escaped as ``${!`` (Fn::Sub's escape).
+    """
+    if all(isinstance(p, str) for p in parts):
+        return "".join(str(p) for p in parts)
+    text: list[str] = []
+    variables: dict[str, Any] = {}
+    for part in parts:
+        if isinstance(part, _Sub):
+            text.append(f"${{{part.expr}}}")
+        elif isinstance(part, dict):
+            name = f"V{len(variables)}"
+            variables[name] = part
+            text.append(f"${{{name}}}")
+        else:
+            text.append(part.replace("${", "${!"))
+    if variables:
+        return {"Fn::Sub": ["".join(text), variables]}
+    return {"Fn::Sub": "".join(text)}
+
+
+def _json_sub(value: Any) -> Any:
+    """A JSON document as one string value, with ``_Str`` / ``_Sub`` / intrinsic leaves."""
+    parts: list[Part] = []
+
+    def emit(v: Any) -> None:
+        if isinstance(v, _Sub):
+            emit(_Str((v,)))
+        elif isinstance(v, _Str):
+            parts.append('"')
+            # a literal inside a JSON string: escaped as JSON would escape it
+            parts.extend(json.dumps(p)[1:-1] if isinstance(p, str) else p for p in v.parts)
+            parts.append('"')
+        elif isinstance(v, dict):
+            parts.append("{")
+            for i, (k, item) in enumerate(v.items()):
+                parts.append(("," if i else "") + json.dumps(k) + ":")
+                emit(item)
+            parts.append("}")
+        elif isinstance(v, list):
+            parts.append("[")
+            for i, item in enumerate(v):
+                if i:
+                    parts.append(",")
+                emit(item)
+            parts.append("]")
+        else:
+            parts.append(json.dumps(v))
+
+    emit(value)
+    return _sub(*parts)
+
+
+def _arn(service: str, region: str, resource: Part) -> list[Part]:
+    return ["arn:", _Sub("AWS::Partition"), f":{service}:", region, ":",
+            _Sub("AWS::AccountId"), ":", resource]
+
+
+_PLACEHOLDERS = {"AWS::Partition": "<partition>", "AWS::AccountId": "<account-id>"}
+
+
+def _display(parts: Sequence[Part], *, in_template: bool = True) -> str:
+    """Parts for a reader: as Fn::Sub writes them in the README; in a template's descriptions
+    and metadata with ``<placeholders>`` (a ``${...}`` outside Fn::Sub is cfn-lint's E1029)."""
+    def one(p: Part) -> str:
+        if isinstance(p, str):
+            return p
+        if isinstance(p, _Sub):
+            return _PLACEHOLDERS.get(p.expr, p.expr) if in_template else f"${{{p.expr}}}"
+        return json.dumps(p)
+    return "".join(one(p) for p in parts)
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+# --------------------------------------------------------------------------- stacks
+
+
+@dataclass
+class _Stack:
+    """One template being built; every logical ID is checked for collisions."""
+
+    name: str
+    region: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    conditions: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)  # logical ID -> what made it
+
+    def _claim(self, logical_id: str, owner: str) -> None:
+        if logical_id in self.owners:
+            raise UsageError(
+                f"CloudFormation logical ID '{logical_id}' of {owner} is also that of "
+                f"{self.owners[logical_id]} in stack {self.name}; logical IDs are the "
+                "alphanumeric PascalCase of names, so rename one of the tables or indexes")
+        self.owners[logical_id] = owner
+
+    def add_resource(self, logical_id: str, owner: str, body: dict[str, Any]) -> None:
+        self._claim(logical_id, owner)
+        self.resources[logical_id] = body
+
+    def add_parameter(self, logical_id: str, owner: str, body: dict[str, Any]) -> None:
+        self._claim(logical_id, owner)
+        self.parameters[logical_id] = body
+
+    def add_condition(self, logical_id: str, owner: str, body: Any) -> None:
+        self._claim(logical_id, owner)
+        self.conditions[logical_id] = body
+
+    def add_output(self, logical_id: str, owner: str, description: str, value: Any) -> None:
+        # outputs have a namespace of their own
+        self._claim(f"Outputs.{logical_id}", owner)
+        self.outputs[logical_id] = {
+            "Description": description,
+            "Value": value,
+            "Export": {"Name": _sub(_Sub("AWS::StackName"), f"-{logical_id}")},
+        }
+
+    def check_quotas(self) -> None:
+        for what, count, limit in (("resources", len(self.resources), MAX_RESOURCES),
+                                   ("outputs", len(self.outputs), MAX_OUTPUTS),
+                                   ("parameters", len(self.parameters), MAX_PARAMETERS)):
+            if count > limit:
+                raise UsageError(
+                    f"stack {self.name} would have {count} {what}; CloudFormation allows "
+                    f"{limit} per template: export fewer tables at once")
+
+
+@dataclass(frozen=True)
+class _DrLink:
+    """A copy action's destination: a DR vault in another region, passed as a parameter."""
+
+    table: str  # logical table name
+    region: str
+    vault: str  # vault name
+    parameter: str  # main stack parameter
+    condition: str  # true when the parameter is empty (use the derived ARN)
+    dr_stack: str
+    dr_output: str
+
+    @property
+    def derived_arn(self) -> list[Part]:
+        return _arn("backup", self.region, f"backup-vault:{self.vault}")
+
+    @property
+    def arn(self) -> dict[str, Any]:
+        """The ARN the main stack uses: the parameter, or the derived one when it is empty."""
+        return {"Fn::If": [self.condition, _sub(*self.derived_arn), _ref(self.parameter)]}
+
+
+# --------------------------------------------------------------------------- table
+
+
+def _pitr(table: Table) -> dict[str, Any]:
+    spec: dict[str, Any] = {"PointInTimeRecoveryEnabled": table.point_in_time_recovery.enabled}
+    if table.point_in_time_recovery.enabled:
+        spec["RecoveryPeriodInDays"] = table.point_in_time_recovery.recovery_period_days
+    return spec
+
+
+def _ttl(table: Table) -> dict[str, Any]:
+    # written even when off, so that a stack update turns an enabled TTL off; the attribute
+    # name always, as CloudFormation needs it to disable a TTL that is on
+    return {"AttributeName": table.ttl.attribute_name, "Enabled": table.ttl.enabled}
+
+
+def _deletion_policy(table: Table) -> str:
+    # a protected table outlives its stack (and a replacement), as DeletionProtection intends
+    return "Retain" if table.deletion_protection else "Delete"
+
+
+def _common_table_properties(table: Table) -> dict[str, Any]:
+    """What Table and GlobalTable write alike, from the CreateTable request ``apply`` sends."""
+    request = create_table_request(table)
+    properties: dict[str, Any] = {
+        "TableName": request["TableName"],
+        "BillingMode": request["BillingMode"],
+        "KeySchema": request["KeySchema"],
+        # only key attributes (table and index keys): DynamoDB rejects any other definition
+        "AttributeDefinitions": request["AttributeDefinitions"],
+    }
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if key in request:
+            properties[key] = request[key]
+    return properties
+
+
+def _table_resource(table: Table) -> dict[str, Any]:
+    properties = _common_table_properties(table)
+    if table.stream.enabled:
+        properties["StreamSpecification"] = {"StreamViewType": table.stream.view_type}
+    properties["PointInTimeRecoverySpecification"] = _pitr(table)
+    properties["TimeToLiveSpecification"] = _ttl(table)
+    enc = table.encryption
+    sse: dict[str, Any] = {"SSEEnabled": enc.type != "AWS_OWNED"}
+    if enc.type != "AWS_OWNED":
+        sse["SSEType"] = "KMS"  # with no key given: the AWS-managed key aws/dynamodb
+    if enc.type == "CUSTOMER_MANAGED":
+        sse["KMSMasterKeyId"] = enc.kms_key_arn
+    properties["SSESpecification"] = sse
+    properties["DeletionProtectionEnabled"] = table.deletion_protection
+    properties["TableClass"] = table.table_class
+    cap = table.on_demand_throughput
+    if cap is not None and (cap.max_read_request_units or cap.max_write_request_units):
+        # None means no cap: the property is left out (CloudFormation's minimum is 1)
+        properties["OnDemandThroughput"] = {
+            k: v for k, v in (("MaxReadRequestUnits", cap.max_read_request_units),
+                              ("MaxWriteRequestUnits", cap.max_write_request_units)) if v}
+    properties["Tags"] = _tag_list(table.tags)
+    policy = _deletion_policy(table)
+    return {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": policy,
+            "UpdateReplacePolicy": policy, "Properties": properties}
+
+
+def _replica(table: Table, region: str) -> dict[str, Any]:
+    replica: dict[str, Any] = {
+        "Region": region,
+        "PointInTimeRecoverySpecification": _pitr(table),
+        "DeletionProtectionEnabled": table.deletion_protection,
+        "TableClass": table.table_class,
+    }
+    enc = table.encryption
+    if enc.type == "CUSTOMER_MANAGED":
+        # customer-managed keys are regional: each replica names its own
+        key = enc.kms_key_arn if region == table.region else enc.replica_kms_key_arns.get(region)
+        if key is None:
+            raise UsageError(f"table '{table.name}' has no KMS key for its replica in {region}")
+        replica["SSESpecification"] = {"KMSMasterKeyId": key}
+    cap = table.on_demand_throughput
+    if cap is not None and cap.max_read_request_units:
+        replica["ReadOnDemandThroughputSettings"] = {
+            "MaxReadRequestUnits": cap.max_read_request_units}
+    replica["Tags"] = _tag_list(table.tags)
+    return replica
+
+
+def _global_table_resource(table: Table) -> dict[str, Any]:
+    properties = _common_table_properties(table)
+    # replication needs the stream, with both images: forced on whatever the spec says
+    properties["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    properties["TimeToLiveSpecification"] = _ttl(table)
+    enc = table.encryption
+    sse: dict[str, Any] = {"SSEEnabled": enc.type != "AWS_OWNED"}
+    if enc.type != "AWS_OWNED":
+        # the key itself is per replica (ReplicaSSESpecification); none: aws/dynamodb
+        sse["SSEType"] = "KMS"
+    properties["SSESpecification"] = sse
+    cap = table.on_demand_throughput
+    if cap is not None and cap.max_write_request_units:
+        # writes are replicated, so their cap is global; reads are capped per replica
+        properties["WriteOnDemandThroughputSettings"] = {
+            "MaxWriteRequestUnits": cap.max_write_request_units}
+    # the stack's own region is a replica too: GlobalTable manages the whole set
+    properties["Replicas"] = [_replica(table, r)
+                              for r in sorted({table.region, *table.replicas})]
+    policy = _deletion_policy(table)
+    return {"Type": "AWS::DynamoDB::GlobalTable", "DeletionPolicy": policy,
+            "UpdateReplacePolicy": policy, "Properties": properties}
+
+
+# --------------------------------------------------------------------------- backup
+
+
+def _vault_resource(vault: BackupVault) -> dict[str, Any]:
+    # Retained: recovery points outlive the stack (each expires by its own lifecycle), and
+    # AWS Backup refuses to delete a vault that holds any, which would fail a stack deletion
+    return {"Type": "AWS::Backup::BackupVault", "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {"BackupVaultName": vault.name,
+                           "BackupVaultTags": dict(sorted(vault.tags.items()))}}
+
+
+def _backup_resources(stack: _Stack, table: Table, backup: Backup,
+                      links: Sequence[_DrLink]) -> None:
+    t = pascal(table.name)
+    owner = f"table '{table.name}'"
+    vault, plan, selection, role = backup.vault, backup.plan, backup.selection, backup.role
+    if vault is None or plan is None or selection is None or role is None:
+        return
+    stack.add_resource(f"{t}BackupVault", owner, _vault_resource(vault))
+    lifecycle: dict[str, int] = {"DeleteAfterDays": plan.rule.delete_after_days}
+    if plan.rule.cold_storage_after_days is not None:
+        lifecycle["MoveToColdStorageAfterDays"] = plan.rule.cold_storage_after_days
+    rule: dict[str, Any] = {
+        "RuleName": plan.rule.name,
+        "TargetBackupVault": _ref(f"{t}BackupVault"),  # Ref: the vault's name
+        "ScheduleExpression": plan.rule.schedule,
+        "Lifecycle": lifecycle,
+    }
+    by_region = {link.region: link for link in links}
+    if plan.rule.copy_actions:
+        rule["CopyActions"] = [
+            {"DestinationBackupVaultArn": by_region[c.destination_region].arn,
+             "Lifecycle": {k: v for k, v in (
+                 ("DeleteAfterDays", c.delete_after_days),
+                 ("MoveToColdStorageAfterDays", c.cold_storage_after_days)) if v is not None}}
+            for c in plan.rule.copy_actions]
+    stack.add_resource(f"{t}BackupPlan", owner, {
+        "Type": "AWS::Backup::BackupPlan",
+        "Properties": {"BackupPlan": {"BackupPlanName": plan.name, "BackupPlanRule": [rule]},
+                       "BackupPlanTags": dict(sorted(plan.tags.items()))}})
+    policies = [_sub(*_partition_arn(arn)) for arn in role.managed_policies]
+    stack.add_resource(f"{t}BackupRole", owner, {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "RoleName": role.name,
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": role.trusted_service},
+                               "Action": "sts:AssumeRole"}]},
+            "ManagedPolicyArns": policies,
+            "Tags": _tag_list(role.tags)}})
+    stack.add_resource(f"{t}BackupSelection", owner, {
+        "Type": "AWS::Backup::BackupSelection",
+        "Properties": {
+            "BackupPlanId": _ref(f"{t}BackupPlan"),  # Ref: the plan's ID
+            "BackupSelection": {"SelectionName": selection.name,
+                                "IamRoleArn": _att(f"{t}BackupRole", "Arn"),
+                                "Resources": [_att(f"{t}Table", "Arn")]}}})
+
+
+def _partition_arn(arn: str) -> list[Part]:
+    # AWS-managed policies live in every partition (aws, aws-cn, aws-us-gov)
+    _, _, rest = arn.split(":", 2)
+    return ["arn:", _Sub("AWS::Partition"), f":{rest}"]
+
+
+def _dr_links(env: Environment, table: Table, backup: Backup) -> list[_DrLink]:
+    t = pascal(table.name)
+    links = []
+    for vault in backup.dr_vaults:
+        r = pascal(vault.region)
+        links.append(_DrLink(
+            table=table.name, region=vault.region, vault=vault.name,
+            parameter=f"{t}DrBackupVaultArn{r}", condition=f"{t}DrBackupVaultArn{r}Derived",
+            dr_stack=dr_stack_name(env, vault.region),
+            dr_output=output_id(table, "replica_backup_vault_arn")))
+    return links
+
+
+def _add_dr_parameter(stack: _Stack, link: _DrLink) -> None:
+    owner = f"table '{link.table}'"
+    derived = _display(link.derived_arn)
+    stack.add_parameter(link.parameter, owner, {
+        "Type": "String",
+        "Default": "",
+        "AllowedPattern": VAULT_ARN_PATTERN,
+        "Description": (
+            f"ARN of backup vault {link.vault} in {link.region} (output {link.dr_output} of "
+            f"stack {link.dr_stack}). Empty: {derived}. A parameter because Fn::ImportValue "
+            "does not cross regions."),
+    })
+    stack.add_condition(link.condition, owner, {"Fn::Equals": [_ref(link.parameter), ""]})
+
+
+def _add_dr_vault(stack: _Stack, table: Table, backup: Backup, region: str) -> None:
+    vault = next(v for v in backup.dr_vaults if v.region == region)
+    t = pascal(table.name)
+    owner = f"table '{table.name}'"
+    stack.add_resource(f"{t}DrBackupVault", owner, _vault_resource(vault))
+    stack.add_output(output_id(table, "replica_backup_vault_arn"), owner,
+                     f"ARN of DR backup vault {vault.name} of table {table.table_name} in "
+                     f"{region}: the main stack's copy destination",
+                     _att(f"{t}DrBackupVault", "BackupVaultArn"))
+    stack.add_output(output_id(table, "replica_backup_vault_name"), owner,
+                     f"Name of DR backup vault of table {table.table_name} in {region}",
+                     _ref(f"{t}DrBackupVault"))
+
+
+# --------------------------------------------------------------------------- alarms
+
+
+def alarm_logical_id(table: Table, alarm: MetricAlarm) -> str:
+    """``<T><rest of the alarm name>Alarm``; the shared UserErrors alarm has no table."""
+    if is_shared(alarm.name):
+        return pascal(alarm.name) + "Alarm"
+    prefix = f"{table.table_name}-"
+    rest = alarm.name[len(prefix):] if alarm.name.startswith(prefix) else alarm.name
+    return pascal(table.name) + pascal(rest) + "Alarm"
+
+
+def _alarm_resource(alarm: MetricAlarm) -> dict[str, Any]:
+    # the PutMetricAlarm request apply sends: CloudFormation's properties have the same names
+    properties = put_request(alarm, with_tags=True)
+    for key in ("AlarmActions", "OKActions"):
+        if not properties.get(key):
+            properties.pop(key, None)
+    return {"Type": "AWS::CloudWatch::Alarm", "Properties": properties}
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _table_outputs(stack: _Stack, table: Table, backup: Backup, links: Sequence[_DrLink],
+                   alarm_ids: dict[str, str]) -> dict[str, str]:
+    """Add the module's outputs of one table (those it would not set to null) and the maps;
+    return ``{module output name: CloudFormation output name}``."""
+    t = pascal(table.name)
+    tid = f"{t}Table"
+    name = table.table_name
+    # replication forces the stream on (see _global_table_resource)
+    stream_on = table.stream.enabled or bool(table.replicas)
+    arn = _Sub(f"{tid}.Arn")
+    indexes = table.global_secondary_indexes
+    replicas = sorted(table.replicas)
+    replica_arns = {r: _arn("dynamodb", r, f"table/{name}") for r in replicas}
+    values: list[tuple[str, str, Any]] = [
+        ("table_name", "Name of the DynamoDB table", _ref(tid)),
+        ("table_id", "ID of the DynamoDB table (same as name)", _ref(tid)),
+        ("table_arn", "ARN of the DynamoDB table", _att(tid, "Arn")),
+    ]
+    if stream_on:
+        values += [
+            ("table_stream_arn", "ARN of the table's stream", _att(tid, "StreamArn")),
+            # a stream ARN is arn:...:table/<name>/stream/<label>; table names have no "/"
+            ("table_stream_label", "Stream label of the table",
+             {"Fn::Select": [3, {"Fn::Split": ["/", _att(tid, "StreamArn")]}]}),
+        ]
+    values += [
+        ("global_secondary_indexes", "GSIs (JSON list of name, hash_key, range_key)",
+         _json_sub([{"name": g.name, "hash_key": g.hash_key.name,
+                     "range_key": g.range_key.name if g.range_key else None}
+                    for g in indexes])),
+        ("gsi_arns", "GSI name to ARN (JSON map)",
+         _json_sub({g.name: _Str((arn, f"/index/{g.name}")) for g in indexes})),
+    ]
+    if backup.plan is not None:
+        values += [
+            ("backup_plan_id", "ID of the AWS Backup plan", _ref(f"{t}BackupPlan")),
+            ("backup_vault_name", "Name of the AWS Backup vault", _ref(f"{t}BackupVault")),
+            ("backup_vault_arn", "ARN of the AWS Backup vault",
+             _att(f"{t}BackupVault", "BackupVaultArn")),
+        ]
+    if replicas:
+        values += [
+            ("replica_table_arn", f"ARN of the replica table in {replicas[0]}",
+             _sub(*replica_arns[replicas[0]])),
+            ("replica_region", "Region of the replica (the first, by name)", replicas[0]),
+        ]
+    if links:
+        values.append(("replica_backup_vault_arn",
+                       f"ARN of the DR backup vault in {links[0].region}", links[0].arn))
+    for output, suffix in (("user_errors_alarm_arn", "user-errors"),
+                           ("system_errors_alarm_arn", "system-errors"),
+                           ("throttled_requests_alarm_arn", "throttled-requests")):
+        alarm = _module_alarm(table, alarm_ids, suffix)
+        if alarm is not None:
+            values.append((output, f"ARN of the {suffix.replace('-', ' ')} alarm",
+                           _att(alarm, "Arn")))
+    values.append(("table_info", "Table information (JSON object)", _json_sub({
+        "name": name,
+        "arn": arn,
+        "partition_key": table.partition_key.name,
+        "sort_key": table.sort_key.name if table.sort_key else None,
+        "billing_mode": table.billing_mode,
+        "stream_enabled": stream_on,
+        "stream_arn": _Sub(f"{tid}.StreamArn") if stream_on else None,
+        "pitr_enabled": table.point_in_time_recovery.enabled,
+        "backup_enabled": backup.plan is not None,
+        "replication_enabled": bool(replicas),
+    })))
+    # beyond the module, as ``tablesmith output``: the maps it could not have
+    if replicas:
+        values.append(("replica_table_arns", "Replica region to table ARN (JSON map)",
+                       _json_sub({r: _Str(tuple(replica_arns[r])) for r in replicas})))
+    if links:
+        values.append(("replica_backup_vault_arns", "Replica region to DR vault ARN (JSON map)",
+                       _json_sub({link.region: _Str((link.arn,)) for link in links})))
+    if alarm_ids:
+        values.append(("alarm_arns", "Alarm name to ARN (JSON map)",
+                       _json_sub({n: _Sub(f"{lid}.Arn") for n, lid in alarm_ids.items()})))
+    names = {}
+    for output, description, value in values:
+        names[output] = output_id(table, output)
+        stack.add_output(names[output], f"table '{table.name}'",
+                         f"{description}: table {name} (module output {output})", value)
+    return names
+
+
+def _module_alarm(table: Table, alarm_ids: dict[str, str], suffix: str) -> str | None:
+    """The alarm a module ``<suffix>_alarm_arn`` output stands for (as ``outputs.py`` finds it)."""
+    if suffix == "user-errors":
+        return next((lid for n, lid in alarm_ids.items() if "user-errors" in n), None)
+    return alarm_ids.get(f"{table.table_name}-{suffix}")
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+@dataclass
+class _Export:
+    """Everything rendered for one environment, before it is serialised."""
+
+    env: Environment
+    main: _Stack
+    dr: dict[str, _Stack]  # by region, sorted
+    links: list[_DrLink]
+    output_names: dict[str, dict[str, str]]  # logical table -> module output -> output ID
+
+
+def build_stacks(env: Environment, tables: Sequence[Table]) -> _Export:
+    """The stacks of ``env`` (main and one per DR region), as data."""
+    if not tables:
+        raise UsageError(f"environment '{env.name}' has no tables to export")
+    main = _Stack(main_stack_name(env), env.region)
+    dr: dict[str, _Stack] = {}
+    links: list[_DrLink] = []
+    output_names: dict[str, dict[str, str]] = {}
+    shared_alarms: set[str] = set()
+    for table in sorted(tables, key=lambda t: t.name):
+        if table.region != env.region:
+            raise UsageError(f"table '{table.name}' is in {table.region}, not in environment "
+                             f"'{env.name}''s region {env.region}")
+        t = pascal(table.name)
+        owner = f"table '{table.name}'"
+        main.add_resource(f"{t}Table", owner, _global_table_resource(table) if table.replicas
+                          else _table_resource(table))
+        backup = desired_backup(table)
+        table_links = _dr_links(env, table, backup)
+        for link in table_links:
+            _add_dr_parameter(main, link)
+            region_stack = dr.setdefault(link.region,
+                                         _Stack(dr_stack_name(env, link.region), link.region))
+            _add_dr_vault(region_stack, table, backup, link.region)
+        links += table_links
+        _backup_resources(main, table, backup, table_links)
+        alarm_ids: dict[str, str] = {}
+        for alarm in desired_alarms(table):
+            if alarm.region != main.region:
+                raise UsageError(f"alarm '{alarm.name}' is in {alarm.region}; only alarms in "
+                                 f"the table's region ({main.region}) can be exported")
+            logical_id = alarm_logical_id(table, alarm)
+            alarm_ids[alarm.name] = logical_id
+            if is_shared(alarm.name):
+                # one alarm per environment and region, shared by its tables: the first
+                # table by name defines it (as apply's dedupe_alarm_ops does)
+                if alarm.name in shared_alarms:
+                    continue
+                shared_alarms.add(alarm.name)
+            main.add_resource(logical_id, f"alarm '{alarm.name}'", _alarm_resource(alarm))
+        output_names[table.name] = _table_outputs(main, table, backup, table_links, alarm_ids)
+    for stack in (main, *dr.values()):
+        stack.check_quotas()
+    return _Export(env, main, dict(sorted(dr.items())), links, output_names)
+
+
+def _template(stack: _Stack, description: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    template: dict[str, Any] = {
+        "AWSTemplateFormatVersion": FORMAT_VERSION,
+        "Description": description,
+        "Metadata": metadata,
+    }
+    for key, section in (("Parameters", stack.parameters), ("Conditions", stack.conditions),
+                         ("Resources", stack.resources), ("Outputs", stack.outputs)):
+        if section:
+            template[key] = section
+    return template
+
+
+def _main_description(export: _Export) -> str:
+    env = export.env
+    text = (f"tablesmith: DynamoDB tables of environment '{env.name}' in {env.region}, with "
+            "their AWS Backup resources and CloudWatch alarms.")
+    if export.dr:
+        regions = ", ".join(f"{s.name} in {r}" for r, s in export.dr.items())
+        text += (f" Deploy the DR stacks first ({regions}): backup copy actions write to "
+                 "their vaults. Each DR vault ARN is a parameter (empty: the ARN derived from "
+                 "the vault's name), since Fn::ImportValue does not cross regions. "
+                 "See README.md.")
+    if len(text) > MAX_DESCRIPTION:
+        text = text[:MAX_DESCRIPTION - 20].rsplit(" ", 1)[0] + " … See README.md."
+    return text
+
+
+def _main_metadata(export: _Export) -> dict[str, Any]:
+    env = export.env
+    order = [{"stack": s.name, "region": r, "template": template_file(s.name)}
+             for r, s in export.dr.items()]
+    order.append({"stack": export.main.name, "region": env.region,
+                  "template": template_file(export.main.name)})
+    return {"tablesmith": {
+        "environment": env.name,
+        "region": env.region,
+        "deploymentOrder": order,
+        "crossRegionReferences": [{
+            "parameter": link.parameter,
+            "table": link.table,
+            "region": link.region,
+            "backupVault": link.vault,
+            "fromStack": link.dr_stack,
+            "fromOutput": link.dr_output,
+            "exportName": f"{link.dr_stack}-{link.dr_output}",
+            "whenEmpty": _display(link.derived_arn),
+        } for link in export.links],
+        "outputNames": export.output_names,
+    }}
+
+
+def _dr_template(export: _Export, region: str, stack: _Stack) -> dict[str, Any]:
+    env = export.env
+    description = (f"tablesmith: DR resources of environment '{env.name}' in {region} (the "
+                   f"backup vaults that {export.main.name} in {env.region} copies to). Deploy "
+                   f"before {export.main.name}. See README.md.")
+    metadata = {"tablesmith": {"environment": env.name, "region": region,
+                               "mainStack": export.main.name, "mainRegion": env.region}}
+    return _template(stack, description, metadata)
+
+
+def _dump(template: dict[str, Any]) -> str:
+    return json.dumps(template, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_cloudformation(env: Environment, tables: Sequence[Table]) -> dict[str, str]:
+    """``{file name: text}``: the main template, one per DR region, and README.md.
+
+    Deterministic: the same environment and tables give byte-identical files.
+    """
+    export = build_stacks(env, tables)
+    files = {template_file(export.main.name): _dump(_template(
+        export.main, _main_description(export), _main_metadata(export)))}
+    for region, stack in export.dr.items():
+        files[template_file(stack.name)] = _dump(_dr_template(export, region, stack))
+    for name, text in files.items():
+        if len(text.encode()) > MAX_TEMPLATE_BYTES:
+            raise UsageError(f"{name} would be {len(text.encode()):,} bytes; CloudFormation "
+                             f"takes at most {MAX_TEMPLATE_BYTES:,}: export fewer tables at once")
+    files["README.md"] = _readme(export, files)
+    return dict(sorted(files.items()))
+
+
+# --------------------------------------------------------------------------- README
+
+
+def _readme(export: _Export, files: dict[str, str]) -> str:
+    env = export.env
+    main_file = template_file(export.main.name)
+    lines = [
+        f"# CloudFormation for environment `{env.name}`",
+        "",
+        f"Generated by `tablesmith export cloudformation` from the effective spec of "
+        f"`{env.name}`. Do not edit: change the spec and export again (the same spec gives "
+        "byte-identical files).",
+        "",
+        "| File | Stack name (suggested) | Region | Holds |",
+        "| --- | --- | --- | --- |",
+    ]
+    for region, stack in export.dr.items():
+        lines.append(f"| `{template_file(stack.name)}` | `{stack.name}` | {region} | "
+                     "DR backup vaults (`<table>-backup-vault-dr`) |")
+    lines += [
+        f"| `{main_file}` | `{export.main.name}` | {env.region} | tables, AWS Backup vault, "
+        "plan, selection and IAM role, CloudWatch alarms, outputs |",
+        "",
+        "## Deployment order",
+        "",
+    ]
+    step = 1
+    if export.dr:
+        lines += ["The DR stacks come first: the main stack's backup plan copies every "
+                  "recovery point to their vaults, and a copy to a vault that does not exist "
+                  "fails.", ""]
+    lines.append("```sh")
+    for region, stack in export.dr.items():
+        lines += [f"# {step}. DR stack in {region}",
+                  f"aws cloudformation deploy --region {region} --stack-name {stack.name} \\",
+                  f"    --template-file {template_file(stack.name)}"]
+        step += 1
+    lines += [f"# {step}. main stack in {env.region} (it names IAM roles: CAPABILITY_NAMED_IAM)",
+              f"aws cloudformation deploy --region {env.region} "
+              f"--stack-name {export.main.name} \\",
+              f"    --template-file {main_file} --capabilities CAPABILITY_NAMED_IAM",
+              "```", ""]
+    too_big = sorted(n for n, text in files.items()
+                     if len(text.encode()) > DIRECT_UPLOAD_BYTES)
+    if too_big:
+        lines += [f"Larger than the {DIRECT_UPLOAD_BYTES:,} bytes CloudFormation takes in a "
+                  f"template body sent directly, so deploy with `--s3-bucket <bucket>`: "
+                  f"{', '.join(f'`{n}`' for n in too_big)}.", ""]
+    lines += ["Delete in the reverse order (the main stack first).", ""]
+    if export.links:
+        lines += [
+            "## Cross-region reference: the DR vault ARNs",
+            "",
+            "Each backup plan's copy action needs the ARN of a vault in another region. "
+            "`Fn::ImportValue` only reads exports of the stack's own region, so the main stack "
+            "cannot import the DR stack's export. It takes one parameter per DR vault instead. "
+            "A parameter's `Default` must be a literal (no `${AWS::AccountId}`), so each "
+            "defaults to the empty string, and a condition then uses the ARN built from the "
+            "vault's known name, which is deterministic:",
+            "",
+            "`arn:${AWS::Partition}:backup:<region>:${AWS::AccountId}:backup-vault:<name>`",
+            "",
+            "Leave the parameters empty, or pass the DR stack's exported ARN to be explicit "
+            "(an ARN that is wrong makes every copy job fail):",
+            "",
+            "| Main stack parameter | DR stack | Its output (export `<stack>-<output>`) | "
+            "Empty means |",
+            "| --- | --- | --- | --- |",
+        ]
+        lines += [f"| `{link.parameter}` | `{link.dr_stack}` ({link.region}) | "
+                  f"`{link.dr_output}` | `{_display(link.derived_arn, in_template=False)}` |"
+                  for link in export.links]
+        lines += [
+            "",
+            "```sh",
+            f"aws cloudformation describe-stacks --region {export.links[0].region} "
+            f"--stack-name {export.links[0].dr_stack} \\",
+            f"    --query \"Stacks[0].Outputs[?OutputKey=='{export.links[0].dr_output}']"
+            ".OutputValue\" --output text",
+            "```",
+            "",
+        ]
+    lines += [
+        "## Outputs",
+        "",
+        "Every output of the reference module, per table, named `<Table><OutputName>` "
+        "(PascalCase of the table's logical name and of the module's output name; "
+        "CloudFormation output names are alphanumeric) and exported as "
+        "`<stack name>-<output>` for `Fn::ImportValue` in the same region. An output the "
+        "module would set to null (backup off, no replica, an alarm rule off) is absent. "
+        "Lists and maps (`global_secondary_indexes`, `gsi_arns`, `table_info`, "
+        "`replica_table_arns`, `replica_backup_vault_arns`, `alarm_arns`) are JSON strings. "
+        "The DR stacks export `<Table>ReplicaBackupVaultArn` and "
+        "`<Table>ReplicaBackupVaultName` of their vaults.",
+        "",
+        "| Table | Module output | CloudFormation output |",
+        "| --- | --- | --- |",
+    ]
+    for table, names in export.output_names.items():
+        lines += [f"| {table} | `{output}` | `{cfn}` |" for output, cfn in names.items()]
+    lines += [
+        "",
+        "## Notes",
+        "",
+        "- Tables with replicas are `AWS::DynamoDB::GlobalTable` (the stack's region is one of "
+        "its replicas); others are `AWS::DynamoDB::Table`. CloudFormation cannot change a "
+        "resource's type in place: adding the first replica to a table made by this stack "
+        "means retaining the table, removing it from the stack, and importing it as a "
+        "`GlobalTable` (resource import) once its replicas exist.",
+        "- Tables with deletion protection have `DeletionPolicy` and `UpdateReplacePolicy` "
+        "`Retain`; the others `Delete`. Backup vaults are always retained: their recovery "
+        "points outlive the stack (each expires by its lifecycle), and AWS Backup refuses to "
+        "delete a vault that holds any.",
+        "- Manage an environment with either CloudFormation or `tablesmith apply`, not both.",
+        "",
+    ]
+    return "\n".join(lines)

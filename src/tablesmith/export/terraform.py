@@ -1,0 +1,549 @@
+"""Export one environment's effective spec as Terraform JSON (``*.tf.json``).
+
+``render_terraform(env, tables)`` returns ``{file name: contents}``; the same spec gives
+byte-identical files (keys sorted, lists in the model's sorted order, one trailing newline):
+
+    terraform.tf.json      ``terraform.required_providers.aws``; the default ``provider "aws"``
+                           in the environment's region and one aliased provider per other
+                           region a table uses (``replica_eu_west_1``, …)
+    table_<name>.tf.json   one per table: ``aws_dynamodb_table``, its AWS Backup resources
+                           (vault, plan, selection, IAM role with two policy attachments, a DR
+                           vault per replica region) and its CloudWatch alarms
+    alarms.tf.json         only with ``alarms.user_errors`` on: the UserErrors alarm per
+                           region, which the environment's tables share (no TableName exists)
+    outputs.tf.json        the module's outputs (``outputs.MODULE_OUTPUTS``) plus tablesmith's
+                           three extra maps (``replica_table_arns``, …)
+
+The resources are the ones ``apply`` manages, from the same derivations
+(``resources.desired_backup``, ``around.alarms.desired_alarms``) and with the same names.
+
+Outputs: the module made one table per module instance (``module.tenants_table.table_arn``);
+this root holds every table of the environment, so each module output becomes one map keyed
+by logical table name: ``output.table_arn.value["tenants"]``. Maps rather than prefixed names
+(``tenants_table_arn``): the names stay exactly the module's, the set of outputs does not grow
+with the tables, and prefixed names can collide (table ``x_replica``'s ``table_arn`` and table
+``x``'s ``replica_table_arn``). Values are what ``tablesmith output`` reads from AWS (see
+``outputs.table_outputs``): references to the resources, null where a feature is off.
+
+Addresses: ``<type>.<name>`` with the logical table name made a Terraform identifier
+(``[A-Za-z0-9_]``, not starting with a digit) plus a suffix per role (``<t>_backup`` role,
+``<t>_dr_eu_west_1`` vault, ``<t>_system_errors`` alarm). Two names that come out alike are an
+error, never a silent merge.
+
+Strings: every string in a Terraform JSON expression position is a template, object keys
+included, so literals have ``${`` and ``%{`` escaped; references are built as ``Expr`` and are
+written as they are.
+
+The reference module's defects are not carried over: every aliased provider a resource names
+is declared (the module used ``aws.replica`` without declaring it, so ``terraform validate``
+failed); ``attribute`` blocks are the key attributes only, once each (DynamoDB rejects
+definitions no key uses; the module defined its keys twice); the alarms are tablesmith's, on
+series DynamoDB publishes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from tablesmith.around.alarms import desired_alarms, is_shared
+from tablesmith.errors import UsageError
+from tablesmith.outputs import MODULE_OUTPUTS
+from tablesmith.resources import BACKUP_POLICIES, desired_backup
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from tablesmith.resources import Backup, BackupVault, MetricAlarm, MetricQuery
+    from tablesmith.spec.model import Encryption, Environment, Key, Table
+
+PROVIDER_SOURCE = "hashicorp/aws"
+# point_in_time_recovery.recovery_period_in_days first shipped in 5.97.0 (provider PR #41484);
+# older 5.x providers reject it as an unsupported argument.
+PROVIDER_VERSION = ">= 5.97.0"
+TERRAFORM_VERSION = ">= 1.5.0"  # the module's documented prerequisite
+
+TERRAFORM_FILE = "terraform.tf.json"
+OUTPUTS_FILE = "outputs.tf.json"
+SHARED_ALARMS_FILE = "alarms.tf.json"  # alarms no single table owns (UserErrors per region)
+EXTRA_OUTPUTS = ("replica_table_arns", "replica_backup_vault_arns", "alarm_arns")
+
+OUTPUT_DESCRIPTIONS = {
+    "table_name": "Name of each DynamoDB table",
+    "table_id": "ID of each DynamoDB table (same as name)",
+    "table_arn": "ARN of each DynamoDB table",
+    "table_stream_arn": "ARN of each table's stream (null if streams disabled)",
+    "table_stream_label": "Stream label of each table (null if streams disabled)",
+    "global_secondary_indexes": "Global secondary indexes of each table",
+    "gsi_arns": "Map of GSI names to ARNs, per table",
+    "backup_plan_id": "ID of each table's AWS Backup plan (null if backups disabled)",
+    "backup_vault_name": "Name of each table's backup vault (null if backups disabled)",
+    "backup_vault_arn": "ARN of each table's backup vault (null if backups disabled)",
+    "replica_table_arn": "ARN of each table's first replica (null if not replicated)",
+    "replica_region": "Region of each table's first replica (null if not replicated)",
+    "replica_backup_vault_arn": "ARN of each table's first DR backup vault (null if none)",
+    "user_errors_alarm_arn": "ARN of the UserErrors alarm (null if not created)",
+    "system_errors_alarm_arn": "ARN of each table's SystemErrors alarm (null if disabled)",
+    "throttled_requests_alarm_arn": "ARN of each table's ThrottledRequests alarm (null if "
+                                    "disabled)",
+    "table_info": "Summary of each table",
+    "replica_table_arns": "Replica table ARNs by region, per table",
+    "replica_backup_vault_arns": "DR backup vault ARNs by region, per table",
+    "alarm_arns": "CloudWatch alarm ARNs by alarm name, per table",
+}
+# the two managed policies of the module's role, under the module's resource names
+_POLICY_ROLES = {BACKUP_POLICIES[0]: "backup", BACKUP_POLICIES[1]: "restore"}
+_NOT_IDENT = re.compile(r"[^A-Za-z0-9_]")
+
+
+class Expr(str):
+    """A Terraform expression in template form (``${…}``): written verbatim, never escaped."""
+
+    __slots__ = ()
+
+
+def escape(text: str) -> str:
+    """``text`` as a literal in a Terraform template: ``${`` and ``%{`` doubled."""
+    return text.replace("${", "$${").replace("%{", "%%{")
+
+
+def identifier(text: str) -> str:
+    """``text`` as a Terraform identifier: other characters become ``_``; no leading digit."""
+    ident = _NOT_IDENT.sub("_", text)
+    return ident if re.match(r"[A-Za-z_]", ident) else f"_{ident}"
+
+
+def provider_alias(region: str) -> str:
+    """The alias of the provider for ``region`` (any region but the environment's own)."""
+    return f"replica_{identifier(region)}"
+
+
+def key_attributes(table: Table) -> tuple[Key, ...]:
+    """Every attribute a key of the table or of an index uses, once each, sorted by name.
+
+    DynamoDB rejects attribute definitions that no key uses, so nothing else is defined.
+    """
+    keys = [table.partition_key, table.sort_key]
+    for gsi in table.global_secondary_indexes:
+        keys += [gsi.hash_key, gsi.range_key]
+    keys += [lsi.range_key for lsi in table.local_secondary_indexes]
+    by_name: dict[str, Key] = {}
+    for key in keys:
+        if key is not None:
+            by_name.setdefault(key.name, key)
+    return tuple(by_name[name] for name in sorted(by_name))
+
+
+def render_terraform(env: Environment, tables: Sequence[Table]) -> dict[str, str]:
+    """Terraform JSON for ``tables`` of ``env``: ``{file name: contents}``, deterministic."""
+    builder = _Builder(env)
+    # by physical name: the first table defines a shared alarm, as in apply
+    outputs = {t.name: builder.add_table(t) for t in sorted(tables, key=lambda t: t.table_name)}
+    documents = dict(builder.files)
+    documents[TERRAFORM_FILE] = builder.terraform_document()
+    documents[OUTPUTS_FILE] = _outputs_document(outputs)
+    return {name: _dump(doc) for name, doc in sorted(documents.items())}
+
+
+def _dump(document: dict[str, Any]) -> str:
+    return json.dumps(_literal(document), indent=2, sort_keys=True) + "\n"
+
+
+def _literal(value: Any) -> Any:
+    # every plain string is a literal; structural keys (names of arguments, blocks, resource
+    # types, identifiers) hold no "${" or "%{", so escaping them changes nothing
+    if isinstance(value, Expr):
+        return str(value)
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, dict):
+        return {escape(k): _literal(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_literal(v) for v in value]
+    return value
+
+
+def _ref(address: str, attribute: str) -> Expr:
+    return Expr(f"${{{address}.{attribute}}}")
+
+
+class _Builder:
+    """Collects resources per file, the regions that need a provider, and every address."""
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self.files: dict[str, dict[str, Any]] = {}
+        self.regions: set[str] = set()  # regions other than env.region
+        self.owners: dict[str, str] = {}  # address -> what it was made for (collisions)
+        self.alarms: dict[tuple[str, str], str] = {}  # (region, alarm name) -> address
+
+    # ---------------------------------------------------------------- plumbing
+
+    def add(self, file: str, rtype: str, name: str, body: dict[str, Any], region: str,
+            owner: str) -> str:
+        """Add one resource in ``region``; its address. Addresses must be unique."""
+        address = f"{rtype}.{name}"
+        if address in self.owners:
+            raise UsageError(
+                f"cannot export to Terraform: {owner} and {self.owners[address]} both become "
+                f"{address}; rename one of them")
+        self.owners[address] = owner
+        if region != self.env.region:
+            self.regions.add(region)
+            body = {**body, "provider": f"aws.{provider_alias(region)}"}
+        resources = self.files.setdefault(file, {"resource": {}})["resource"]
+        resources.setdefault(rtype, {})[name] = body
+        return address
+
+    def terraform_document(self) -> dict[str, Any]:
+        """The ``terraform`` block and the providers every resource names."""
+        aliased = [{"alias": provider_alias(r), "region": r} for r in sorted(self.regions)]
+        return {
+            "terraform": {
+                "required_version": TERRAFORM_VERSION,
+                "required_providers": {
+                    "aws": {"source": PROVIDER_SOURCE, "version": PROVIDER_VERSION}},
+            },
+            "provider": {"aws": [{"region": self.env.region}, *aliased]},
+        }
+
+    # ---------------------------------------------------------------- one table
+
+    def add_table(self, table: Table) -> dict[str, Any]:
+        """Add a table and the resources around it; its outputs, by module output name."""
+        ident = identifier(table.name)
+        file = f"table_{ident}.tf.json"
+        owner = f"table '{table.name}'"
+        # a replica needs no provider of its own, but its region gets one for what lives there
+        self.regions.update(r for r in table.replicas if r != self.env.region)
+        address = self.add(file, "aws_dynamodb_table", ident, _table_body(table),
+                           table.region, owner)
+        outputs = _table_outputs(table, address)
+        outputs |= self._add_backup(file, ident, owner, table, address)
+        outputs |= self._add_alarms(file, ident, owner, table, address)
+        return outputs
+
+    def _add_backup(self, file: str, ident: str, owner: str, table: Table,
+                    table_address: str) -> dict[str, Any]:
+        backup = desired_backup(table)
+        vault, plan, selection, role = backup.vault, backup.plan, backup.selection, backup.role
+        if vault is None or plan is None or selection is None or role is None:
+            # desired_backup makes all four (backup on) or none (off)
+            return {"backup_plan_id": None, "backup_vault_name": None, "backup_vault_arn": None,
+                    "replica_backup_vault_arn": None, "replica_backup_vault_arns": {}}
+        vault_address = self.add(file, "aws_backup_vault", ident, _vault_body(vault),
+                                 vault.region, owner)
+        dr_addresses = {
+            v.region: self.add(file, "aws_backup_vault", f"{ident}_dr_{identifier(v.region)}",
+                               _vault_body(v), v.region, f"{owner} (DR vault in {v.region})")
+            for v in backup.dr_vaults}
+        plan_address = self.add(file, "aws_backup_plan", ident,
+                                _plan_body(backup, vault_address, dr_addresses, owner),
+                                plan.region, owner)
+        role_address = self.add(file, "aws_iam_role", f"{ident}_backup", {
+            "name": role.name,
+            "assume_role_policy": _assume_role_policy(role.trusted_service),
+            "tags": role.tags,
+        }, self.env.region, owner)  # IAM is global: the default provider will do
+        for policy in role.managed_policies:
+            suffix = _POLICY_ROLES.get(policy) or identifier(policy.rsplit("/", 1)[-1]).lower()
+            self.add(file, "aws_iam_role_policy_attachment", f"{ident}_{suffix}", {
+                "role": _ref(role_address, "name"),
+                "policy_arn": policy,
+            }, self.env.region, owner)
+        self.add(file, "aws_backup_selection", ident, {
+            "name": selection.name,
+            "plan_id": _ref(plan_address, "id"),
+            "iam_role_arn": _ref(role_address, "arn"),
+            "resources": [_ref(table_address, "arn")],
+        }, plan.region, owner)
+        dr_arns = {region: _ref(a, "arn") for region, a in sorted(dr_addresses.items())}
+        return {
+            "backup_plan_id": _ref(plan_address, "id"),
+            "backup_vault_name": _ref(vault_address, "name"),
+            "backup_vault_arn": _ref(vault_address, "arn"),
+            "replica_backup_vault_arn": next(iter(dr_arns.values()), None),
+            "replica_backup_vault_arns": dr_arns,
+        }
+
+    def _add_alarms(self, file: str, ident: str, owner: str, table: Table,
+                    table_address: str) -> dict[str, Any]:
+        arns: dict[str, Expr] = {}
+        for alarm in desired_alarms(table):
+            key = (alarm.region, alarm.name)
+            if key in self.alarms:
+                # a shared alarm (UserErrors, one per environment and region): as in apply
+                # (alarms.dedupe_alarm_ops), the first table by physical name defines it
+                address = self.alarms[key]
+            elif is_shared(alarm.name):
+                address = self.add(SHARED_ALARMS_FILE, "aws_cloudwatch_metric_alarm",
+                                   identifier(alarm.name), _alarm_body(alarm, None, ""),
+                                   alarm.region, f"shared alarm '{alarm.name}'")
+            else:
+                address = self.add(file, "aws_cloudwatch_metric_alarm",
+                                   _alarm_resource_name(ident, table, alarm),
+                                   _alarm_body(alarm, table, table_address), alarm.region,
+                                   f"{owner} (alarm '{alarm.name}')")
+            self.alarms[key] = address
+            arns[alarm.name] = _ref(address, "arn")
+        base = table.table_name
+        return {
+            "user_errors_alarm_arn": next(
+                (arn for name, arn in arns.items() if is_shared(name)), None),
+            "system_errors_alarm_arn": arns.get(f"{base}-system-errors"),
+            "throttled_requests_alarm_arn": arns.get(f"{base}-throttled-requests"),
+            "alarm_arns": arns,
+        }
+
+
+def _alarm_resource_name(ident: str, table: Table, alarm: MetricAlarm) -> str:
+    # "<table name>-system-errors" -> "<ident>_system_errors"; other names as they are
+    prefix = f"{table.table_name}-"
+    if alarm.name.startswith(prefix):
+        return f"{ident}_{identifier(alarm.name[len(prefix):])}"
+    return identifier(alarm.name)
+
+
+# -------------------------------------------------------------------- the table
+
+
+def _table_body(t: Table) -> dict[str, Any]:
+    if t.billing_mode != "PAY_PER_REQUEST":
+        # the spec only allows on-demand; a provisioned table has no capacities to export
+        raise UsageError(f"cannot export table '{t.name}': billing mode {t.billing_mode}")
+    body: dict[str, Any] = {
+        "name": t.table_name,
+        "billing_mode": t.billing_mode,
+        "hash_key": t.partition_key.name,
+        "attribute": [{"name": k.name, "type": k.type} for k in key_attributes(t)],
+        "point_in_time_recovery": [_pitr(t)],
+        "stream_enabled": t.stream.enabled,
+        # written out even when off: an absent block would leave TTL / SSE as they are
+        "ttl": [{"enabled": True, "attribute_name": t.ttl.attribute_name}
+                if t.ttl.enabled else {"enabled": False}],
+        "server_side_encryption": [_sse(t.encryption)],
+        "deletion_protection_enabled": t.deletion_protection,
+        "table_class": t.table_class,
+        "tags": t.tags,
+    }
+    if t.sort_key is not None:
+        body["range_key"] = t.sort_key.name
+    if t.stream.enabled:  # the provider refuses a view type on a disabled stream
+        body["stream_view_type"] = t.stream.view_type
+    if t.global_secondary_indexes:
+        body["global_secondary_index"] = [
+            {"name": g.name, "hash_key": g.hash_key.name,
+             **({"range_key": g.range_key.name} if g.range_key else {}),
+             **_projection(g.projection_type, g.non_key_attributes)}
+            for g in t.global_secondary_indexes]
+    if t.local_secondary_indexes:
+        body["local_secondary_index"] = [
+            {"name": i.name, "range_key": i.range_key.name,
+             **_projection(i.projection_type, i.non_key_attributes)}
+            for i in t.local_secondary_indexes]
+    if t.on_demand_throughput is not None:
+        cap = t.on_demand_throughput  # -1: no cap, as create_table_request sends it
+        body["on_demand_throughput"] = [{
+            "max_read_request_units": cap.max_read_request_units or -1,
+            "max_write_request_units": cap.max_write_request_units or -1}]
+    if t.replicas:
+        body["replica"] = [_replica(t, region) for region in sorted(t.replicas)]
+    return body
+
+
+def _pitr(t: Table) -> dict[str, Any]:
+    pitr = t.point_in_time_recovery
+    if not pitr.enabled:  # a recovery period only exists while PITR is on
+        return {"enabled": False}
+    return {"enabled": True, "recovery_period_in_days": pitr.recovery_period_days}
+
+
+def _sse(enc: Encryption) -> dict[str, Any]:
+    # enabled=false is DynamoDB's AWS-owned key; enabled=true without a key is aws/dynamodb
+    if enc.type == "AWS_OWNED":
+        return {"enabled": False}
+    if enc.type == "AWS_MANAGED":
+        return {"enabled": True}
+    return {"enabled": True, "kms_key_arn": enc.kms_key_arn}
+
+
+def _projection(projection_type: str, non_key_attributes: Iterable[str]) -> dict[str, Any]:
+    attributes = sorted(non_key_attributes)
+    return {"projection_type": projection_type,
+            **({"non_key_attributes": attributes} if attributes else {})}
+
+
+def _replica(t: Table, region: str) -> dict[str, Any]:
+    replica: dict[str, Any] = {
+        "region_name": region,
+        "point_in_time_recovery": t.point_in_time_recovery.enabled,
+        "propagate_tags": True,  # tablesmith tags replicas like their table
+    }
+    if t.encryption.type == "CUSTOMER_MANAGED":  # KMS keys are regional: one per replica
+        replica["kms_key_arn"] = t.encryption.replica_kms_key_arns[region]
+    return replica
+
+
+# -------------------------------------------------------------------- AWS Backup
+
+
+def _vault_body(vault: BackupVault) -> dict[str, Any]:
+    return {"name": vault.name, "tags": vault.tags}  # AWS-managed key: no kms_key_arn
+
+
+def _lifecycle(delete_after: int, cold_storage_after: int | None) -> dict[str, Any]:
+    lifecycle: dict[str, Any] = {"delete_after": delete_after}
+    if cold_storage_after is not None:
+        lifecycle["cold_storage_after"] = cold_storage_after
+    return lifecycle
+
+
+def _plan_body(backup: Backup, vault_address: str, dr_addresses: dict[str, str],
+               owner: str) -> dict[str, Any]:
+    assert backup.plan is not None
+    rule = backup.plan.rule
+    body: dict[str, Any] = {
+        "rule_name": rule.name,
+        "target_vault_name": _ref(vault_address, "name"),
+        "schedule": rule.schedule,
+        "lifecycle": [_lifecycle(rule.delete_after_days, rule.cold_storage_after_days)],
+    }
+    copies = []
+    for copy in rule.copy_actions:
+        if copy.destination_region not in dr_addresses:
+            raise UsageError(f"cannot export {owner}: its backup copies to "
+                             f"{copy.destination_region}, where it has no DR vault")
+        copies.append({
+            "destination_vault_arn": _ref(dr_addresses[copy.destination_region], "arn"),
+            "lifecycle": [_lifecycle(copy.delete_after_days, copy.cold_storage_after_days)],
+        })
+    if copies:
+        body["copy_action"] = copies
+    return {"name": backup.plan.name, "rule": [body], "tags": backup.plan.tags}
+
+
+def _assume_role_policy(service: str) -> str:
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+    return json.dumps(policy, sort_keys=True, separators=(",", ":"))
+
+
+# -------------------------------------------------------------------- CloudWatch
+
+
+def _dimensions(dimensions: dict[str, str], table: Table | None,
+                table_address: str) -> dict[str, Any]:
+    # naming the table through its resource orders the alarm after the table, as the module did
+    def value(key: str, value: str) -> str:
+        if table is not None and key == "TableName" and value == table.table_name:
+            return _ref(table_address, "name")
+        return value
+    return {k: value(k, v) for k, v in sorted(dimensions.items())}
+
+
+def _alarm_body(alarm: MetricAlarm, table: Table | None, table_address: str) -> dict[str, Any]:
+    """The alarm; ``table`` (None for a shared alarm) is named by reference in dimensions."""
+    body: dict[str, Any] = {
+        "alarm_name": alarm.name,
+        "comparison_operator": alarm.comparison_operator,
+        "evaluation_periods": alarm.evaluation_periods,
+        "threshold": alarm.threshold,
+        "treat_missing_data": alarm.treat_missing_data,
+        "alarm_actions": list(alarm.alarm_actions),
+        "ok_actions": list(alarm.ok_actions),
+        "tags": alarm.tags,
+    }
+    if alarm.description:
+        body["alarm_description"] = alarm.description
+    if alarm.metrics:
+        body["metric_query"] = [_metric_query(q, alarm, table, table_address)
+                                for q in alarm.metrics]
+        return body
+    single = {
+        "namespace": alarm.namespace,
+        "metric_name": alarm.metric_name,
+        "statistic": alarm.statistic,
+        "period": alarm.period,
+        "dimensions": _dimensions(alarm.dimensions, table, table_address),
+    }
+    return body | {k: v for k, v in single.items() if v is not None and v != {}}
+
+
+def _metric_query(q: MetricQuery, alarm: MetricAlarm, table: Table | None,
+                  table_address: str) -> dict[str, Any]:
+    query: dict[str, Any] = {"id": q.id, "return_data": q.return_data}
+    if q.label is not None:
+        query["label"] = q.label
+    if q.expression is not None:
+        query["expression"] = q.expression
+        if q.period is not None:
+            query["period"] = q.period
+        return query
+    if q.metric_name is None:
+        raise UsageError(f"cannot export alarm '{alarm.name}': query '{q.id}' has neither an "
+                         "expression nor a metric")
+    # a metric term must name its stat and period; the alarm's own are the fallback
+    metric: dict[str, Any] = {
+        "metric_name": q.metric_name,
+        "stat": q.stat or alarm.statistic,
+        "period": q.period or alarm.period,
+    }
+    if q.namespace is not None:
+        metric["namespace"] = q.namespace
+    if q.dimensions:
+        metric["dimensions"] = _dimensions(q.dimensions, table, table_address)
+    if metric["stat"] is None or metric["period"] is None:
+        raise UsageError(f"cannot export alarm '{alarm.name}': metric '{q.id}' has no stat or "
+                         "period")
+    query["metric"] = [metric]
+    return query
+
+
+# -------------------------------------------------------------------- outputs
+
+
+def _table_outputs(t: Table, address: str) -> dict[str, Any]:
+    stream = t.stream.enabled
+    first_replica = sorted(t.replicas)[0] if t.replicas else None
+    return {
+        "table_name": _ref(address, "name"),
+        "table_id": _ref(address, "id"),
+        "table_arn": _ref(address, "arn"),
+        "table_stream_arn": _ref(address, "stream_arn") if stream else None,
+        "table_stream_label": _ref(address, "stream_label") if stream else None,
+        "global_secondary_indexes": [
+            {"name": g.name, "hash_key": g.hash_key.name,
+             "range_key": g.range_key.name if g.range_key else None}
+            for g in t.global_secondary_indexes],
+        "gsi_arns": {g.name: Expr(f"${{{address}.arn}}/index/{escape(g.name)}")
+                     for g in t.global_secondary_indexes},
+        # replica is a set: its elements have no index, so pick by region
+        "replica_table_arn": Expr(
+            f"${{one([for r in {address}.replica : r.arn "
+            f"if r.region_name == {json.dumps(first_replica)}])}}") if first_replica else None,
+        "replica_region": first_replica,
+        "table_info": {
+            "name": _ref(address, "name"),
+            "arn": _ref(address, "arn"),
+            "partition_key": t.partition_key.name,
+            "sort_key": t.sort_key.name if t.sort_key else None,
+            "billing_mode": t.billing_mode,
+            "stream_enabled": stream,
+            "stream_arn": _ref(address, "stream_arn") if stream else None,
+            "pitr_enabled": t.point_in_time_recovery.enabled,
+            "backup_enabled": bool(t.backup and t.backup.enabled),
+            "replication_enabled": bool(t.replicas),
+        },
+        "replica_table_arns": Expr(
+            f"${{{{for r in {address}.replica : r.region_name => r.arn}}}}")
+        if t.replicas else {},
+    }
+
+
+def _outputs_document(per_table: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    names = (*MODULE_OUTPUTS, *EXTRA_OUTPUTS)
+    return {"output": {
+        name: {"description": OUTPUT_DESCRIPTIONS[name],
+               "value": {table: outputs[name] for table, outputs in per_table.items()}}
+        for name in names}}
