@@ -77,10 +77,15 @@ def table(**overrides: Any) -> dict[str, Any]:
 
 
 def write_spec(directory: Path, tables: dict[str, dict[str, Any]], prefix: str,
-               engine: str) -> Path:
-    """A spec file with an environment ``acc`` whose tables are named ``<prefix><name>``."""
-    # alarms have cases of their own (test_alarms.py); here they would only add noise
-    defaults: dict[str, Any] = {"tags": TAGS, "alarms": {"enabled": False}}
+               engine: str, *, alarms: bool = False) -> Path:
+    """A spec file with an environment ``acc`` whose tables are named ``<prefix><name>``.
+
+    Alarms are off unless asked for: they have cases of their own (test_alarms.py), and in
+    the table cases they would only add noise.
+    """
+    defaults: dict[str, Any] = {"tags": TAGS}
+    if not alarms:
+        defaults["alarms"] = {"enabled": False}
     if engine == "dynamodb-local":
         defaults["encryption"] = {"type": "AWS_OWNED"}  # DynamoDB Local ignores SSE
     doc = {
