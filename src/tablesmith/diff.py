@@ -81,6 +81,7 @@ def plan_environment(live: LiveState, desired: Sequence[Table], *, environment: 
     for name in orphans:
         orphan = live.tables.get(name)
         if orphan is not None:
+            ops += _around_removal(live, name, orphan.table)
             ops += _removal(orphan, lift_protection, reason="not in the spec (--prune)")
     ops, notices = _drop_unsupported(ops, live.unsupported)
     notices += tuple(backup_notices(live.advanced_dynamodb_backup, desired))
@@ -144,7 +145,10 @@ def plan_destroy(live: LiveState, desired: Sequence[Table], *, environment: str,
     """
     ops: Ops = []
     for table in sorted(desired, key=lambda t: t.table_name):
-        ops += _around_removal(live, table.table_name, table)
+        # destroying a table takes its backup plan and selection with it: DELETES_DATA (on
+        # the table) is the decision that matters, so DISABLES_RECOVERY is not asked again
+        ops += [_without(op, HazardCode.DISABLES_RECOVERY)
+                for op in _around_removal(live, table.table_name, table)]
         current = live.tables.get(table.table_name)
         if current is not None:
             ops += _removal(current, lift_protection, reason="destroy")
@@ -154,6 +158,10 @@ def plan_destroy(live: LiveState, desired: Sequence[Table], *, environment: str,
     return Plan(environment=environment, region=live.region, destroy=True,
                 desired=_sorted(desired), operations=tuple(ops),
                 fingerprint=live.fingerprint([t.table_name for t in desired]))
+
+
+def _without(op: Any, code: HazardCode) -> Any:
+    return op.model_copy(update={"hazards": tuple(h for h in op.hazards if h.code != code)})
 
 
 def _removal(live: LiveTable, lift_protection: bool, *, reason: str) -> Ops:

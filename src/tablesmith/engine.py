@@ -102,7 +102,8 @@ class Session:
             raise UsageError(f"the plan is for environment '{plan.environment}', "
                              f"not '{self.environment}'")
         live = read_live(self.clients, plan.desired, region=plan.region,
-                         prune_environment=self.environment if plan.orphans else None)
+                         prune_environment=self.environment if plan.orphans else None,
+                         destroy=plan.destroy)  # the same reads the plan was made from
         names = [t.table_name for t in plan.desired] + list(plan.orphans)
         if live.fingerprint(names) != plan.fingerprint:
             raise StalePlan("the live state changed since this plan was made; "

@@ -101,9 +101,12 @@ def read_live(clients: Clients, desired: Sequence[Table], *, region: str,
     from tablesmith.around.alarms import read_alarms
     from tablesmith.around.backup import read_backups
 
+    # orphans (for --prune) bring theirs too, to remove them with the table
+    around = list(desired) + [live.table for name in orphans
+                              if (live := tables.get(name)) is not None]
     backups, advanced = ({}, {}) if "backup" in gaps else read_backups(
-        clients, desired, live_tables=tables, destroy=destroy)
-    alarms = {} if "cloudwatch" in gaps else read_alarms(clients, desired)
+        clients, around, live_tables=tables, destroy=destroy)
+    alarms = {} if "cloudwatch" in gaps else read_alarms(clients, around)
     return LiveState(region=region, tables=tables, orphans=tuple(sorted(orphans)),
                      unsupported=gaps, backups=backups, alarms=alarms,
                      advanced_dynamodb_backup=advanced)

@@ -48,6 +48,17 @@ def local_target_endpoint(tmp_path_factory: pytest.TempPathFactory,
 
 
 @pytest.fixture
+def local_fresh(local_target_endpoint: str) -> str:
+    """This worker's embedded local target, emptied before the test.
+
+    Plain moto lacks what the examples' environments use (AWS Backup selections, AWS-managed
+    IAM policies, replicas); the local target is moto plus exactly those.
+    """
+    servers.reset_moto(local_target_endpoint)
+    return local_target_endpoint
+
+
+@pytest.fixture
 def engine_endpoint(request: pytest.FixtureRequest) -> str:
     """The endpoint of the engine named by the test's ``engine`` parameter (emptied)."""
     engine: str = request.getfixturevalue("engine")

@@ -57,7 +57,9 @@ def example_spec(directory: Path) -> Path:
 def small_spec(directory: Path, tables: dict[str, dict[str, Any]],
                name: str = "spec.yaml", tags: dict[str, str] | None = None) -> Path:
     """A spec with the mandatory tags and environment ``dev`` holding ``tables``."""
-    doc = {"version": 1, "defaults": {"tags": tags or TAGS}, "environments": {"dev": {}},
+    doc = {"version": 1, "defaults": {"tags": tags or TAGS, "backup": {"enabled": False},
+                                      "alarms": {"enabled": False}},
+           "environments": {"dev": {}},
            "tables": tables}
     path = directory / name
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
@@ -92,56 +94,56 @@ def key_schema(endpoint: str, name: str) -> dict[str, str]:
 # ------------------------------------------------------------------ exit codes
 
 
-def test_detailed_exitcode_is_2_with_changes_and_0_after_apply(moto_fresh: str,
+def test_detailed_exitcode_is_2_with_changes_and_0_after_apply(local_fresh: str,
                                                                tmp_path: Path) -> None:
     spec = str(example_spec(tmp_path))
-    planned = run(tmp_path, moto_fresh, "plan", spec, "--env", "dev", "--detailed-exitcode")
+    planned = run(tmp_path, local_fresh, "plan", spec, "--env", "dev", "--detailed-exitcode")
     assert planned.returncode == 2, planned.stderr
     assert "Plan: 3 to create" in planned.stdout
 
-    applied = run(tmp_path, moto_fresh, "apply", spec, "--env", "dev", "--auto-approve")
+    applied = run(tmp_path, local_fresh, "apply", spec, "--env", "dev", "--auto-approve")
     assert applied.returncode == 0, applied.stderr
     assert "Apply complete" in applied.stdout
-    assert table_names(moto_fresh) == EXAMPLE_TABLES
+    assert table_names(local_fresh) == EXAMPLE_TABLES
 
-    again = run(tmp_path, moto_fresh, "plan", spec, "--env", "dev", "--detailed-exitcode")
+    again = run(tmp_path, local_fresh, "plan", spec, "--env", "dev", "--detailed-exitcode")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "No changes" in again.stdout
 
 
-def test_invalid_spec_exits_1_with_the_diagnostic_on_stderr(moto_fresh: str,
+def test_invalid_spec_exits_1_with_the_diagnostic_on_stderr(local_fresh: str,
                                                             tmp_path: Path) -> None:
     spec = small_spec(tmp_path, {"orders": {"partition_key": {"name": "PK", "type": "X"}}})
-    result = run(tmp_path, moto_fresh, "plan", str(spec), "--env", "dev",
+    result = run(tmp_path, local_fresh, "plan", str(spec), "--env", "dev",
                  "--detailed-exitcode")
     assert result.returncode == 1  # an error, never "changes" (2)
     assert "spec.yaml:" in result.stderr
     assert "tables.orders.partition_key.type" in result.stderr
     assert "Error: the spec has 1 error(s)" in result.stderr
     assert result.stdout == ""
-    assert table_names(moto_fresh) == []
+    assert table_names(local_fresh) == []
 
 
-def test_unknown_environment_exits_1_with_did_you_mean(moto_fresh: str, tmp_path: Path) -> None:
+def test_unknown_environment_exits_1_with_did_you_mean(local_fresh: str, tmp_path: Path) -> None:
     spec = str(example_spec(tmp_path))
     for command in (["plan", "--detailed-exitcode"], ["apply", "--auto-approve"],
                     ["destroy", "--auto-approve", "--allow-hazards", "DELETES_DATA"]):
-        result = run(tmp_path, moto_fresh, command[0], spec, "--env", "prdo", *command[1:])
+        result = run(tmp_path, local_fresh, command[0], spec, "--env", "prdo", *command[1:])
         assert result.returncode == 1, (command, result.stdout, result.stderr)
         assert "unknown environment 'prdo'" in result.stderr
         assert "did you mean 'prod'?" in result.stderr
-    assert table_names(moto_fresh) == []
+    assert table_names(local_fresh) == []
 
 
-def test_aws_endpoint_url_in_the_environment_works_like_the_flag(moto_fresh: str,
+def test_aws_endpoint_url_in_the_environment_works_like_the_flag(local_fresh: str,
                                                                  tmp_path: Path) -> None:
     spec = str(small_spec(tmp_path, {"orders": keys()}))
-    env = {"AWS_ENDPOINT_URL": moto_fresh}
+    env = {"AWS_ENDPOINT_URL": local_fresh}
     planned = tablesmith(tmp_path, "plan", spec, "--env", "dev", "--detailed-exitcode", env=env)
     assert planned.returncode == 2, planned.stderr
     applied = tablesmith(tmp_path, "apply", spec, "--env", "dev", "--auto-approve", env=env)
     assert applied.returncode == 0, applied.stderr
-    assert table_names(moto_fresh) == ["orders"]
+    assert table_names(local_fresh) == ["orders"]
     again = tablesmith(tmp_path, "plan", spec, "--env", "dev", "--detailed-exitcode", env=env)
     assert again.returncode == 0, again.stdout + again.stderr
 
@@ -159,9 +161,9 @@ def test_usage_errors_never_look_like_changes(tmp_path: Path, args: list[str]) -
 # ------------------------------------------------------------------ JSON
 
 
-def test_plan_json_has_the_documented_shape(moto_fresh: str, tmp_path: Path) -> None:
+def test_plan_json_has_the_documented_shape(local_fresh: str, tmp_path: Path) -> None:
     spec = str(example_spec(tmp_path))
-    result = run(tmp_path, moto_fresh, "plan", spec, "--env", "dev", "--json")
+    result = run(tmp_path, local_fresh, "plan", spec, "--env", "dev", "--json")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert set(doc) == PLAN_KEYS
@@ -176,20 +178,26 @@ def test_plan_json_has_the_documented_shape(moto_fresh: str, tmp_path: Path) -> 
         assert {"op", "table", "region", "action", "hazards"} <= set(op)
         assert op["region"] == "af-south-1"
         assert op["action"] in {"create", "update", "replace", "delete", "no-op"}
-    assert [(op["op"], op["table"]) for op in doc["operations"]] == [
-        (op, t) for t in EXAMPLE_TABLES for op in ("CreateTable", "UpdatePitr")]
+    # per table: the table, then its AWS Backup (dev backs up daily) and its alarms
+    around = ("CreateRole", "AttachRolePolicy", "AttachRolePolicy", "CreateBackupVault",
+              "CreateBackupPlan", "CreateBackupSelection")
+    for t in EXAMPLE_TABLES:
+        ops = [op["op"] for op in doc["operations"] if op["table"] == t]
+        assert ops[:2] == ["CreateTable", "UpdatePitr"]
+        assert tuple(ops[2:8]) == around
+        assert set(ops[8:]) == {"PutMetricAlarm"}
 
 
-def test_apply_json_prints_valid_json(moto_fresh: str, tmp_path: Path) -> None:
+def test_apply_json_prints_valid_json(local_fresh: str, tmp_path: Path) -> None:
     spec = str(small_spec(tmp_path, {"orders": keys()}))
-    result = run(tmp_path, moto_fresh, "apply", spec, "--env", "dev", "--auto-approve",
+    result = run(tmp_path, local_fresh, "apply", spec, "--env", "dev", "--auto-approve",
                  "--json")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["applied"] == 2
     assert [op["op"] for op in doc["operations"]] == ["CreateTable", "UpdatePitr"]
 
-    nothing = run(tmp_path, moto_fresh, "apply", spec, "--env", "dev", "--auto-approve",
+    nothing = run(tmp_path, local_fresh, "apply", spec, "--env", "dev", "--auto-approve",
                   "--json")
     assert nothing.returncode == 0, nothing.stderr
     assert json.loads(nothing.stdout)["applied"] == 0
@@ -198,135 +206,135 @@ def test_apply_json_prints_valid_json(moto_fresh: str, tmp_path: Path) -> None:
 # ------------------------------------------------------------------ saved plans
 
 
-def test_saved_plan_applies_exactly_that_plan(moto_fresh: str, tmp_path: Path) -> None:
+def test_saved_plan_applies_exactly_that_plan(local_fresh: str, tmp_path: Path) -> None:
     spec = small_spec(tmp_path, {"orders": keys()})
-    planned = run(tmp_path, moto_fresh, "plan", str(spec), "--env", "dev", "--out", "f.plan")
+    planned = run(tmp_path, local_fresh, "plan", str(spec), "--env", "dev", "--out", "f.plan")
     assert planned.returncode == 0, planned.stderr
     assert "Saved the plan to f.plan" in planned.stdout
     # the spec moves on after the plan was saved: the saved plan must not follow it
     small_spec(tmp_path, {"orders": keys(), "later": keys()})
 
-    applied = run(tmp_path, moto_fresh, "apply", "f.plan", "--env", "dev", "--auto-approve")
+    applied = run(tmp_path, local_fresh, "apply", "f.plan", "--env", "dev", "--auto-approve")
     assert applied.returncode == 0, applied.stderr
-    assert table_names(moto_fresh) == ["orders"]
+    assert table_names(local_fresh) == ["orders"]
 
     first = small_spec(tmp_path, {"orders": keys()}, name="first.yaml")
-    again = run(tmp_path, moto_fresh, "plan", str(first), "--env", "dev",
+    again = run(tmp_path, local_fresh, "plan", str(first), "--env", "dev",
                 "--detailed-exitcode")
     assert again.returncode == 0, again.stdout + again.stderr
 
 
-def test_saved_plan_is_refused_when_a_tag_changed_behind_its_back(moto_fresh: str,
+def test_saved_plan_is_refused_when_a_tag_changed_behind_its_back(local_fresh: str,
                                                                   tmp_path: Path) -> None:
     spec = str(small_spec(tmp_path, {"orders": keys()}))
-    assert run(tmp_path, moto_fresh, "apply", spec, "--env", "dev",
+    assert run(tmp_path, local_fresh, "apply", spec, "--env", "dev",
                "--auto-approve").returncode == 0
     spec = str(small_spec(tmp_path, {"orders": keys()}, tags={**TAGS, "Owner": "someone"}))
-    planned = run(tmp_path, moto_fresh, "plan", spec, "--env", "dev", "--out", "f.plan")
+    planned = run(tmp_path, local_fresh, "plan", spec, "--env", "dev", "--out", "f.plan")
     assert planned.returncode == 0, planned.stderr
 
-    client = ddb(moto_fresh)
+    client = ddb(local_fresh)
     arn = client.describe_table(TableName="orders")["Table"]["TableArn"]
     client.tag_resource(ResourceArn=arn, Tags=[{"Key": "Sneaky", "Value": "1"}])
-    left = tags_of(moto_fresh, "orders")
+    left = tags_of(local_fresh, "orders")
 
-    result = run(tmp_path, moto_fresh, "apply", "f.plan", "--env", "dev", "--auto-approve")
+    result = run(tmp_path, local_fresh, "apply", "f.plan", "--env", "dev", "--auto-approve")
     assert result.returncode == 1
     assert "changed since this plan was made" in result.stderr
-    assert tags_of(moto_fresh, "orders") == left
+    assert tags_of(local_fresh, "orders") == left
     assert left["Owner"] == "qa"
 
 
 def test_saved_plan_is_refused_when_the_table_was_created_behind_its_back(
-        moto_fresh: str, tmp_path: Path) -> None:
+        local_fresh: str, tmp_path: Path) -> None:
     spec = str(small_spec(tmp_path, {"orders": keys()}))
-    planned = run(tmp_path, moto_fresh, "plan", spec, "--env", "dev", "--out", "f.plan")
+    planned = run(tmp_path, local_fresh, "plan", spec, "--env", "dev", "--out", "f.plan")
     assert planned.returncode == 0, planned.stderr
 
-    client = ddb(moto_fresh)
+    client = ddb(local_fresh)
     client.create_table(TableName="orders", BillingMode="PAY_PER_REQUEST",
                         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}])
 
-    result = run(tmp_path, moto_fresh, "apply", "f.plan", "--env", "dev", "--auto-approve")
+    result = run(tmp_path, local_fresh, "apply", "f.plan", "--env", "dev", "--auto-approve")
     assert result.returncode == 1
     assert "changed since this plan was made" in result.stderr
-    assert key_schema(moto_fresh, "orders") == {"id": "N"}
-    assert tags_of(moto_fresh, "orders") == {}
+    assert key_schema(local_fresh, "orders") == {"id": "N"}
+    assert tags_of(local_fresh, "orders") == {}
     pitr = client.describe_continuous_backups(TableName="orders")["ContinuousBackupsDescription"]
     assert pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "DISABLED"
 
 
-def test_saved_plan_for_another_environment_is_refused(moto_fresh: str, tmp_path: Path) -> None:
+def test_saved_plan_for_another_environment_is_refused(local_fresh: str, tmp_path: Path) -> None:
     spec = str(example_spec(tmp_path))
-    assert run(tmp_path, moto_fresh, "plan", spec, "--env", "dev",
+    assert run(tmp_path, local_fresh, "plan", spec, "--env", "dev",
                "--out", "f.plan").returncode == 0
-    result = run(tmp_path, moto_fresh, "apply", "f.plan", "--env", "sit", "--auto-approve")
+    result = run(tmp_path, local_fresh, "apply", "f.plan", "--env", "sit", "--auto-approve")
     assert result.returncode == 1
     assert "the plan is for environment 'dev'" in result.stderr
-    assert table_names(moto_fresh) == []
+    assert table_names(local_fresh) == []
 
 
 # ------------------------------------------------------------------ guardrails
 
 
-def test_hazard_is_refused_until_allowed_by_the_exact_flag(moto_fresh: str,
+def test_hazard_is_refused_until_allowed_by_the_exact_flag(local_fresh: str,
                                                            tmp_path: Path) -> None:
     spec = str(small_spec(tmp_path, {"orders": keys("S")}))
-    assert run(tmp_path, moto_fresh, "apply", spec, "--env", "dev",
+    assert run(tmp_path, local_fresh, "apply", spec, "--env", "dev",
                "--auto-approve").returncode == 0
-    put_items(moto_fresh, "orders", 4)
+    put_items(local_fresh, "orders", 4)
     spec = str(small_spec(tmp_path, {"orders": keys("N")}))
 
-    refused = run(tmp_path, moto_fresh, "apply", spec, "--env", "dev", "--auto-approve")
+    refused = run(tmp_path, local_fresh, "apply", spec, "--env", "dev", "--auto-approve")
     assert refused.returncode == 1
     assert "REPLACES_TABLE" in refused.stderr
     assert "--allow-hazards REPLACES_TABLE" in refused.stderr
     assert "nothing was changed" in refused.stderr
-    assert key_schema(moto_fresh, "orders") == {"PK": "S", "SK": "S"}
-    assert count_items(moto_fresh, "orders") == 4
+    assert key_schema(local_fresh, "orders") == {"PK": "S", "SK": "S"}
+    assert count_items(local_fresh, "orders") == 4
 
-    allowed = run(tmp_path, moto_fresh, "apply", spec, "--env", "dev", "--auto-approve",
+    allowed = run(tmp_path, local_fresh, "apply", spec, "--env", "dev", "--auto-approve",
                   "--allow-hazards", "REPLACES_TABLE")
     assert allowed.returncode == 0, allowed.stderr
-    assert key_schema(moto_fresh, "orders") == {"PK": "S", "SK": "N"}
-    again = run(tmp_path, moto_fresh, "plan", spec, "--env", "dev", "--detailed-exitcode")
+    assert key_schema(local_fresh, "orders") == {"PK": "S", "SK": "N"}
+    again = run(tmp_path, local_fresh, "plan", spec, "--env", "dev", "--detailed-exitcode")
     assert again.returncode == 0, again.stdout + again.stderr
 
 
-def test_apply_without_a_terminal_needs_auto_approve(moto_fresh: str, tmp_path: Path) -> None:
+def test_apply_without_a_terminal_needs_auto_approve(local_fresh: str, tmp_path: Path) -> None:
     spec = str(example_spec(tmp_path))
-    result = run(tmp_path, moto_fresh, "apply", spec, "--env", "dev")
+    result = run(tmp_path, local_fresh, "apply", spec, "--env", "dev")
     assert result.returncode == 1
     assert "pass --auto-approve" in result.stderr
-    assert table_names(moto_fresh) == []
+    assert table_names(local_fresh) == []
 
 
-def test_table_flag_limits_plan_and_apply_to_one_table(moto_fresh: str, tmp_path: Path) -> None:
+def test_table_flag_limits_plan_and_apply_to_one_table(local_fresh: str, tmp_path: Path) -> None:
     spec = str(example_spec(tmp_path))
-    planned = run(tmp_path, moto_fresh, "plan", spec, "--env", "dev", "--table", "tenants",
+    planned = run(tmp_path, local_fresh, "plan", spec, "--env", "dev", "--table", "tenants",
                   "--json")
     assert planned.returncode == 0, planned.stderr
     doc = json.loads(planned.stdout)
     assert doc["tables"] == [{"table": "tenants", "action": "create"}]
     assert {op["table"] for op in doc["operations"]} == {"tenants"}
 
-    applied = run(tmp_path, moto_fresh, "apply", spec, "--env", "dev", "--table", "tenants",
+    applied = run(tmp_path, local_fresh, "apply", spec, "--env", "dev", "--table", "tenants",
                   "--auto-approve")
     assert applied.returncode == 0, applied.stderr
-    assert table_names(moto_fresh) == ["tenants"]
-    rest = run(tmp_path, moto_fresh, "plan", spec, "--env", "dev", "--detailed-exitcode")
+    assert table_names(local_fresh) == ["tenants"]
+    rest = run(tmp_path, local_fresh, "plan", spec, "--env", "dev", "--detailed-exitcode")
     assert rest.returncode == 2
     assert "Plan: 2 to create, 0 to update, 0 to replace, 0 to delete, 1 unchanged." \
         in rest.stdout
 
 
-def test_apply_json_has_one_shape_with_and_without_changes(moto_fresh: str,
+def test_apply_json_has_one_shape_with_and_without_changes(local_fresh: str,
                                                            tmp_path: Path) -> None:
     spec = str(small_spec(tmp_path, {"orders": keys()}))
-    first = json.loads(run(tmp_path, moto_fresh, "apply", spec, "--env", "dev",
+    first = json.loads(run(tmp_path, local_fresh, "apply", spec, "--env", "dev",
                            "--auto-approve", "--json").stdout)
-    second = json.loads(run(tmp_path, moto_fresh, "apply", spec, "--env", "dev",
+    second = json.loads(run(tmp_path, local_fresh, "apply", spec, "--env", "dev",
                             "--auto-approve", "--json").stdout)
     assert set(first) == set(second)
 
@@ -334,11 +342,11 @@ def test_apply_json_has_one_shape_with_and_without_changes(moto_fresh: str,
 # ------------------------------------------------------------------ prod (replicas)
 
 
-def test_prod_plan_lists_replica_creations_with_cost_change(moto_fresh: str,
+def test_prod_plan_lists_replica_creations_with_cost_change(local_fresh: str,
                                                             tmp_path: Path) -> None:
     # moto ignores replica updates: planning is checked, applying would wait forever
     spec = str(example_spec(tmp_path))
-    result = run(tmp_path, moto_fresh, "plan", spec, "--env", "prod", "--json")
+    result = run(tmp_path, local_fresh, "plan", spec, "--env", "prod", "--json")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     replicas = [op for op in doc["operations"] if op["op"] == "CreateReplica"]
@@ -349,4 +357,4 @@ def test_prod_plan_lists_replica_creations_with_cost_change(moto_fresh: str,
         assert [(h["code"], h["blocking"]) for h in op["hazards"]] == [("COST_CHANGE", False)]
     creates = [op["table"] for op in doc["operations"] if op["op"] == "CreateTable"]
     assert creates == EXAMPLE_TABLES
-    assert table_names(moto_fresh) == []
+    assert table_names(local_fresh) == []

@@ -39,7 +39,9 @@ READ_PREFIXES = ("Describe", "List", "Get", "Scan", "Query")
 def write_spec(path: Path, tables: dict[str, dict[str, Any]],
                environments: dict[str, Any] | None = None) -> Path:
     """A spec with the mandatory tags, holding ``tables`` (environment ``dev`` by default)."""
-    doc = {"version": 1, "defaults": {"tags": TAGS},
+    # the tables alone: AWS Backup and alarms are around-table cases of their own
+    doc = {"version": 1, "defaults": {"tags": TAGS, "backup": {"enabled": False},
+                                      "alarms": {"enabled": False}},
            "environments": environments or {"dev": {}}, "tables": tables}
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     return path
@@ -93,28 +95,28 @@ def create_outside(endpoint: str, name: str, tags: dict[str, str]) -> None:
 # ------------------------------------------------------------------ destroy
 
 
-def test_destroy_removes_the_spec_tables_and_only_those(moto_fresh: str,
+def test_destroy_removes_the_spec_tables_and_only_those(local_fresh: str,
                                                         tmp_path: Path) -> None:
     spec = write_spec(tmp_path / "spec.yaml", {"alpha": KEYS, "beta": KEYS})
-    apply_spec(spec, moto_fresh)
-    create_outside(moto_fresh, "bystander", {})
-    put_items(moto_fresh, "alpha", 3)
+    apply_spec(spec, local_fresh)
+    create_outside(local_fresh, "bystander", {})
+    put_items(local_fresh, "alpha", 3)
 
-    s = session(spec, moto_fresh)
+    s = session(spec, local_fresh)
     plan = s.plan_destroy()
     assert plan.destroy
     assert [(op.op, op.table) for op in plan.operations] == [
         ("DeleteTable", "alpha"), ("DeleteTable", "beta")]
     assert {h.code for _, h in plan.hazards()} == {HazardCode.DELETES_DATA}
     s.apply(plan, allowed=DELETES)
-    assert names(moto_fresh) == ["bystander"]
-    assert not session(spec, moto_fresh).plan_destroy().has_changes
+    assert names(local_fresh) == ["bystander"]
+    assert not session(spec, local_fresh).plan_destroy().has_changes
 
 
-def test_destroy_of_a_protected_table_needs_both_flags(moto_fresh: str, tmp_path: Path) -> None:
+def test_destroy_of_a_protected_table_needs_both_flags(local_fresh: str, tmp_path: Path) -> None:
     spec = write_spec(tmp_path / "spec.yaml", {"vault": {**KEYS, "deletion_protection": True}})
-    apply_spec(spec, moto_fresh)
-    s = session(spec, moto_fresh)
+    apply_spec(spec, local_fresh)
+    s = session(spec, local_fresh)
 
     with pytest.raises(PlanError) as refused:
         s.plan_destroy()
@@ -127,38 +129,38 @@ def test_destroy_of_a_protected_table_needs_both_flags(moto_fresh: str, tmp_path
     with pytest.raises(HazardRefused, match="--allow-hazards DELETES_DATA"):
         s.apply(plan, allowed=frozenset())
     assert mutating_calls(s, before) == []
-    table = ddb(moto_fresh).describe_table(TableName="vault")["Table"]
+    table = ddb(local_fresh).describe_table(TableName="vault")["Table"]
     assert table["DeletionProtectionEnabled"] is True
 
     s.apply(plan, allowed=DELETES)
-    assert names(moto_fresh) == []
+    assert names(local_fresh) == []
 
 
-def test_destroy_through_the_cli_then_plan_wants_to_create_again(moto_fresh: str,
+def test_destroy_through_the_cli_then_plan_wants_to_create_again(local_fresh: str,
                                                                  tmp_path: Path) -> None:
     spec = str(write_spec(tmp_path / "spec.yaml", {"alpha": KEYS, "beta": KEYS}))
-    apply_spec(Path(spec), moto_fresh)
-    endpoint = ("--endpoint-url", moto_fresh)
+    apply_spec(Path(spec), local_fresh)
+    endpoint = ("--endpoint-url", local_fresh)
 
     refused = cli(tmp_path, "destroy", spec, "--env", "dev", "--auto-approve", *endpoint)
     assert refused.returncode == 1
     assert "--allow-hazards DELETES_DATA" in refused.stderr
-    assert names(moto_fresh) == ["alpha", "beta"]
+    assert names(local_fresh) == ["alpha", "beta"]
 
     result = cli(tmp_path, "destroy", spec, "--env", "dev", "--allow-hazards", "DELETES_DATA",
                  "--auto-approve", *endpoint)
     assert result.returncode == 0, result.stderr
-    assert names(moto_fresh) == []
+    assert names(local_fresh) == []
     again = cli(tmp_path, "plan", spec, "--env", "dev", "--detailed-exitcode", *endpoint)
     assert again.returncode == 2, again.stderr
     assert "Plan: 2 to create" in again.stdout
 
 
-def test_destroy_json_with_nothing_to_destroy_prints_json(moto_fresh: str,
+def test_destroy_json_with_nothing_to_destroy_prints_json(local_fresh: str,
                                                           tmp_path: Path) -> None:
     spec = str(write_spec(tmp_path / "spec.yaml", {"alpha": KEYS}))
     result = cli(tmp_path, "destroy", spec, "--env", "dev", "--allow-hazards", "DELETES_DATA",
-                 "--auto-approve", "--json", "--endpoint-url", moto_fresh)
+                 "--auto-approve", "--json", "--endpoint-url", local_fresh)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["applied"] == 0
 
@@ -172,31 +174,31 @@ def _two_then_one(tmp_path: Path, endpoint: str) -> Path:
     return write_spec(tmp_path / "one.yaml", {"alpha": KEYS})
 
 
-def test_plan_without_prune_leaves_an_owned_orphan_alone(moto_fresh: str,
+def test_plan_without_prune_leaves_an_owned_orphan_alone(local_fresh: str,
                                                          tmp_path: Path) -> None:
-    one = _two_then_one(tmp_path, moto_fresh)
-    plan = session(one, moto_fresh).plan()
+    one = _two_then_one(tmp_path, local_fresh)
+    plan = session(one, local_fresh).plan()
     assert not plan.has_changes
     assert "beta" not in {op.table for op in plan.operations}
 
 
 def test_plan_without_prune_leaves_an_owned_orphan_alone_and_says_how_to_find_it(
-        moto_fresh: str, tmp_path: Path) -> None:
+        local_fresh: str, tmp_path: Path) -> None:
     # orphans are looked for only with --prune (finding them costs a ListTables and a tag
     # read per unknown table); plan --help says so
-    one = str(_two_then_one(tmp_path, moto_fresh))
-    result = cli(tmp_path, "plan", one, "--env", "dev", "--endpoint-url", moto_fresh)
+    one = str(_two_then_one(tmp_path, local_fresh))
+    result = cli(tmp_path, "plan", one, "--env", "dev", "--endpoint-url", local_fresh)
     assert result.returncode == 0, result.stderr
     assert "beta" not in result.stdout
-    assert names(moto_fresh) == ["alpha", "beta"]
+    assert names(local_fresh) == ["alpha", "beta"]
     helptext = cli(tmp_path, "plan", "--help").stdout
     assert "--prune" in helptext and "left the spec" in helptext
 
 
-def test_prune_plans_and_deletes_an_owned_orphan(moto_fresh: str, tmp_path: Path) -> None:
-    one = _two_then_one(tmp_path, moto_fresh)
-    put_items(moto_fresh, "beta", 2)
-    s = session(one, moto_fresh)
+def test_prune_plans_and_deletes_an_owned_orphan(local_fresh: str, tmp_path: Path) -> None:
+    one = _two_then_one(tmp_path, local_fresh)
+    put_items(local_fresh, "beta", 2)
+    s = session(one, local_fresh)
     plan = s.plan(prune=True)
     assert [(op.op, op.table) for op in plan.operations] == [("DeleteTable", "beta")]
     assert [h.code for _, h in plan.hazards()] == [HazardCode.DELETES_DATA]
@@ -206,25 +208,25 @@ def test_prune_plans_and_deletes_an_owned_orphan(moto_fresh: str, tmp_path: Path
     with pytest.raises(HazardRefused):
         s.apply(plan, allowed=frozenset())
     assert mutating_calls(s, before) == []
-    assert names(moto_fresh) == ["alpha", "beta"]
+    assert names(local_fresh) == ["alpha", "beta"]
 
     s.apply(plan, allowed=DELETES)
-    assert names(moto_fresh) == ["alpha"]
-    assert not session(one, moto_fresh).plan(prune=True).has_changes
+    assert names(local_fresh) == ["alpha"]
+    assert not session(one, local_fresh).plan(prune=True).has_changes
 
 
-def test_prune_of_a_protected_orphan_needs_lift_protection(moto_fresh: str,
+def test_prune_of_a_protected_orphan_needs_lift_protection(local_fresh: str,
                                                            tmp_path: Path) -> None:
     apply_spec(write_spec(tmp_path / "two.yaml",
                           {"alpha": KEYS, "beta": {**KEYS, "deletion_protection": True}}),
-               moto_fresh)
-    s = session(write_spec(tmp_path / "one.yaml", {"alpha": KEYS}), moto_fresh)
+               local_fresh)
+    s = session(write_spec(tmp_path / "one.yaml", {"alpha": KEYS}), local_fresh)
     with pytest.raises(PlanError, match="--lift-deletion-protection"):
         s.plan(prune=True)
     plan = s.plan(prune=True, lift_protection=True)
     assert ops_of(plan) == ["UpdateDeletionProtection", "DeleteTable"]
     s.apply(plan, allowed=DELETES)
-    assert names(moto_fresh) == ["alpha"]
+    assert names(local_fresh) == ["alpha"]
 
 
 @pytest.mark.parametrize("tags", [
@@ -234,68 +236,68 @@ def test_prune_of_a_protected_orphan_needs_lift_protection(moto_fresh: str,
     pytest.param({"tablesmith:managed": "dev-old"}, id="owned-by-dev-old"),
 ])
 def test_prune_never_touches_a_table_this_environment_does_not_own(
-        moto_fresh: str, tmp_path: Path, tags: dict[str, str]) -> None:
+        local_fresh: str, tmp_path: Path, tags: dict[str, str]) -> None:
     spec = write_spec(tmp_path / "spec.yaml", {"alpha": KEYS})
-    apply_spec(spec, moto_fresh)
-    create_outside(moto_fresh, "outsider", tags)
-    s = session(spec, moto_fresh)
+    apply_spec(spec, local_fresh)
+    create_outside(local_fresh, "outsider", tags)
+    s = session(spec, local_fresh)
     plan = s.plan(prune=True)
     assert not plan.has_changes
     assert plan.orphans == ()
     s.apply(plan, allowed=frozenset(HazardCode))
-    assert names(moto_fresh) == ["alpha", "outsider"]
+    assert names(local_fresh) == ["alpha", "outsider"]
 
 
-def test_prune_leaves_the_tables_of_another_environment_alone(moto_fresh: str,
+def test_prune_leaves_the_tables_of_another_environment_alone(local_fresh: str,
                                                               tmp_path: Path) -> None:
     envs = {"dev": {"table_prefix": "dev-"}, "sit": {"table_prefix": "sit-"}}
     apply_spec(write_spec(tmp_path / "both.yaml", {"alpha": KEYS, "beta": KEYS}, envs),
-               moto_fresh, env="sit")
+               local_fresh, env="sit")
     apply_spec(write_spec(tmp_path / "both.yaml", {"alpha": KEYS, "beta": KEYS}, envs),
-               moto_fresh, env="dev")
+               local_fresh, env="dev")
     one = write_spec(tmp_path / "one.yaml", {"alpha": KEYS}, envs)
-    s = session(one, moto_fresh, env="dev")
+    s = session(one, local_fresh, env="dev")
     plan = s.plan(prune=True)
     assert [(op.op, op.table) for op in plan.operations] == [("DeleteTable", "dev-beta")]
     s.apply(plan, allowed=DELETES)
-    assert names(moto_fresh) == ["dev-alpha", "sit-alpha", "sit-beta"]
+    assert names(local_fresh) == ["dev-alpha", "sit-alpha", "sit-beta"]
 
 
-def test_prune_with_table_flag_is_refused_and_deletes_nothing(moto_fresh: str,
+def test_prune_with_table_flag_is_refused_and_deletes_nothing(local_fresh: str,
                                                                tmp_path: Path) -> None:
     # prune is about the whole environment: with a --table subset, the other spec tables
     # would look like orphans, so the combination is refused outright
     spec = write_spec(tmp_path / "spec.yaml", {"alpha": KEYS, "beta": KEYS})
-    apply_spec(spec, moto_fresh)
+    apply_spec(spec, local_fresh)
     with pytest.raises(UsageError, match="--prune works on the whole environment"):
-        session(spec, moto_fresh, tables=("alpha",)).plan(prune=True)
+        session(spec, local_fresh, tables=("alpha",)).plan(prune=True)
     result = cli(tmp_path, "plan", str(spec), "--env", "dev", "--prune", "--table", "alpha",
-                 "--endpoint-url", moto_fresh)
+                 "--endpoint-url", local_fresh)
     assert result.returncode == 1
-    assert names(moto_fresh) == ["alpha", "beta"]
+    assert names(local_fresh) == ["alpha", "beta"]
 
 
-def test_destroy_with_table_flag_removes_only_that_table(moto_fresh: str,
+def test_destroy_with_table_flag_removes_only_that_table(local_fresh: str,
                                                          tmp_path: Path) -> None:
     spec = write_spec(tmp_path / "spec.yaml", {"alpha": KEYS, "beta": KEYS})
-    apply_spec(spec, moto_fresh)
-    s = session(spec, moto_fresh, tables=("beta",))
+    apply_spec(spec, local_fresh)
+    s = session(spec, local_fresh, tables=("beta",))
     plan = s.plan_destroy()
     assert [(op.op, op.table) for op in plan.operations] == [("DeleteTable", "beta")]
     s.apply(plan, allowed=DELETES)
-    assert names(moto_fresh) == ["alpha"]
+    assert names(local_fresh) == ["alpha"]
 
 
-def test_saved_prune_plan_is_refused_once_the_orphan_is_disowned(moto_fresh: str,
+def test_saved_prune_plan_is_refused_once_the_orphan_is_disowned(local_fresh: str,
                                                                   tmp_path: Path) -> None:
-    one = str(_two_then_one(tmp_path, moto_fresh))
-    endpoint = ("--endpoint-url", moto_fresh)
+    one = str(_two_then_one(tmp_path, local_fresh))
+    endpoint = ("--endpoint-url", local_fresh)
     planned = cli(tmp_path, "plan", one, "--env", "dev", "--prune", "--out", "p.plan",
                   *endpoint)
     assert planned.returncode == 0, planned.stderr
     assert "DeleteTable" in planned.stdout
 
-    client = ddb(moto_fresh)
+    client = ddb(local_fresh)
     arn = client.describe_table(TableName="beta")["Table"]["TableArn"]
     client.untag_resource(ResourceArn=arn, TagKeys=["tablesmith:managed"])
 
@@ -303,15 +305,15 @@ def test_saved_prune_plan_is_refused_once_the_orphan_is_disowned(moto_fresh: str
                  "--auto-approve", *endpoint)
     assert result.returncode == 1
     assert "changed since this plan was made" in result.stderr
-    assert names(moto_fresh) == ["alpha", "beta"]
+    assert names(local_fresh) == ["alpha", "beta"]
 
 
-def test_saved_prune_plan_applies(moto_fresh: str, tmp_path: Path) -> None:
-    one = str(_two_then_one(tmp_path, moto_fresh))
-    endpoint = ("--endpoint-url", moto_fresh)
+def test_saved_prune_plan_applies(local_fresh: str, tmp_path: Path) -> None:
+    one = str(_two_then_one(tmp_path, local_fresh))
+    endpoint = ("--endpoint-url", local_fresh)
     assert cli(tmp_path, "plan", one, "--env", "dev", "--prune", "--out", "p.plan",
                *endpoint).returncode == 0
     result = cli(tmp_path, "apply", "p.plan", "--env", "dev", "--allow-hazards", "DELETES_DATA",
                  "--auto-approve", *endpoint)
     assert result.returncode == 0, result.stderr
-    assert names(moto_fresh) == ["alpha"]
+    assert names(local_fresh) == ["alpha"]
