@@ -315,6 +315,11 @@ def report(results: list[tuple[int, ToolResult, ToolResult]], runs: int) -> bool
                  "TF plan s", "TS plan s", "plan ratio", "TF apply calls",
                  "TS apply calls (own)", "TF plan calls", "TS plan calls"], rows)
 
+    print("\nevery timed no-change plan, s (Terraform | tablesmith):")
+    for n, tf, ts in results:
+        print(f"  N={n}: " + " ".join(f"{t:.2f}" for t in tf.plan_s) + " | "
+              + " ".join(f"{t:.2f}" for t in ts.plan_s))
+
     print("\nAWS calls of one no-change plan, by service (Terraform / tablesmith):\n")
     services = sorted({k.split(".")[0] for _, tf, ts in results
                        for k in (*tf.plan_calls, *ts.plan_calls)})
