@@ -325,7 +325,7 @@ def test_parse_reads_back_what_was_put() -> None:
         # AWS may answer dimensions in another order and reuse lists
         if "Dimensions" in raw:
             raw["Dimensions"] = list(reversed(raw["Dimensions"]))
-        assert parse_alarm(raw, PRIMARY) == comparable(alarm)
+        assert comparable(parse_alarm(raw, PRIMARY)) == comparable(alarm)
 
 
 def test_parse_normalises_what_moto_and_aws_leave_out() -> None:
@@ -591,3 +591,18 @@ def test_describe_op_lines() -> None:
         "PutMetricAlarm orders-read-throttle-events [af-south-1] threshold: 5.0 -> 50.0")
     assert mod.describe_op(DeleteAlarms(table="orders", region=PRIMARY, before=alarm)) == (
         "DeleteAlarms orders-read-throttle-events [af-south-1]")
+
+
+def test_metric_math_terms_in_another_order_are_no_change() -> None:
+    """Terraform's provider sends metric_query blocks in set order: still the same alarm."""
+    from tablesmith.around.alarms import desired_alarms, diff_alarms
+    from tablesmith.state import LiveAlarm
+
+    table = rich()
+    wanted = desired_alarms(table)
+    shuffled = tuple(
+        LiveAlarm(alarm=a.model_copy(update={"metrics": tuple(reversed(a.metrics))}),
+                  arn=f"arn:aws:cloudwatch:af-south-1:123456789012:alarm:{a.name}")
+        for a in wanted)
+    assert any(len(a.metrics) > 1 for a in wanted)
+    assert diff_alarms(shuffled, wanted, table) == []

@@ -343,8 +343,11 @@ def endpoint_lacks_alarms(clients: Clients, region: str) -> bool:
 
 
 def comparable(alarm: MetricAlarm) -> MetricAlarm:
-    """What is compared: everything but tags (set on create, not read back)."""
-    return alarm.model_copy(update={"tags": {}})
+    """What is compared: everything but tags (set on create, not read back), with the terms
+    of metric math in id order: their order does not change the result, and other tools
+    send them in another order (Terraform's provider holds ``metric_query`` as a set)."""
+    return alarm.model_copy(update={"tags": {},
+                                    "metrics": tuple(sorted(alarm.metrics, key=lambda m: m.id))})
 
 
 def diff_alarms(live: Sequence[LiveAlarm], desired: Sequence[MetricAlarm],
