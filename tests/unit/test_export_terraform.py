@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "bbws.yaml"
 HCL_EXAMPLES = REPO / "examples" / "terraform"
 ENVS = ["dev", "sit", "prod"]
-REFERENCE = re.compile(r"\$\{(?:one\(\[for r in |\{for r in )?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.")
+REFERENCE = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.")
 
 Documents = dict[str, dict[str, Any]]
 
@@ -78,6 +78,14 @@ def strings(value: Any) -> list[str]:
 def table_resource(docs: Documents, table: Table) -> dict[str, Any]:
     body: dict[str, Any] = resources(docs)[f"aws_dynamodb_table.{identifier(table.name)}"]
     return body
+
+
+def replica_resources(docs: Documents, table: Table) -> dict[str, dict[str, Any]]:
+    """The table's ``aws_dynamodb_table_replica`` resources, by the Region their name says."""
+    found = resources(docs)
+    return {region: found[f"aws_dynamodb_table_replica.{identifier(table.name)}_"
+                          f"{identifier(region)}"]
+            for region in table.replicas}
 
 
 # ------------------------------------------------------------------ files and determinism
@@ -196,12 +204,49 @@ def test_table_matches_the_create_table_request(spec: tablesmith.Spec, env: str)
 @pytest.mark.parametrize("env", ENVS)
 def test_replicas_only_in_prod(spec: tablesmith.Spec, env: str) -> None:
     docs = render(spec, env)
+    every = {a: b for a, b in resources(docs).items()
+             if a.startswith("aws_dynamodb_table_replica.")}
+    expected_count = 0
     for table in spec.tables(env):
-        replicas = table_resource(docs, table).get("replica", [])
-        expected = [{"region_name": r, "point_in_time_recovery": True, "propagate_tags": True}
-                    for r in table.replicas]
-        assert replicas == expected
+        t = identifier(table.name)
+        body = table_resource(docs, table)
+        assert "replica" not in body  # never inline blocks: the replica resources only
+        replicas = replica_resources(docs, table)
+        expected_count += len(replicas)
+        for region, replica in replicas.items():
+            assert replica == {
+                "provider": f"aws.{provider_alias(region)}",
+                "global_table_arn": f"${{aws_dynamodb_table.{t}.arn}}",
+                "point_in_time_recovery": True,
+                "deletion_protection_enabled": True,
+                "tags": table.tags,  # the resource does not propagate the table's tags
+            }
+        # the provider requires the table to ignore its replica set once the resource has it
+        assert body.get("lifecycle") == (
+            {"ignore_changes": ["replica"]} if replicas else None)
         assert bool(replicas) is (env == "prod")
+    assert len(every) == expected_count
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("protected", [True, False])
+def test_replicas_are_protected_like_their_table(spec: tablesmith.Spec, env: str,
+                                                 protected: bool) -> None:
+    # DynamoDB does not copy deletion protection to a replica: each replica must say it, in
+    # its own Region, through a provider the configuration declares
+    tables = [t.model_copy(update={"deletion_protection": protected})
+              for t in spec.tables(env)]
+    files = render_terraform(spec.environment(env), tables)
+    docs = {name: json.loads(text) for name, text in files.items()}
+    declared = {p["alias"]: p["region"] for p in docs[TERRAFORM_FILE]["provider"]["aws"]
+                if "alias" in p}
+    for table in tables:
+        body = table_resource(docs, table)
+        assert body["deletion_protection_enabled"] is protected
+        for region, replica in replica_resources(docs, table).items():
+            assert replica["deletion_protection_enabled"] is protected, region
+            kind, _, alias = replica["provider"].partition(".")
+            assert kind == "aws" and declared.get(alias) == region, replica["provider"]
 
 
 def _example_table(spec: tablesmith.Spec, **update: Any) -> Table:
@@ -222,7 +267,8 @@ def test_encryption_ttl_pitr_stream_variants(spec: tablesmith.Spec) -> None:
     body = table_resource(render_docs(spec, table), table)
     assert body["server_side_encryption"] == [{"enabled": True,
                                                "kms_key_arn": "arn:aws:kms:af-south-1:1:key/a"}]
-    assert body["replica"][0]["kms_key_arn"] == "arn:aws:kms:eu-west-1:1:key/b"
+    assert replica_resources(render_docs(spec, table), table)["eu-west-1"]["kms_key_arn"] == (
+        "arn:aws:kms:eu-west-1:1:key/b")
     assert body["ttl"] == [{"enabled": True, "attribute_name": "expiresAt"}]
     assert body["point_in_time_recovery"] == [{"enabled": True, "recovery_period_in_days": 7}]
     assert body["on_demand_throughput"] == [{"max_read_request_units": 100,
@@ -239,6 +285,9 @@ def test_encryption_ttl_pitr_stream_variants(spec: tablesmith.Spec) -> None:
     assert body["point_in_time_recovery"] == [{"enabled": False}]
     assert body["stream_enabled"] is False and "stream_view_type" not in body
     assert "replica" not in body and "on_demand_throughput" not in body
+    assert "lifecycle" not in body  # nothing to ignore without replica resources
+    assert not [a for a in resources(render_docs(spec, off))
+                if a.startswith("aws_dynamodb_table_replica.")]
 
 
 def render_docs(spec: tablesmith.Spec, *tables: Table) -> Documents:
@@ -377,7 +426,10 @@ def test_outputs_have_every_module_name(spec: tablesmith.Spec, env: str) -> None
         assert set(value("gsi_arns")) == {g.name for g in table.global_secondary_indexes}
         replicated = env == "prod"
         assert value("replica_region") == ("eu-west-1" if replicated else None)
-        assert (value("replica_table_arn") is None) is not replicated
+        replicas = {r: f"${{aws_dynamodb_table_replica.{t}_{identifier(r)}.arn}}"
+                    for r in table.replicas}
+        assert value("replica_table_arns") == replicas
+        assert value("replica_table_arn") == (replicas["eu-west-1"] if replicated else None)
         assert (value("replica_backup_vault_arn") is None) is not replicated
         assert value("table_info")["replication_enabled"] is replicated
 

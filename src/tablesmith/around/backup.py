@@ -155,18 +155,27 @@ def read_backups(clients: Clients, tables: Sequence[Table], *,
     regions = sorted({t.region for t in tables})
     copy_regions = sorted({t.region for t in tables
                            if _copies(desired_backup(t))})
-    with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(regions) + len(copy_regions))) as pool:
+    live_tables = live_tables or {}
+    # every region a vault of ours may be in: the tables', and their replicas' (spec or live)
+    vault_regions = sorted(set(regions) | {r for t in tables for r in t.replicas} | {
+        r for live in live_tables.values() if live is not None for r in live.table.replicas})
+    workers = min(MAX_READERS, len(regions) + len(copy_regions) + len(vault_regions))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         listed = dict(zip(regions, pool.map(lambda r: _list_plans(clients, r), regions),
                           strict=True))
         settings = dict(zip(copy_regions,
                             pool.map(lambda r: _advanced_backup(clients, r), copy_regions),
                             strict=True))
-    live_tables = live_tables or {}
+        # one ListBackupVaults per region instead of a DescribeBackupVault per table for
+        # vaults that do not exist (most tables of a no-change plan have nothing to find)
+        vaults = dict(zip(vault_regions,
+                          pool.map(lambda r: _list_vaults(clients, r), vault_regions),
+                          strict=True))
 
     def read(table: Table) -> LiveBackup | None:
         current = live_tables.get(table.table_name)
         replicas = tuple(current.table.replicas) if current is not None else ()
-        return _read_table(clients, table, listed[table.region], replicas, destroy)
+        return _read_table(clients, table, listed[table.region], replicas, destroy, vaults)
 
     with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(tables))) as pool:
         results = list(pool.map(read, tables))
@@ -190,6 +199,16 @@ def _list_plans(clients: Clients, region: str) -> dict[str, dict[str, Any]]:
     return plans
 
 
+def _list_vaults(clients: Clients, region: str) -> frozenset[str]:
+    """The names of the backup vaults in a region."""
+    names: set[str] = set()
+    with aws_context(f"listing backup vaults in {region}"):
+        for page in clients.client("backup", region).get_paginator(
+                "list_backup_vaults").paginate():
+            names.update(v["BackupVaultName"] for v in page.get("BackupVaultList", []))
+    return frozenset(names)
+
+
 def _advanced_backup(clients: Clients, region: str) -> bool:
     """ResourceTypeManagementPreference["DynamoDB"]: absent means off."""
     from botocore.exceptions import ClientError
@@ -205,7 +224,8 @@ def _advanced_backup(clients: Clients, region: str) -> bool:
 
 
 def _read_table(clients: Clients, table: Table, plans: dict[str, dict[str, Any]],
-                live_replicas: tuple[str, ...], destroy: bool) -> LiveBackup | None:
+                live_replicas: tuple[str, ...], destroy: bool,
+                vaults: dict[str, frozenset[str]]) -> LiveBackup | None:
     names = backup_names(table.table_name)
     region = table.region
     want = desired_backup(table)
@@ -213,7 +233,9 @@ def _read_table(clients: Clients, table: Table, plans: dict[str, dict[str, Any]]
     found: dict[str, Any] = {}
     counts: dict[str, int] = {}
 
-    vault = _vault(backup, names.vault, region)
+    listed = vaults.get(region)
+    vault = _vault(backup, names.vault, region) \
+        if listed is None or names.vault in listed else None
     if vault is not None:
         found["vault"], found["vault_arn"] = vault
         if destroy or want.vault is None:
@@ -226,7 +248,10 @@ def _read_table(clients: Clients, table: Table, plans: dict[str, dict[str, Any]]
                      plan_version=entry.get("VersionId"), selection=selection,
                      selection_id=selection_id)
 
-    role = _role(clients.client("iam", region), names.role)
+    # the role is looked for when backup is wanted or something of it remains; a lone role
+    # left by an interrupted removal is harmless and is found again when backup comes back
+    role = _role(clients.client("iam", region), names.role) \
+        if want.role is not None or found else None
     if role is not None:
         found["role"], found["role_arn"] = role
 
@@ -245,6 +270,9 @@ def _read_table(clients: Clients, table: Table, plans: dict[str, dict[str, Any]]
     dr_arns: dict[str, str] = {}
     for dr_region in sorted(dr_regions):
         dr_client = clients.client("backup", dr_region)
+        listed_dr = vaults.get(dr_region)
+        if listed_dr is not None and names.dr_vault not in listed_dr:
+            continue
         dr = _vault(dr_client, names.dr_vault, dr_region)
         if dr is None:
             continue

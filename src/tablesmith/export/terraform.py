@@ -6,9 +6,10 @@ byte-identical files (keys sorted, lists in the model's sorted order, one traili
     terraform.tf.json      ``terraform.required_providers.aws``; the default ``provider "aws"``
                            in the environment's region and one aliased provider per other
                            region a table uses (``replica_eu_west_1``, …)
-    table_<name>.tf.json   one per table: ``aws_dynamodb_table``, its AWS Backup resources
-                           (vault, plan, selection, IAM role with two policy attachments, a DR
-                           vault per replica region) and its CloudWatch alarms
+    table_<name>.tf.json   one per table: ``aws_dynamodb_table``, one
+                           ``aws_dynamodb_table_replica`` per replica region, its AWS Backup
+                           resources (vault, plan, selection, IAM role with two policy
+                           attachments, a DR vault per replica region) and its CloudWatch alarms
     alarms.tf.json         only with ``alarms.user_errors`` on: the UserErrors alarm per
                            region, which the environment's tables share (no TableName exists)
     outputs.tf.json        the module's outputs (``outputs.MODULE_OUTPUTS``) plus tablesmith's
@@ -27,8 +28,18 @@ with the tables, and prefixed names can collide (table ``x_replica``'s ``table_a
 
 Addresses: ``<type>.<name>`` with the logical table name made a Terraform identifier
 (``[A-Za-z0-9_]``, not starting with a digit) plus a suffix per role (``<t>_backup`` role,
-``<t>_dr_eu_west_1`` vault, ``<t>_system_errors`` alarm). Two names that come out alike are an
-error, never a silent merge.
+``<t>_dr_eu_west_1`` vault, ``<t>_eu_west_1`` replica, ``<t>_system_errors`` alarm). Two names
+that come out alike are an error, never a silent merge.
+
+Replicas: separate ``aws_dynamodb_table_replica`` resources, never the table's inline
+``replica`` blocks. The inline block (hashicorp/aws 5.100.0: ``kms_key_arn``,
+``point_in_time_recovery``, ``propagate_tags``, ``region_name``) cannot set deletion protection
+and DynamoDB does not copy it to a replica, so a protected table's replicas would stay
+unprotected where ``apply`` protects them. The replica resource sets it, in the replica's
+Region through that Region's aliased provider. As the provider documents for this resource, the
+table then ignores changes to its ``replica`` attribute (``lifecycle.ignore_changes``); the two
+forms are never mixed. The replica resource does not propagate the table's tags, so it carries
+them itself.
 
 Strings: every string in a Terraform JSON expression position is a template, object keys
 included, so literals have ``${`` and ``%{`` escaped; references are built as ``Expr`` and are
@@ -215,11 +226,15 @@ class _Builder:
         ident = identifier(table.name)
         file = f"table_{ident}.tf.json"
         owner = f"table '{table.name}'"
-        # a replica needs no provider of its own, but its region gets one for what lives there
-        self.regions.update(r for r in table.replicas if r != self.env.region)
         address = self.add(file, "aws_dynamodb_table", ident, _table_body(table),
                            table.region, owner)
-        outputs = _table_outputs(table, address)
+        # one replica resource per Region, through that Region's aliased provider (add)
+        replicas = {
+            region: self.add(file, "aws_dynamodb_table_replica", f"{ident}_{identifier(region)}",
+                             _replica_body(table, region, address), region,
+                             f"{owner} (replica in {region})")
+            for region in sorted(table.replicas)}
+        outputs = _table_outputs(table, address, replicas)
         outputs |= self._add_backup(file, ident, owner, table, address)
         outputs |= self._add_alarms(file, ident, owner, table, address)
         return outputs
@@ -348,7 +363,9 @@ def _table_body(t: Table) -> dict[str, Any]:
             "max_read_request_units": cap.max_read_request_units or -1,
             "max_write_request_units": cap.max_write_request_units or -1}]
     if t.replicas:
-        body["replica"] = [_replica(t, region) for region in sorted(t.replicas)]
+        # the replicas are aws_dynamodb_table_replica resources (_replica_body), which the
+        # provider requires the table to leave alone: its replica set is theirs to change
+        body["lifecycle"] = {"ignore_changes": ["replica"]}
     return body
 
 
@@ -374,14 +391,20 @@ def _projection(projection_type: str, non_key_attributes: Iterable[str]) -> dict
             **({"non_key_attributes": attributes} if attributes else {})}
 
 
-def _replica(t: Table, region: str) -> dict[str, Any]:
+def _replica_body(t: Table, region: str, table_address: str) -> dict[str, Any]:
+    """The ``aws_dynamodb_table_replica`` of ``t`` in ``region`` (its provider: ``add``)."""
     replica: dict[str, Any] = {
-        "region_name": region,
+        "global_table_arn": _ref(table_address, "arn"),
         "point_in_time_recovery": t.point_in_time_recovery.enabled,
-        "propagate_tags": True,  # tablesmith tags replicas like their table
+        # DynamoDB does not copy deletion protection to a replica: apply sets it on each
+        "deletion_protection_enabled": t.deletion_protection,
+        # nor does this resource propagate tags: tablesmith tags replicas like their table
+        "tags": t.tags,
     }
     if t.encryption.type == "CUSTOMER_MANAGED":  # KMS keys are regional: one per replica
         replica["kms_key_arn"] = t.encryption.replica_kms_key_arns[region]
+    # no table_class_override: a replica takes its table's class, and the spec has no
+    # per-replica class for it to differ from
     return replica
 
 
@@ -503,9 +526,10 @@ def _metric_query(q: MetricQuery, alarm: MetricAlarm, table: Table | None,
 # -------------------------------------------------------------------- outputs
 
 
-def _table_outputs(t: Table, address: str) -> dict[str, Any]:
+def _table_outputs(t: Table, address: str, replicas: dict[str, str]) -> dict[str, Any]:
+    """The table's outputs; ``replicas``: the address of its replica resource per Region."""
     stream = t.stream.enabled
-    first_replica = sorted(t.replicas)[0] if t.replicas else None
+    first_replica = min(replicas) if replicas else None
     return {
         "table_name": _ref(address, "name"),
         "table_id": _ref(address, "id"),
@@ -518,10 +542,7 @@ def _table_outputs(t: Table, address: str) -> dict[str, Any]:
             for g in t.global_secondary_indexes],
         "gsi_arns": {g.name: Expr(f"${{{address}.arn}}/index/{escape(g.name)}")
                      for g in t.global_secondary_indexes},
-        # replica is a set: its elements have no index, so pick by region
-        "replica_table_arn": Expr(
-            f"${{one([for r in {address}.replica : r.arn "
-            f"if r.region_name == {json.dumps(first_replica)}])}}") if first_replica else None,
+        "replica_table_arn": _ref(replicas[first_replica], "arn") if first_replica else None,
         "replica_region": first_replica,
         "table_info": {
             "name": _ref(address, "name"),
@@ -535,9 +556,8 @@ def _table_outputs(t: Table, address: str) -> dict[str, Any]:
             "backup_enabled": bool(t.backup and t.backup.enabled),
             "replication_enabled": bool(t.replicas),
         },
-        "replica_table_arns": Expr(
-            f"${{{{for r in {address}.replica : r.region_name => r.arn}}}}")
-        if t.replicas else {},
+        "replica_table_arns": {region: _ref(replicas[region], "arn")
+                               for region in sorted(replicas)},
     }
 
 
