@@ -17,29 +17,32 @@ aspect one test so that a divergence in one does not hide the others:
 * replicas: each replica Region's own status, PITR, tags and deletion protection;
 * backups: the ``LiveBackup.backup`` model (vault, plan rule with copy actions, selection, IAM
   role with its trust and managed policies, DR vaults, and all their tags);
-* alarms: names and definitions (``MetricAlarm``; metric-math terms compared as a set, see
-  below), and their tags read directly (``parse_alarm`` does not read alarm tags);
+* alarms: names and definitions (``MetricAlarm``; metric-math terms compared as a set: the
+  provider's ``metric_query`` is a set, so Terraform sends them in its hash order, and
+  CloudWatch keeps the order it is given), and their tags read directly (``parse_alarm`` does
+  not read alarm tags);
 * Terraform's own ``terraform plan -detailed-exitcode`` against A is empty (the emulator
   round-trips everything the provider wrote: no emulator gap the provider would notice);
 * ``tablesmith plan --detailed-exitcode`` against A (built by Terraform) exits 0.
 
-Divergences found (measured with hashicorp/aws 5.100.0, Terraform 1.11), each a strict xfail
-that only the divergence itself satisfies (``raises=KnownDivergence``; any other failure
-fails, and the fix makes the test XPASS, which fails until the mark is removed):
+No divergence is known (hashicorp/aws 5.100.0, Terraform 1.11): every aspect must match
+outright. Two were found here and fixed, and would come back as failures:
 
-* METRIC_ORDER (every environment): ``aws_cloudwatch_metric_alarm.metric_query`` is a set in
-  the provider, so it sends a metric-math alarm's ``Metrics`` in its own hash order, not in
-  the configuration's. CloudWatch keeps the order it is given; ``parse_alarm`` keeps it too
-  and the diff compares the tuple in order, so ``tablesmith plan`` on a Terraform-built
-  account proposes ``PutMetricAlarm ... metrics changed`` for every metric-math alarm,
-  forever. The definitions are equal as sets (``test_alarms_match`` checks that). This is a
-  tablesmith diff issue, not an emulator one: real CloudWatch keeps the order too.
-* REPLICA_DELETION_PROTECTION (environments with replicas: prod): the export's inline
-  ``replica`` block cannot say ``deletion_protection_enabled`` (5.100.0's schema has
-  ``kms_key_arn``, ``point_in_time_recovery``, ``propagate_tags``, ``region_name`` only;
-  ``aws_dynamodb_table_replica`` has it), and DynamoDB does not copy deletion protection to a
-  replica, so Terraform leaves each replica unprotected while ``tablesmith apply`` protects
-  it. A real difference between the exporter and apply.
+* metric-math term order: ``tablesmith plan`` on a Terraform-built account proposed
+  ``PutMetricAlarm ... metrics changed`` for every metric-math alarm, forever, because it
+  compared the terms in order; it now compares them in id order (``around.alarms``).
+* replica deletion protection (prod): the export used the table's inline ``replica`` blocks,
+  which cannot say ``deletion_protection_enabled`` (5.100.0's schema: ``kms_key_arn``,
+  ``point_in_time_recovery``, ``propagate_tags``, ``region_name``), and DynamoDB does not copy
+  deletion protection to a replica, so Terraform left replicas unprotected where
+  ``tablesmith apply`` protects them. The export now makes ``aws_dynamodb_table_replica``
+  resources, which set it.
+
+The provider override lets the provider ask the target for its account ID (STS
+``GetCallerIdentity``, answered by the local target): ``aws_dynamodb_table_replica`` reads its
+``global_table_arn`` back from the provider's account ID, so with
+``skip_requesting_account_id`` it would read ``arn:aws:dynamodb:<region>::table/<name>`` and
+plan to replace every replica, a drift of the harness that real AWS never shows.
 
 The emulator represented everything the provider asked of it for these three environments
 (``test_terraform_sees_no_drift``): no aspect is excluded for an emulator gap.
@@ -72,7 +75,7 @@ if TYPE_CHECKING:
     from tablesmith.spec.loader import Spec
     from tablesmith.state import LiveState
 
-pytestmark = pytest.mark.terraform
+pytestmark = [pytest.mark.terraform, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "bbws.yaml"
@@ -89,32 +92,11 @@ TABLE_FIELDS = ("name", "table_name", "environment", "region", "partition_key", 
                 "billing_mode", "on_demand_throughput", "point_in_time_recovery", "ttl",
                 "stream", "encryption", "deletion_protection", "table_class", "replicas",
                 "tags")
-REPLICA_FIELDS = ("status", "arn", "point_in_time_recovery", "tags")  # + deletion_protection
-
-METRIC_ORDER = (
-    "KNOWN DIVERGENCE (tablesmith diff): the provider's metric_query is a set, so Terraform "
-    "puts a metric-math alarm's Metrics in hash order; tablesmith compares them in order and "
-    "plans 'PutMetricAlarm ... metrics changed' for every such alarm Terraform made")
-REPLICA_DELETION_PROTECTION = (
-    "KNOWN DIVERGENCE (exporter): the inline replica block of aws_dynamodb_table (hashicorp/aws "
-    "5.100.0) has no deletion_protection_enabled and DynamoDB does not propagate it, so "
-    "Terraform leaves replicas unprotected; tablesmith apply protects them")
-
-
-class KnownDivergence(AssertionError):
-    """Raised only for a documented divergence (module docstring); anything else fails."""
+REPLICA_FIELDS = ("status", "arn", "point_in_time_recovery", "tags", "deletion_protection")
 
 
 def _spec() -> Spec:
     return tablesmith.load(EXAMPLES)
-
-
-def _replicated(env: str) -> bool:
-    return any(t.replicas and t.deletion_protection for t in _spec().tables(env))
-
-
-def _params(marked: Any) -> list[Any]:
-    return [pytest.param(env, marks=marked(env)) for env in ENVS]
 
 
 # ------------------------------------------------------------------ local targets, Terraform
@@ -129,7 +111,8 @@ def local_target(state_dir: Path) -> Iterator[str]:
     with log.open("w") as out, err.open("w") as errors:
         proc = subprocess.Popen([EXE, "local", "serve", str(state_dir), "--state-dir",
                                  str(state_dir)], stdout=out, stderr=errors,
-                                stdin=subprocess.DEVNULL, text=True)
+                                stdin=subprocess.DEVNULL, text=True,
+                                env={**os.environ, "TABLESMITH_LOCAL_REPLICA_SECONDS": "0.5"})
     try:
         deadline = time.monotonic() + START_TIMEOUT
         match = None
@@ -160,7 +143,8 @@ def provider_override(terraform_json: str, endpoint: str) -> str:
             "access_key": KEY,
             "secret_key": KEY,
             "skip_credentials_validation": True,
-            "skip_requesting_account_id": True,
+            # no skip_requesting_account_id: the account ID comes from the target's STS, and
+            # aws_dynamodb_table_replica builds global_table_arn from it on every read
             "skip_metadata_api_check": True,
             "skip_region_validation": True,
             "endpoints": [dict.fromkeys(SERVICES, endpoint)],
@@ -279,19 +263,11 @@ def test_tables_match(deployment: Deployment) -> None:
     assert not problems, "tables differ:\n" + "\n".join(problems)
 
 
-def _replica_mark(env: str) -> Any:
-    if not _replicated(env):
-        return ()
-    return pytest.mark.xfail(strict=True, raises=KnownDivergence,
-                             reason=REPLICA_DELETION_PROTECTION)
-
-
-@pytest.mark.parametrize("deployment", _params(_replica_mark), indirect=True)
+@pytest.mark.parametrize("deployment", ENVS, indirect=True)
 def test_replicas_match(deployment: Deployment) -> None:
     d = deployment
-    print(f"[{d.env}] replica fields compared: {', '.join(REPLICA_FIELDS)}, "
-          "deletion_protection")
-    problems, unprotected = [], []
+    print(f"[{d.env}] replica fields compared: {', '.join(REPLICA_FIELDS)}")
+    problems = []
     if not any(t.replicas for t in d.spec.tables(d.env)):
         print(f"[{d.env}] no table has replicas here: nothing to compare")
     for table in d.spec.tables(d.env):
@@ -305,18 +281,10 @@ def test_replicas_match(deployment: Deployment) -> None:
             assert ra is not None and rb is not None
             problems += [f"{table.table_name}@{region}.{p}" for p in differences(
                 ra.model_dump(mode="json"), rb.model_dump(mode="json"), REPLICA_FIELDS)]
-            if ra.deletion_protection != rb.deletion_protection:
-                where = f"{table.table_name}@{region}"
-                if (ra.deletion_protection, rb.deletion_protection, table.deletion_protection) \
-                        == (False, True, True):
-                    unprotected.append(where)
-                else:
-                    problems.append(f"{where}.deletion_protection: terraform="
-                                    f"{ra.deletion_protection} tablesmith="
-                                    f"{rb.deletion_protection}")
+            # DynamoDB does not copy it from the table: each replica must have been given it
+            assert rb.deletion_protection is table.deletion_protection, (
+                f"{table.table_name}@{region}: tablesmith's own replica")
     assert not problems, "replicas differ:\n" + "\n".join(problems)
-    if unprotected:
-        raise KnownDivergence(f"{REPLICA_DELETION_PROTECTION}: {', '.join(unprotected)}")
 
 
 @pytest.mark.parametrize("deployment", ENVS, indirect=True)
@@ -394,47 +362,11 @@ def test_terraform_sees_no_drift(deployment: Deployment) -> None:
         + result.stderr[-4000:])
 
 
-def classify(op: dict[str, Any], env_region: str) -> str | None:
-    """Which documented divergence a planned operation is, if any."""
-    if op["op"] == "PutMetricAlarm" and op.get("before") and op.get("after"):
-        before, after = op["before"], op["after"]
-        if before["metrics"] != after["metrics"] and _unordered(before) == _unordered(after):
-            return "METRIC_ORDER"
-    if (op["op"] == "UpdateDeletionProtection" and op["region"] != env_region
-            and op.get("before") is False and op.get("after") is True):
-        return "REPLICA_DELETION_PROTECTION"
-    return None
-
-
-def _plan_mark(env: str) -> Any:
-    reason = METRIC_ORDER + (f"; {REPLICA_DELETION_PROTECTION}" if _replicated(env) else "")
-    return pytest.mark.xfail(strict=True, raises=KnownDivergence, reason=reason)
-
-
-@pytest.mark.parametrize("deployment", _params(_plan_mark), indirect=True)
+@pytest.mark.parametrize("deployment", ENVS, indirect=True)
 def test_tablesmith_plan_of_terraform_build_is_empty(deployment: Deployment) -> None:
     d = deployment
-    args = ("plan", str(EXAMPLES), "--env", d.env, "--endpoint-url", d.terraform_url)
-    result = tablesmith_cli(*args, "--detailed-exitcode")
-    if result.returncode == 0:
-        return
-    assert result.returncode == 2, f"tablesmith plan failed:\n{result.stdout}\n{result.stderr}"
-    plan = json.loads(checked(tablesmith_cli(*args, "--json"), "tablesmith plan --json"))
-    region = d.spec.environment(d.env).region
-    known: dict[str, list[str]] = {}
-    unknown = []
-    for op in plan["operations"]:
-        kind = classify(op, region)
-        line = f"{op['op']} {op['table']} [{op['region']}] {op.get('reason', '')}".strip()
-        if kind is None:
-            unknown.append(line)
-        else:
-            known.setdefault(kind, []).append(line)
-    assert not unknown, ("tablesmith plan on the Terraform-built account is not empty:\n"
-                         + "\n".join(unknown) + f"\n(and {sum(map(len, known.values()))} "
-                         "operation(s) of documented divergences)")
-    summary = "; ".join(f"{kind}: {len(ops)} operation(s), e.g. {ops[0]}"
-                        for kind, ops in sorted(known.items()))
-    print(f"[{d.env}] tablesmith plan on the Terraform build: {summary}")
-    raise KnownDivergence(f"tablesmith plan exited 2 only for documented divergences: "
-                          f"{summary}")
+    result = tablesmith_cli("plan", str(EXAMPLES), "--env", d.env, "--endpoint-url",
+                            d.terraform_url, "--detailed-exitcode")
+    assert result.returncode == 0, (
+        f"tablesmith plan on the Terraform-built account exited {result.returncode} "
+        f"(0 = no changes):\n{result.stdout[-8000:]}\n{result.stderr[-4000:]}")
