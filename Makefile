@@ -37,7 +37,7 @@ typecheck: setup
 test: setup tools
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 4 --dist loadfile --durations=12
 
 # The main job on the embedded local target: validate, apply, outputs, and a second plan
 # that must be empty (exit 0 with --detailed-exitcode). No AWS account needed.
