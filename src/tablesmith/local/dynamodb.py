@@ -97,9 +97,8 @@ def install() -> None:
     _wrap(DynamoHandler, "update_table", _update_table)
     _wrap(DynamoDBBackend, "delete_table", _delete_table)
     _wrap(DynamoDBBackend, "update_table_streams", _update_table_streams)
-    _wrap(DynamoDBBackend, "put_item", _put_item)
-    _wrap(DynamoDBBackend, "update_item", _update_item)
-    _wrap(DynamoDBBackend, "delete_item", _delete_item)
+    for method in ("put_item", "update_item", "delete_item"):
+        _wrap(DynamoDBBackend, method, _syncing_write)
     _wrap(DynamoDBBackend, "transact_write_items", _transact_write_items)
     _wrap(DynamoDBBackend, "execute_statement", _execute_statement)
     _wrap(Table, "describe", _describe)
@@ -639,40 +638,21 @@ def _sync_all(table: Moto) -> None:
 # left what moto left, which the replicas then match), and the sync copies the current state.
 
 
-def _put_item(original: Callable[..., Any]) -> Callable[..., Any]:
-    def put_item(
-        self: Moto, table_name: str, item_attrs: dict[str, Any], *args: Any, **kwargs: Any
-    ) -> Any:
+def _syncing_write(original: Callable[..., Any]) -> Callable[..., Any]:
+    """put_item / update_item / delete_item: the write, then its key synced to the replicas.
+
+    All three take the table name and then the item (put) or its key (update, delete); both
+    hold the key attributes, which is all the sync needs.
+    """
+
+    def write(self: Moto, table_name: str, item_or_key: dict[str, Any], *args: Any,
+              **kwargs: Any) -> Any:
         try:
-            return original(self, table_name, item_attrs, *args, **kwargs)
+            return original(self, table_name, item_or_key, *args, **kwargs)
         finally:
-            _sync_key(self, table_name, item_attrs)
+            _sync_key(self, table_name, item_or_key)
 
-    return put_item
-
-
-def _update_item(original: Callable[..., Any]) -> Callable[..., Any]:
-    def update_item(
-        self: Moto, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any
-    ) -> Any:
-        try:
-            return original(self, table_name, key, *args, **kwargs)
-        finally:
-            _sync_key(self, table_name, key)
-
-    return update_item
-
-
-def _delete_item(original: Callable[..., Any]) -> Callable[..., Any]:
-    def delete_item(
-        self: Moto, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any
-    ) -> Any:
-        try:
-            return original(self, table_name, key, *args, **kwargs)
-        finally:
-            _sync_key(self, table_name, key)
-
-    return delete_item
+    return write
 
 
 def _transact_write_items(original: Callable[..., Any]) -> Callable[..., Any]:
