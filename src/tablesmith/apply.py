@@ -170,15 +170,19 @@ class _Runner:
 
     def _wait(self, name: str, region: str, what: str,
               done: Callable[[dict[str, Any] | None], bool],
-              progress: Callable[[dict[str, Any]], str] | None = None) -> None:
-        """Poll DescribeTable until ``done``; report progress when it changes."""
+              progress: Callable[[dict[str, Any]], str] | None = None
+              ) -> dict[str, Any] | None:
+        """Poll DescribeTable until ``done``; report progress when it changes.
+
+        Returns the description that satisfied ``done``, so callers need not describe again.
+        """
         deadline = time.monotonic() + self.timeout
         delay = min(self.poll, 0.2)
         last = ""
         while True:
             desc = self._describe(name, region)
             if done(desc):
-                return
+                return desc
             if time.monotonic() > deadline:
                 raise ApplyError(f"timed out after {self.timeout:.0f}s waiting for {what} "
                                  f"(TABLESMITH_WAIT_TIMEOUT); re-run apply to continue")
@@ -189,8 +193,8 @@ class _Runner:
             time.sleep(delay)
             delay = min(delay * 1.5, self.poll)
 
-    def _settled(self, name: str, region: str) -> None:
-        """Wait until the table and all its indexes and replicas are ACTIVE."""
+    def _settled(self, name: str, region: str) -> dict[str, Any]:
+        """Wait until the table and all its indexes and replicas are ACTIVE; its description."""
 
         def ok(desc: dict[str, Any] | None) -> bool:
             if desc is None:
@@ -203,7 +207,9 @@ class _Runner:
             return not any(r.get("ReplicaStatus") in _TRANSIENT
                            for r in desc.get("Replicas", []))
 
-        self._wait(name, region, f"table '{name}' to be ACTIVE", ok, _progress)
+        desc = self._wait(name, region, f"table '{name}' to be ACTIVE", ok, _progress)
+        assert desc is not None  # ok() raised otherwise
+        return desc
 
     # ------------------------------------------------------------------ operations
 
@@ -235,8 +241,7 @@ class _Runner:
 
     def _do_CreateGsi(self, op: Any, desired: Table | None) -> None:
         index = op.after
-        self._settled(op.table, op.region)
-        desc = self._describe(op.table, op.region) or {}
+        desc = self._settled(op.table, op.region)
         # the table's current definitions plus the new index's keys: AWS needs the new keys,
         # and some implementations (moto) replace the whole list with what is sent
         attributes = {a["AttributeName"]: a["AttributeType"]
@@ -328,10 +333,7 @@ class _Runner:
                    ResourceArn=arn, TagKeys=sorted(op.before))
 
     def _arn(self, name: str, region: str) -> str:
-        self._settled(name, region)
-        desc = self._describe(name, region)
-        assert desc is not None  # _settled raised otherwise
-        return str(desc["TableArn"])
+        return str(self._settled(name, region)["TableArn"])
 
     def _do_CreateReplica(self, op: Any, desired: Table | None) -> None:
         create: dict[str, Any] = {"RegionName": op.replica_region}

@@ -300,7 +300,7 @@ def plan(path: str, env: str, tables: tuple[str, ...], profile: str | None, regi
         sys.exit(2)
 
 
-def _confirm(plan: Any, auto_approve: bool, verb: str) -> None:
+def _confirm(auto_approve: bool, verb: str) -> None:
     if auto_approve:
         return
     if not sys.stdin.isatty():
@@ -414,7 +414,7 @@ def _review_and_apply(session: Any, plan: Any, allowed: Any, auto_approve: bool,
     if not as_json:
         render_plan_text(plan)
     check_hazards(plan, allowed)
-    _confirm(plan, auto_approve, question)
+    _confirm(auto_approve, question)
     _apply_and_report(session, plan, allowed, as_json)
 
 

@@ -34,6 +34,7 @@ from tablesmith.spec.model import (
 )
 
 PLAN_FORMAT_VERSION = 1
+_TABLE_OPS = ("CreateTable", "ReplaceTable", "DeleteTable")  # ops on the table as a whole
 
 
 class Action(StrEnum):
@@ -373,14 +374,11 @@ class Plan(BaseModel):
         return [(op, h) for op, h in self.hazards() if h.blocking and h.code not in allowed]
 
     def table_action(self, table: str) -> Action:
-        """The strongest action on one table (for summaries)."""
-        actions = {op.action for op in self.operations if op.table == table}
-        for action in (Action.REPLACE, Action.DELETE, Action.CREATE, Action.UPDATE):
-            if any(op.action == action and op.op in ("ReplaceTable", "DeleteTable",
-                                                     "CreateTable") for op in self.operations
-                   if op.table == table):
-                return action
-        return Action.UPDATE if actions else Action.NO_OP
+        """The action on one table itself (for summaries): its create/replace/delete if the
+        plan has one, else update when anything of it changes, else no-op."""
+        ops = [op for op in self.operations if op.table == table]
+        whole = [op.action for op in ops if op.op in _TABLE_OPS]
+        return whole[0] if whole else Action.UPDATE if ops else Action.NO_OP
 
     def to_json(self) -> str:
         """Serialise (saved plans)."""

@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from tablesmith.errors import LocalTargetError
-from tablesmith.local.store import StateStore, _Acquired
+from tablesmith.local.store import StateStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -57,10 +57,7 @@ class LocalTarget:
 
     def __enter__(self) -> str:
         started = time.monotonic()
-        try:
-            owner = self.store.acquire()
-        except _Acquired:
-            owner = None
+        owner = self.store.acquire()
         if owner is not None:
             if self.port and not owner.endpoint.endswith(f":{self.port}"):
                 raise LocalTargetError(

@@ -56,20 +56,37 @@ class StateStore:
     # ------------------------------------------------------------------ ownership
 
     def acquire(self) -> Owner | None:
-        """Own the directory; if another process does, return where it serves."""
+        """Own the directory (None); if another process does, where it serves.
+
+        The owner may be a short command rather than a server, which never publishes an
+        endpoint: then wait (up to 30 s) for it to finish.
+        """
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LocalTargetError(f"cannot create the state directory {self.directory}: "
                                    f"{exc}") from exc
+        deadline = time.monotonic() + 30
+        while not self._try_lock():
+            owner = self._owner()
+            if owner is not None:
+                return owner
+            if time.monotonic() > deadline:
+                raise LocalTargetError(f"the local state in {self.directory} is in use by "
+                                       "another tablesmith command; try again when it has "
+                                       "finished")
+            time.sleep(0.2)
+        return None
+
+    def _try_lock(self) -> bool:
         handle = self.lock_file.open("a+", encoding="utf-8")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.close()
-            return self._owner() or self._wait_for_owner()
+            return False
         self._lock = handle
-        return None
+        return True
 
     def _owner(self) -> Owner | None:
         try:
@@ -77,25 +94,6 @@ class StateStore:
             return Owner(endpoint=str(data["endpoint"]), pid=int(data["pid"]))
         except (OSError, ValueError, KeyError):
             return None
-
-    def _wait_for_owner(self) -> Owner:
-        # the owner may be a short command (not a server) that will release the lock soon
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            owner = self._owner()
-            if owner is not None:
-                return owner
-            handle = self.lock_file.open("a+", encoding="utf-8")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                time.sleep(0.2)
-                continue
-            self._lock = handle
-            raise _Acquired
-        raise LocalTargetError(f"the local state in {self.directory} is in use by another "
-                               "tablesmith command; try again when it has finished")
 
     def publish(self, endpoint: str) -> None:
         """Tell other commands where this process serves the state."""
@@ -196,10 +194,6 @@ class StateStore:
                 path.unlink(missing_ok=True)
         finally:
             self.release()
-
-
-class _Acquired(Exception):
-    """Raised by _wait_for_owner when the lock became ours after all."""
 
 
 def _versions() -> dict[str, str]:

@@ -17,7 +17,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from types import UnionType
-from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -39,9 +39,6 @@ from tablesmith.spec.model import (
     TableSettings,
 )
 from tablesmith.spec.source import Merged, Origin, Path_, join_path
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
 
 # DynamoDB naming rule for tables and indexes (CreateTable / GlobalSecondaryIndex docs)
 _AWS_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
@@ -328,11 +325,11 @@ def _resolve_keys(report: _Reporter, settings: TableSettings) -> Keys | None:
     if settings.sort_key is not None:
         uses.append((("sort_key",), settings.sort_key))
     for i, g in enumerate(settings.global_secondary_indexes):
-        uses.append((("global_secondary_indexes", i, "hash_key"), _ref(g.hash_key)))
+        uses.append((("global_secondary_indexes", i, "hash_key"), g.hash_key))
         if g.range_key is not None:
-            uses.append((("global_secondary_indexes", i, "range_key"), _ref(g.range_key)))
+            uses.append((("global_secondary_indexes", i, "range_key"), g.range_key))
     for i, lsi in enumerate(settings.local_secondary_indexes):
-        uses.append((("local_secondary_indexes", i, "range_key"), _ref(lsi.range_key)))
+        uses.append((("local_secondary_indexes", i, "range_key"), lsi.range_key))
 
     types: dict[str, tuple[AttributeType, Path_]] = {}
     for name, type_ in declared.items():
@@ -376,21 +373,17 @@ def _resolve_keys(report: _Reporter, settings: TableSettings) -> Keys | None:
     partition = key(settings.partition_key)
     sort = key(settings.sort_key) if settings.sort_key is not None else None
     gsis = [GlobalSecondaryIndex(
-        name=g.name, hash_key=key(_ref(g.hash_key)),
-        range_key=key(_ref(g.range_key)) if g.range_key is not None else None,
+        name=g.name, hash_key=key(g.hash_key),
+        range_key=key(g.range_key) if g.range_key is not None else None,
         projection_type=g.projection_type,
         non_key_attributes=tuple(sorted(g.non_key_attributes)))
         for g in settings.global_secondary_indexes]
     lsis = [LocalSecondaryIndex(
-        name=i.name, range_key=key(_ref(i.range_key)), projection_type=i.projection_type,
+        name=i.name, range_key=key(i.range_key), projection_type=i.projection_type,
         non_key_attributes=tuple(sorted(i.non_key_attributes)))
         for i in settings.local_secondary_indexes]
     attributes = {ref.name: key(ref) for _, ref in uses}
     return partition, sort, gsis, lsis, attributes
-
-
-def _ref(value: KeyRef | str) -> KeyRef:
-    return value if isinstance(value, KeyRef) else KeyRef(name=value)
 
 
 def _check_indexes(report: _Reporter, settings: TableSettings) -> None:
@@ -590,8 +583,3 @@ def _check_tags(report: _Reporter, settings: TableSettings, conventions: Convent
         if len(value) > 256 or not _TAG_CHARS.match(value):
             report.add(("tags", key), f"tag value of '{key}' is not valid",
                        "0-256 letters, digits, spaces and _ . : / = + - @")
-
-
-def all_errors(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
-    """Only the errors among ``diagnostics``."""
-    return [d for d in diagnostics if d.severity == "error"]
