@@ -9,7 +9,7 @@ ENV     ?= dev
 STATE_DIR ?=
 LOCAL   := --local $(if $(STATE_DIR),--state-dir $(STATE_DIR))
 
-.PHONY: setup tools test lint typecheck demo bench clean
+.PHONY: setup tools test fuzz lint typecheck demo bench clean
 
 $(BIN)/tablesmith: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,17 @@ test: setup tools
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -n 4 --dist loadfile --durations=12
+
+# The differential fuzz test, long: thousands of random table definitions, each validated by
+# tablesmith and sent to DynamoDB Local (docs/validation.md). FUZZ_EXAMPLES=N to change.
+# The counts are written to .tablesmith/fuzz-stats.json; failures are kept (and replayed by
+# make test) in tests/fuzz/.hypothesis-db.
+FUZZ_EXAMPLES ?= 4000
+fuzz: setup tools
+	mkdir -p .tablesmith
+	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+	TABLESMITH_FUZZ_STATS=.tablesmith/fuzz-stats.json \
+	$(BIN)/pytest tests/fuzz -q -s
 
 # The main job on the embedded local target: validate, apply, outputs, and a second plan
 # that must be empty (exit 0 with --detailed-exitcode). No AWS account needed.

@@ -99,6 +99,18 @@ def is_shared(name: str) -> bool:
 
 def desired_alarms(table: Table) -> tuple[MetricAlarm, ...]:
     """The alarms ``table``'s settings call for, sorted by name (none when alarms are off)."""
+    alarms = derived_alarms(table)
+    t = table.table_name
+    for alarm in alarms:  # validation reports these first (spec.resolve): a backstop
+        if len(alarm.name) > MAX_ALARM_NAME:
+            raise PlanError(f"alarm name '{alarm.name[:60]}…' of table '{t}' is longer than "
+                            f"CloudWatch's {MAX_ALARM_NAME} characters; shorten the table or "
+                            "index name, or disable that alarm rule")
+    return alarms
+
+
+def derived_alarms(table: Table) -> tuple[MetricAlarm, ...]:
+    """The alarms ``table``'s settings call for, sorted by name, whatever their names' length."""
     settings = table.alarms
     if settings is None or not settings.enabled:
         return ()
@@ -143,11 +155,6 @@ def desired_alarms(table: Table) -> tuple[MetricAlarm, ...]:
             f"HTTP 400 responses (UserErrors) of every DynamoDB and DynamoDB Streams request "
             f"in this account in {table.region}: UserErrors has no TableName dimension, so "
             f"the tables of environment '{table.environment}' share this alarm"))
-    for alarm in alarms:
-        if len(alarm.name) > MAX_ALARM_NAME:
-            raise PlanError(f"alarm name '{alarm.name[:60]}…' of table '{t}' is longer than "
-                            f"CloudWatch's {MAX_ALARM_NAME} characters; shorten the table or "
-                            "index name, or disable that alarm rule")
     return tuple(sorted(alarms, key=lambda a: a.name))
 
 
@@ -441,15 +448,17 @@ def shared_alarm_conflicts(tables: Sequence[Table]) -> list[str]:
 
 def describe_op(op: Any) -> str:
     """One line for an alarm operation (for ``render.plan._describe``)."""
+    from tablesmith.render.values import show
+
     if op.op == "DeleteAlarms":
         return f"DeleteAlarms {op.before.name} [{op.region}]"
     alarm: MetricAlarm = op.after
     if op.before is None:
-        watched = (f"{alarm.metric_name} {alarm.dimensions}" if alarm.metric_name else
+        watched = (f"{alarm.metric_name} {show(alarm.dimensions)}" if alarm.metric_name else
                    f"sum of {len(alarm.metrics) - 1} metrics")
         return f"PutMetricAlarm {alarm.name} [{op.region}] ({watched}; {alarm.threshold:g})"
     a, b = comparable(op.before).model_dump(), comparable(alarm).model_dump()
-    changes = [f"{k}: {a[k]!r} -> {b[k]!r}" for k in a
+    changes = [f"{k}: {show(a[k])} -> {show(b[k])}" for k in a
                if a[k] != b[k] and k not in ("metrics", "description")]
     if a["metrics"] != b["metrics"]:
         changes.append("metrics changed")

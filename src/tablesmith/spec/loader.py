@@ -25,7 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 
 from tablesmith.errors import Diagnostic, SpecError, UsageError
 from tablesmith.spec.defaults import BUILTIN_ENVIRONMENTS, MODULE_DEFAULTS, environment_profile
+from tablesmith.spec.limits import MAX_TABLE_ENVIRONMENTS, total_size_problem
 from tablesmith.spec.model import Conventions, Environment, EnvironmentSettings, Table
+from tablesmith.spec.patterns import HINT as PATTERN_HINT
+from tablesmith.spec.patterns import name_pattern
+from tablesmith.spec.regions import endpoint_problem, nearest, region_problem
 from tablesmith.spec.resolve import _REGION, _report_validation_error, _Reporter, resolve_table
 from tablesmith.spec.source import Layer, Merged, Origin, merge
 from tablesmith.spec.yaml_source import load_yaml
@@ -129,7 +133,11 @@ def load(path: str | Path = ".", *, env: str | None = None, strict: bool = False
     Raises :class:`SpecError` with every problem found, or :class:`UsageError`.
     """
     loader = _Loader()
-    for file in spec_files(Path(path)):
+    files = spec_files(Path(path))
+    too_much = total_size_problem(files, HCL_SUFFIXES, str(path))
+    if too_much is not None:
+        raise SpecError([too_much])
+    for file in files:
         loader.read(file)
     return loader.build(env, strict)
 
@@ -278,13 +286,20 @@ class _Loader:
 
             for fname in ("region", "dr_region"):
                 value = getattr(env, fname)
-                if not _REGION.match(value):
-                    problem(fname, f"'{value}' is not an AWS region name", "e.g. af-south-1")
+                if not _REGION.fullmatch(value):
+                    problem(fname, f"{value!r} is not an AWS region name", "e.g. af-south-1")
+                    self.bad_dr.add(name)
+                elif (unknown := region_problem(value)) is not None:
+                    problem(fname, unknown, nearest(value))
                     self.bad_dr.add(name)
             if env.dr_region == env.region and name == "prod":  # only prod replicates there
                 problem("dr_region", f"dr_region {env.dr_region} is the environment's own region",
                         "the DR region (where prod replicas go) must differ from region")
                 self.bad_dr.add(name)
+            clear = endpoint_problem(env.endpoint_url) if env.endpoint_url else None
+            if clear and env.endpoint_url and env.endpoint_url.startswith(("http://", "https://")):
+                problem("endpoint_url", clear, "use https://, or a loopback address "
+                        "(127.0.0.1, localhost) for an emulator on this machine")
             if env.endpoint_url and not env.endpoint_url.startswith(("http://", "https://")):
                 problem("endpoint_url", f"'{env.endpoint_url}' is not an http(s) URL",
                         "e.g. http://127.0.0.1:8000")
@@ -299,6 +314,7 @@ class _Loader:
             raise UsageError(f"unknown environment '{only_env}'{hint}; "
                              f"this spec has: {', '.join(sorted(envs))}")
         conventions = self._conventions()
+        self._check_size(envs, only_env)
         top_defaults = [layer.sub("defaults") for layer, doc in self.docs if doc.defaults]
         self._check_env_names(envs)
         by_env: dict[str, list[Table]] = {name: [] for name in envs}
@@ -356,9 +372,31 @@ class _Loader:
             layers.append(override)
         return layers
 
+    def _check_size(self, envs: dict[str, Environment], only_env: str | None) -> None:
+        """Refuse a spec that would take minutes: every table is resolved per environment."""
+        pairs = sum(1 for source in self.tables for name in envs
+                    if (source.only_in is None or name in source.only_in)
+                    and only_env in (None, name))
+        if pairs > MAX_TABLE_ENVIRONMENTS:
+            where = self.sources[0] if len(self.sources) == 1 else "(spec)"
+            raise SpecError([*self.problems, Diagnostic(
+                where, 0, "tables",
+                f"{pairs:,} tables across environments to validate; tablesmith validates at "
+                f"most {MAX_TABLE_ENVIRONMENTS:,} at once",
+                "validate one environment at a time (--env), or split the spec into several "
+                "directories")])
+
     def _conventions(self) -> Conventions:
-        found = [doc.conventions for _, doc in self.docs if doc.conventions is not None]
-        return found[-1] if found else Conventions()
+        found = [(layer, doc.conventions) for layer, doc in self.docs
+                 if doc.conventions is not None]
+        layer, conventions = found[-1] if found else (None, Conventions())
+        # the naming pattern is checked here, once, at the line it is written on (it runs on
+        # RE2, in linear time: spec/patterns.py)
+        at = ("conventions", "table_name_pattern")
+        pattern = name_pattern(conventions.table_name_pattern)
+        if pattern.problem is not None and layer is not None:
+            self._problem(layer, at, pattern.problem, PATTERN_HINT)
+        return conventions
 
     def _check_env_names(self, envs: dict[str, Environment]) -> None:
         """Environment names used by tables must exist (a typo would silently skip a table)."""

@@ -163,11 +163,20 @@ class TableSettings(_Frozen):
     tags: dict[StrictStr, StrictStr] = Field(default_factory=dict)
 
 
+class Quotas(_Frozen):
+    """The account's adjustable DynamoDB quotas; the defaults are AWS's (Service Quotas)."""
+
+    # on-demand request units per table: caps above it are refused by CreateTable
+    table_read_request_units: StrictInt = 40_000
+    table_write_request_units: StrictInt = 40_000
+
+
 class Conventions(_Frozen):
     """The platform team's guardrails; the defaults are the module's."""
 
     mandatory_tags: tuple[StrictStr, ...] = MODULE_MANDATORY_TAGS
     table_name_pattern: StrictStr = MODULE_TABLE_NAME_PATTERN
+    quotas: Quotas = Field(default_factory=Quotas)  # raise them where AWS raised them
 
 
 class EnvironmentSettings(_Frozen):

@@ -13,11 +13,13 @@ points at the file, line and field path the user has to edit.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -38,20 +40,33 @@ from tablesmith.spec.model import (
     Table,
     TableSettings,
 )
+from tablesmith.spec.patterns import name_pattern
+from tablesmith.spec.regions import nearest, region_problem
 from tablesmith.spec.source import Merged, Origin, Path_, join_path
 
+# Built-in patterns are applied with ``fullmatch``: ``re.match`` with ``$`` lets a trailing
+# newline through ("orders\n"), which DynamoDB rejects.
 # DynamoDB naming rule for tables and indexes (CreateTable / GlobalSecondaryIndex docs)
-_AWS_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
+_AWS_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
 # region names: the module's replica_region check, widened to gov/iso partitions
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1}$")
-_SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
-_KMS_KEY = re.compile(
-    r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+|alias/.+|[0-9a-f-]{36})$")
-_TAG_CHARS = re.compile(r"^[\w\s.:/=+\-@]*$", re.UNICODE)
+_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1}")
+_SNS_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
+# KMS KeyId forms (KMS API reference, "KeyId"): key ARN, alias ARN, alias name, key id; a
+# multi-Region key's id is "mrk-" and 32 hex digits.
+_KEY_ID = r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+_ALIAS = r"alias/[a-zA-Z0-9/_-]{1,250}"
+_KMS_KEY = re.compile(rf"{_KEY_ID}|{_ALIAS}|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{{12}}:"
+                      rf"(key/{_KEY_ID}|{_ALIAS})")
+# AWS's tag pattern (DynamoDB TagResource, "Tag"): [\p{L}\p{Z}\p{N}_.:/=+\-@]*. Python's ``re``
+# has no \p{...} classes, and its \w and \s are wider (\s takes tabs and newlines, which AWS
+# rejects), so the Unicode categories are checked directly.
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
 
 MAX_GSIS = 20  # DynamoDB quota: GSIs per table (default; adjustable only by support case)
 MAX_LSIS = 5  # DynamoDB hard limit: LSIs per table
 MAX_PROJECTED = 100  # NonKeyAttributes summed over all indexes of a table
+MAX_PROJECTED_PER_INDEX = 20  # Projection.NonKeyAttributes: 1-20 items (API reference)
+MAX_NAME_BYTES = 255  # key, projected and TTL attribute names: 1-255 bytes of UTF-8
 MAX_TAGS = 50  # tags per DynamoDB resource
 KEY_FIELDS = ("partition_key", "sort_key")
 
@@ -103,30 +118,42 @@ def resolve_table(
     """Validate ``merged`` settings of table ``name`` in ``env`` and build its effective Table."""
     report = _Reporter(merged, name_origin)
     settings: TableSettings | None = None
-    for _ in range(4):
+    # stand-ins for values that had to go but have no default to fall back to (see below)
+    stand_ins: dict[Path_, Any] = {}
+    for _ in range(6):
         try:
-            settings = TableSettings.model_validate(_normalise_keys(report.merged.data))
+            data = _with_stand_ins(_normalise_keys(report.merged.data), stand_ins)
+            settings = TableSettings.model_validate(data)
             break
         except ValidationError as exc:
             bad = []
             for error in exc.errors():
                 _report_validation_error(report, error, TableSettings)
-                bad.append(tuple(p for p in error["loc"] if p != "[key]"))
-            if any(e["type"] == "missing" for e in exc.errors()):
-                return Resolution(None, report.found)
-            # drop the bad values and go on, so the rest of the table is checked too
-            report.removed += bad
+                path: Path_ = tuple(p for p in error["loc"] if p != "[key]")
+                report.removed.append(path)
+                if error["type"] == "missing" or _in_list(path):
+                    # A required field, or an entry of a list (dropping it would renumber the
+                    # entries after it): a stand-in of the right type takes its place, so the
+                    # rest of the table, the other entries included, is still checked. What
+                    # is found at a stand-in is not reported (its path is in ``removed``).
+                    stand_ins[path] = _stand_in(_annotation_at(TableSettings, path),
+                                                len(stand_ins))
+                else:
+                    bad.append(path)  # the value falls back to the built-in default
             report.merged = report.merged.without(bad)
     if settings is None:
         return Resolution(None, report.found)
 
     _check_names(report, name, name_origin, env, conventions)
     keys = _resolve_keys(report, settings)
+    _check_key_schemas(report, settings)
     _check_indexes(report, settings)
-    _check_features(report, settings, env, keys[4] if keys else {}, name)
+    _check_features(report, settings, env, keys[4] if keys else {}, name, conventions)
     _check_tags(report, settings, conventions)
-    if keys is None or any(d.severity == "error" for d in report.found):
+    if keys is None:
         return Resolution(None, report.found)
+    # built even when other errors were found, so that the checks of what is derived from the
+    # table (its alarms' names) are reported with them; returned only without errors
     partition, sort, gsis, lsis, attributes = keys
     throughput = settings.on_demand_throughput
     if throughput is not None:  # -1 is AWS's "no cap", as is leaving it out
@@ -159,6 +186,9 @@ def resolve_table(
         alarms=settings.alarms,
         tags=dict(sorted(tags.items())),
     )
+    _check_alarm_names(report, table, settings, name_origin)
+    if any(d.severity == "error" for d in report.found):
+        return Resolution(None, report.found)
     return Resolution(table, report.found)
 
 
@@ -226,10 +256,84 @@ def _report_validation_error(report: _Reporter, error: Any, model: type[BaseMode
     elif kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         field_name = "type" if loc[:1] == ("attributes",) else str(last)
-        report.add(loc, f"{_describe(value)} is not allowed: expected {expected}",
+        policy = " (tablesmith's on-demand-only policy)" if loc == ("billing_mode",) else ""
+        report.add(loc, f"{_describe(value)} is not allowed: expected {expected}{policy}",
                    _FIELD_HINTS.get(field_name, ""))
     else:
         report.add(loc, error["msg"])
+
+
+def _annotation_at(model: type[BaseModel], loc: Path_) -> Any:
+    """The type annotation of the value at ``loc`` in ``model`` (None if there is none)."""
+    current: Any = model
+    for part in loc:
+        current = _strip_optional(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(str(part))
+            if info is None:
+                return None
+            current = info.annotation
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        elif get_origin(current) in (list, tuple):
+            current = get_args(current)[0]
+        else:
+            return None
+    return current
+
+
+def _in_list(path: Path_) -> bool:
+    """Is ``path`` an entry of a list of ``TableSettings``?"""
+    if not path or not isinstance(path[-1], int):
+        return False
+    parent = _strip_optional(_annotation_at(TableSettings, path[:-1]))
+    return get_origin(parent) in (list, tuple)
+
+
+def _stand_in(annotation: Any, n: int) -> Any:
+    """A valid value of ``annotation`` (required fields only), unlike any the user wrote."""
+    annotation = _strip_optional(annotation)
+    if get_origin(annotation) is Annotated:  # StrictStr, StrictInt, ...
+        annotation = get_args(annotation)[0]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {name: _stand_in(info.annotation, n)
+                for name, info in annotation.model_fields.items() if info.is_required()}
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return get_args(annotation)[0]
+    if origin in (list, tuple):
+        return []
+    if origin is dict:
+        return {}
+    if annotation is bool:
+        return False
+    if annotation in (int, float):
+        return annotation(1)
+    return f"(invalid entry {n + 1})"
+
+
+def _with_stand_ins(data: dict[str, Any], stand_ins: dict[Path_, Any]) -> dict[str, Any]:
+    """``data`` with each stand-in put at its path (where the parent is still there)."""
+    if stand_ins:
+        data = copy.deepcopy(data)  # the merged data is the user's: never changed in place
+    for path, value in stand_ins.items():
+        node: Any = data
+        for key in path[:-1]:
+            if not _has(node, key):
+                break
+            node = node[key]
+        else:
+            last = path[-1]
+            if (isinstance(node, dict) and isinstance(last, str)) or _has(node, last):
+                node[last] = value
+    return data
+
+
+def _has(node: Any, key: str | int) -> bool:
+    """Is there a ``node[key]`` (a mapping's key, or a list's index)?"""
+    if isinstance(node, dict):
+        return isinstance(key, str) and key in node
+    return isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
 
 
 def _type_hint(kind: str, value: Any) -> str:
@@ -298,13 +402,18 @@ def _check_names(report: _Reporter, name: str, name_origin: Origin, env: Environ
         report.found.append(Diagnostic(name_origin.file, name_origin.line,
                                        name_origin.path or "table_name", message, hint))
 
-    if not re.match(conventions.table_name_pattern, name):
+    # the spec's own pattern runs on RE2, in linear time (spec/patterns.py), never on re;
+    # an unusable one is reported once, at conventions.table_name_pattern, by the loader
+    pattern = name_pattern(conventions.table_name_pattern)
+    if pattern.problem is None and not pattern.fullmatch(name):
+        default = conventions.table_name_pattern == Conventions().table_name_pattern
         at_name(f"table name '{name}' does not match the naming convention "
                 f"{conventions.table_name_pattern}",
-                "start with a lowercase letter; use lowercase letters, digits and underscores")
+                "start with a lowercase letter; use lowercase letters, digits and underscores"
+                if default else "rename the table to match conventions.table_name_pattern")
     physical = env.physical_name(name)
-    if not _AWS_NAME.match(physical):
-        at_name(f"table name '{physical}' is not a valid DynamoDB name",
+    if not _AWS_NAME.fullmatch(physical):
+        at_name(f"table name {physical!r} is not a valid DynamoDB name",
                 "DynamoDB table names are 3-255 characters of a-z, A-Z, 0-9, '_', '-' and '.'")
 
 
@@ -407,8 +516,8 @@ def _check_indexes(report: _Reporter, settings: TableSettings) -> None:
     indexed += [("local_secondary_indexes", i, x) for i, x in enumerate(lsis)]
     for group, i, index in indexed:
         path: Path_ = (group, i)
-        if not _AWS_NAME.match(index.name):
-            report.add((*path, "name"), f"index name '{index.name}' is not a valid DynamoDB name",
+        if not _AWS_NAME.fullmatch(index.name):
+            report.add((*path, "name"), f"index name {index.name!r} is not a valid DynamoDB name",
                        "index names are 3-255 characters of a-z, A-Z, 0-9, '_', '-' and '.'")
         if index.name in seen:
             report.add((*path, "name"), f"duplicate index name '{index.name}'",
@@ -423,6 +532,7 @@ def _check_indexes(report: _Reporter, settings: TableSettings) -> None:
                        f"index '{index.name}' lists non_key_attributes with projection "
                        f"{index.projection_type}; DynamoDB accepts them only with INCLUDE",
                        "use projection_type: INCLUDE, or remove non_key_attributes")
+        _check_projected(report, (*path, "non_key_attributes"), index.non_key_attributes)
         before = projected
         projected += len(index.non_key_attributes)
         if before <= MAX_PROJECTED < projected:
@@ -432,8 +542,47 @@ def _check_indexes(report: _Reporter, settings: TableSettings) -> None:
                        "project ALL on one index instead of listing many attributes")
 
 
+def _check_projected(report: _Reporter, path: Path_, names: tuple[str, ...]) -> None:
+    """One index's NonKeyAttributes: 1-20 names, each 1-255 bytes, none twice."""
+    if len(names) > MAX_PROJECTED_PER_INDEX:
+        report.add(path, f"{len(names)} non_key_attributes: DynamoDB projects at most "
+                   f"{MAX_PROJECTED_PER_INDEX} per index", "project ALL instead of listing them")
+    seen: set[str] = set()
+    for j, attribute in enumerate(names):
+        if not 1 <= len(attribute.encode()) <= MAX_NAME_BYTES:
+            report.add((*path, j), f"projected attribute names are 1-{MAX_NAME_BYTES} bytes "
+                       f"long ({len(attribute.encode())} here)")
+        elif attribute in seen:
+            report.add((*path, j), f"'{attribute}' is listed twice: DynamoDB rejects two "
+                       "projected attributes with the same name", "list each attribute once")
+        seen.add(attribute)
+
+
+def _check_key_schemas(report: _Reporter, settings: TableSettings) -> None:
+    """No key schema may name one attribute twice (DynamoDB: "Two keys can not have the same
+    name"): the table's sort key, a GSI's range key and an LSI's sort key must each differ
+    from the hash key they go with (an LSI's is the table's partition key)."""
+    partition = settings.partition_key.name
+    hint = "a key schema needs two different attributes; leave the sort/range key out instead"
+    same = "DynamoDB rejects two keys with the same name"
+    if settings.sort_key is not None and settings.sort_key.name == partition:
+        report.add(("sort_key", "name"),
+                   f"the sort key '{partition}' is also the partition key: {same}", hint)
+    for i, g in enumerate(settings.global_secondary_indexes):
+        if g.range_key is not None and g.range_key.name == g.hash_key.name:
+            report.add(("global_secondary_indexes", i, "range_key", "name"),
+                       f"index '{g.name}': the range key '{g.hash_key.name}' is also its hash "
+                       f"key: {same}", hint)
+    for i, lsi in enumerate(settings.local_secondary_indexes):
+        if lsi.range_key.name == partition:
+            report.add(("local_secondary_indexes", i, "range_key", "name"),
+                       f"index '{lsi.name}': the range key '{partition}' is the table's "
+                       f"partition key, the hash key of every LSI: {same}",
+                       "an LSI sorts the table's partition by another attribute")
+
+
 def _check_features(report: _Reporter, settings: TableSettings, env: Environment,
-                    attributes: dict[str, Key], name: str) -> None:
+                    attributes: dict[str, Key], name: str, conventions: Conventions) -> None:
     days = settings.point_in_time_recovery.recovery_period_days
     if not 1 <= days <= 35:
         report.add(("point_in_time_recovery", "recovery_period_days"),
@@ -450,11 +599,24 @@ def _check_features(report: _Reporter, settings: TableSettings, env: Environment
 
     throughput = settings.on_demand_throughput
     if throughput is not None:
-        for fname in ("max_read_request_units", "max_write_request_units"):
+        quotas = conventions.quotas
+        for fname, quota, quota_name in (
+                ("max_read_request_units", quotas.table_read_request_units,
+                 "table_read_request_units"),
+                ("max_write_request_units", quotas.table_write_request_units,
+                 "table_write_request_units")):
             value = getattr(throughput, fname)
             if value is not None and value != -1 and value < 1:
                 report.add(("on_demand_throughput", fname),
                            f"{fname} is {value}: use a positive number, or -1 for no cap")
+            elif value is not None and value > quota:
+                # DynamoDB: "Cannot increase provisioned throughput to more than 40,000 units
+                # per table" (the default, adjustable per-table quota; Service Quotas)
+                report.add(("on_demand_throughput", fname),
+                           f"{fname} is {value}: above the account's per-table quota of "
+                           f"{quota:,} request units, which DynamoDB refuses",
+                           f"lower it (or -1 for no cap); if the quota was raised for the "
+                           f"account, set conventions.quotas.{quota_name}")
 
     _check_replicas(report, settings, env)
     _check_encryption(report, settings)
@@ -466,8 +628,10 @@ def _check_replicas(report: _Reporter, settings: TableSettings, env: Environment
     seen: set[str] = set()
     for i, region in enumerate(settings.replicas):
         path: Path_ = ("replicas", i)
-        if not _REGION.match(region):
-            report.add(path, f"'{region}' is not an AWS region name", "e.g. eu-west-1")
+        if not _REGION.fullmatch(region):
+            report.add(path, f"{region!r} is not an AWS region name", "e.g. eu-west-1")
+        elif (unknown := region_problem(region)) is not None:
+            report.add(path, unknown, nearest(region))
         elif region == env.region:
             report.add(path, f"replica region {region} is the table's own region",
                        "a replica must be in another region than the table's")
@@ -491,7 +655,7 @@ def _check_encryption(report: _Reporter, settings: TableSettings) -> None:
         if not enc.kms_key_arn:
             report.add(("encryption", "kms_key_arn"),
                        "CUSTOMER_MANAGED encryption needs kms_key_arn")
-        elif not _KMS_KEY.match(enc.kms_key_arn):
+        elif not _KMS_KEY.fullmatch(enc.kms_key_arn):
             report.add(("encryption", "kms_key_arn"),
                        f"'{enc.kms_key_arn}' is not a KMS key ARN, alias or key id")
         for region in settings.replicas:
@@ -546,7 +710,7 @@ def _check_alarms(report: _Reporter, settings: TableSettings) -> None:
     alarms = settings.alarms
     for group in ("alarm_actions", "ok_actions"):
         for i, arn in enumerate(getattr(alarms, group)):
-            if not _SNS_ARN.match(arn):
+            if not _SNS_ARN.fullmatch(arn):
                 report.add(("alarms", group, i), f"'{arn}' is not an SNS topic ARN",
                            "e.g. arn:aws:sns:af-south-1:123456789012:dynamodb-alarms")
     for name in ("system_errors", "throttled_requests", "read_throttle_events",
@@ -566,20 +730,82 @@ def _check_alarms(report: _Reporter, settings: TableSettings) -> None:
             report.add((*base, "threshold"), "threshold must not be negative")
 
 
+def _check_alarm_names(report: _Reporter, table: Table, settings: TableSettings,
+                       name_origin: Origin) -> None:
+    """CloudWatch alarm names are 1-255 characters: those derived from long table, index or
+    environment names would make ``plan`` fail, so they are reported here, at the name."""
+    # a generous bound on the longest derived name first (its suffixes are at most 30
+    # characters, "-<index>-write-throttle-events" and "-replication-latency-<region>" at
+    # most 23 and 21 more than the index or region): most tables need no alarms derived
+    t = table.table_name
+    bound = max(len(t) + 32, len(table.environment) + len(table.region) + 32,
+                *(len(t) + len(g.name) + 25 for g in table.global_secondary_indexes),
+                *(len(t) + len(r) + 23 for r in table.replicas))
+    if bound <= 255:
+        return
+    from tablesmith.around.alarms import MAX_ALARM_NAME, derived_alarms
+
+    longest: dict[Path_, str] = {}  # where to shorten -> the longest alarm name it makes
+    gsis = {g.name: i for i, g in enumerate(settings.global_secondary_indexes)}
+    replicas = {r: i for i, r in enumerate(settings.replicas)}
+    for alarm in derived_alarms(table):
+        if len(alarm.name) <= MAX_ALARM_NAME:
+            continue
+        dimensions = alarm.dimensions or {}
+        where: Path_ = ()  # the table's name
+        if "GlobalSecondaryIndexName" in dimensions:
+            where = ("global_secondary_indexes", gsis[dimensions["GlobalSecondaryIndexName"]],
+                     "name")
+        elif "ReceivingRegion" in dimensions:
+            where = ("replicas", replicas[dimensions["ReceivingRegion"]])
+        elif alarm.metric_name == "UserErrors":
+            where = ("alarms", "user_errors", "enabled")
+        if len(alarm.name) > len(longest.get(where, "")):
+            longest[where] = alarm.name
+    if () in longest:  # the table's own alarms are too long: its name is what to shorten
+        longest = {(): max(longest.values(), key=len)}
+    hint = "shorten the table (or index) name, or turn that alarm off under alarms:"
+    for where, name in longest.items():
+        message = (f"the CloudWatch alarm name '{name[:40]}…' would be {len(name)} characters: "
+                   f"CloudWatch allows {MAX_ALARM_NAME}")
+        if where:
+            report.add(where, message, hint)
+        else:
+            report.found.append(Diagnostic(name_origin.file, name_origin.line,
+                                           name_origin.path or "table_name", message, hint))
+
+
 def _check_tags(report: _Reporter, settings: TableSettings, conventions: Conventions) -> None:
     tags = settings.tags
     missing = [k for k in conventions.mandatory_tags if k not in tags]
     if missing:
         report.add(("tags",), f"missing mandatory tag(s): {', '.join(missing)}",
                    f"every table must carry {', '.join(conventions.mandatory_tags)}")
-    if len(tags) + 1 > MAX_TAGS:
-        report.add(("tags",), f"{len(tags)} tags (+1 ownership tag): DynamoDB allows {MAX_TAGS}")
+    # the resources around the table carry its tags plus their own Name and Component (and a
+    # DR vault its Region): each of them must stay within AWS's 50 tags too
+    added = {OWNERSHIP_TAG}
+    if settings.alarms.enabled or settings.backup.enabled:
+        added |= {"Name", "Component"}
+    if settings.backup.enabled and settings.replicas and settings.backup.copy_to_replica_regions:
+        added.add("Region")
+    count = len(set(tags) | added)
+    if count > MAX_TAGS:
+        extra = ", ".join(sorted(added - set(tags)))
+        report.add(("tags",), f"{len(tags)} tags (+{extra} added by tablesmith): AWS allows "
+                   f"{MAX_TAGS} per resource", f"remove at least {count - MAX_TAGS} tag(s)")
     for key, value in tags.items():
-        if not 1 <= len(key) <= 128 or not _TAG_CHARS.match(key):
-            report.add(("tags", key), f"tag key '{key}' is not valid",
-                       "1-128 letters, digits, spaces and _ . : / = + - @")
+        if not 1 <= len(key) <= 128 or not _tag_text(key):
+            report.add(("tags", key), f"tag key {key!r} is not valid",
+                       "1-128 letters, digits, spaces and _ . : / = + - @ (no tabs, newlines "
+                       "or other control characters)")
         elif key.lower().startswith("aws:"):
             report.add(("tags", key), f"tag key '{key}' uses the reserved prefix 'aws:'")
-        if len(value) > 256 or not _TAG_CHARS.match(value):
-            report.add(("tags", key), f"tag value of '{key}' is not valid",
-                       "0-256 letters, digits, spaces and _ . : / = + - @")
+        if len(value) > 256 or not _tag_text(value):
+            report.add(("tags", key), f"tag value of {key!r} is not valid",
+                       "0-256 letters, digits, spaces and _ . : / = + - @ (no tabs, newlines "
+                       "or other control characters)")
+
+
+def _tag_text(text: str) -> bool:
+    """Does ``text`` match AWS's tag pattern ``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*``?"""
+    return all(unicodedata.category(c)[0] in "LZN" or c in _TAG_PUNCTUATION for c in text)

@@ -1,0 +1,34 @@
+"""Values in the spec's vocabulary, for plan lines: ``true``, ``none``, ``{TableName: a}``.
+
+People read plans; a Python repr (``None``, ``{'k': 'v'}``, ``'x'``) is not what they wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+_PLAIN = re.compile(r"[A-Za-z0-9_./:@+=-]+")
+
+
+def show(value: Any) -> str:
+    """``value`` as YAML's flow style would write it (strings quoted only when needed)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        plain = _PLAIN.fullmatch(value) and value.lower() not in ("true", "false", "none",
+                                                                 "null", "yes", "no")
+        return value if plain else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{show(k)}: {show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
+        return "[" + ", ".join(show(v) for v in items) + "]"
+    return str(value)
