@@ -22,6 +22,7 @@ from tablesmith.apply import create_table_request
 from tablesmith.around.alarms import desired_alarms
 from tablesmith.errors import UsageError
 from tablesmith.export.cloudformation import (
+    README_FILE,
     build_stacks,
     pascal,
     render_cloudformation,
@@ -54,7 +55,7 @@ def example(source: str, env: str) -> tuple[Environment, tuple[Table, ...]]:
 
 
 def render(env: Environment, tables: tuple[Table, ...]) -> dict[str, Any]:
-    """The rendered files, templates parsed (README.md left as text)."""
+    """The rendered files, templates parsed (the README left as text)."""
     files = render_cloudformation(env, tables)
     return {name: text if name.endswith(".md") else json.loads(text)
             for name, text in files.items()}
@@ -137,7 +138,7 @@ def test_variants_are_cfn_lint_clean() -> None:
     )
     files = render_cloudformation(env, tables)
     assert lint_problems(files, env) == []
-    assert sorted(files) == ["README.md", "tablesmith-prod-dr-eu-west-1.template.json",
+    assert sorted(files) == [README_FILE, "tablesmith-prod-dr-eu-west-1.template.json",
                              "tablesmith-prod-dr-us-east-1.template.json",
                              "tablesmith-prod.template.json"]
 
@@ -163,7 +164,7 @@ def test_a_dr_stack_per_replica_region_and_a_readme(source: str, env_name: str) 
     files = render(env, tables)
     regions = sorted({r for t in tables for r in t.replicas})
     assert sorted(files) == sorted(
-        ["README.md", f"tablesmith-{env_name}.template.json",
+        [README_FILE, f"tablesmith-{env_name}.template.json",
          *(f"tablesmith-{env_name}-dr-{r}.template.json" for r in regions)])
     for region in regions:
         dr = files[f"tablesmith-{env_name}-dr-{region}.template.json"]
@@ -352,7 +353,7 @@ def test_backup_off_means_no_backup_resources_outputs_or_dr_stack() -> None:
     table = variant(campaigns, backup={"enabled": False, "schedule": "cron(0 2 * * ? *)",
                                        "retention_days": 7})
     files = render(env, (table,))
-    assert sorted(files) == ["README.md", "tablesmith-prod.template.json"]
+    assert sorted(files) == [README_FILE, "tablesmith-prod.template.json"]
     main = main_template(files, env)
     assert [r["Type"] for r in main["Resources"].values()
             if r["Type"].startswith(("AWS::Backup", "AWS::IAM"))] == []
@@ -366,7 +367,7 @@ def test_copy_to_replica_regions_off_keeps_the_plan_without_copies() -> None:
     table = variant(campaigns, backup={**campaigns.backup.model_dump(),
                                        "copy_to_replica_regions": False})
     files = render(env, (table,))
-    assert sorted(files) == ["README.md", "tablesmith-prod.template.json"]
+    assert sorted(files) == [README_FILE, "tablesmith-prod.template.json"]
     (rule,) = main_template(files, env)["Resources"]["CampaignsBackupPlan"]["Properties"][
         "BackupPlan"]["BackupPlanRule"]
     assert "CopyActions" not in rule
@@ -507,7 +508,7 @@ def test_main_stack_and_readme_document_the_order_and_the_cross_region_reference
     assert [step["stack"] for step in meta["deploymentOrder"]] == [
         "tablesmith-prod-dr-eu-west-1", "tablesmith-prod"]
     assert {ref["parameter"] for ref in meta["crossRegionReferences"]} == set(main["Parameters"])
-    readme = files["README.md"]
+    readme = files[README_FILE]
     dr_deploy = readme.index("--stack-name tablesmith-prod-dr-eu-west-1")
     main_deploy = readme.index("--stack-name tablesmith-prod ")
     assert dr_deploy < main_deploy

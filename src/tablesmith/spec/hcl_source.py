@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tablesmith.errors import Diagnostic
+from tablesmith.spec.limits import MAX_DEPTH, MAX_HCL_BYTES, read_spec_text
 from tablesmith.spec.model import DEFAULT_DR_REGION
 from tablesmith.spec.source import Layer, Origin, Path_, join_path
 
@@ -120,15 +121,27 @@ class HclTable:
 
 def load_hcl(file: Path, display_name: str) -> tuple[list[HclTable], list[Diagnostic]]:
     """Parse one ``.tf`` or ``.tfvars`` file into its tables; every problem is a diagnostic."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [Diagnostic(display_name, 0, "(file)", f"cannot read the file: {exc}")]
+    text, unread = read_spec_text(file, display_name, MAX_HCL_BYTES)
+    if text is None:
+        return [], [unread] if unread else []
     import hcl2  # lazily: building the lark parser costs start-up time every command would pay
 
     try:
         tree: Any = hcl2.parses(text)
     except Exception as exc:  # lark's errors carry a line; the transformer's may not
+        # python-hcl2 recurses once or more per level of nesting (lark wraps the error)
+        if isinstance(exc, RecursionError) or isinstance(
+            getattr(exc, "orig_exc", None), RecursionError
+        ):
+            return [], [
+                Diagnostic(
+                    display_name,
+                    0,
+                    "(syntax)",
+                    "invalid HCL: nested too deeply",
+                    f"a module block needs only a few levels (at most {MAX_DEPTH})",
+                )
+            ]
         return [], [_syntax_problem(display_name, text, exc)]
     reader = _Reader(display_name, text)
     if file.suffix == ".tfvars":
@@ -353,6 +366,18 @@ class _Reader:
         """The literal value of ``node``; expressions are reported (and return None)."""
         node = _unwrap(node)
         lines[rel] = _line(node, lines.get(rel[:-1], 0) if rel else 0)
+        if len(rel) >= MAX_DEPTH:  # the variable is left out, as for an expression
+            self.expressions += 1
+            self.problems.append(
+                Diagnostic(
+                    self.file,
+                    lines[rel],
+                    display,
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    "a module variable needs only a few levels",
+                )
+            )
+            return None
         kind = _kind(node)
         if kind == "literal_value":
             return {"true": True, "false": False, "null": None}[_token_text(node)]

@@ -40,6 +40,8 @@ class Layer:
     origins: dict[Path_, Origin] = field(default_factory=dict)
     # origin of the layer as a whole (e.g. the table's own key), used when nothing closer exists
     anchor: Origin | None = None
+    _children: dict[str | int, Layer] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     def origin_of(self, path: Path_) -> Origin | None:
         """The origin of ``path`` or of its closest written ancestor."""
@@ -54,10 +56,22 @@ class Layer:
         node: Any = self.data
         for key in prefix:
             node = node[key]
-        n = len(prefix)
-        origins = {p[n:]: o for p, o in self.origins.items() if p[:n] == prefix}
+        under = self
+        for key in prefix:
+            under = under._under(key)
         anchor = self.origin_of(prefix)
-        return Layer(data=node, origins=origins, anchor=anchor)
+        return Layer(data=node, origins=dict(under.origins), anchor=anchor)
+
+    def _under(self, key: str | int) -> Layer:
+        # origins grouped by their first key, once: sub("tables", name) for every table of
+        # a file is then linear in the file, not quadratic (origins are complete by then)
+        if self._children is None:
+            groups: dict[str | int, dict[Path_, Origin]] = {}
+            for path, origin in self.origins.items():
+                if path:
+                    groups.setdefault(path[0], {})[path[1:]] = origin
+            self._children = {k: Layer(data={}, origins=v) for k, v in groups.items()}
+        return self._children.get(key) or Layer(data={})
 
 
 def merge(layers: list[Layer]) -> Merged:
