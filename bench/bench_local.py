@@ -15,6 +15,7 @@ Two views, each printed as a table:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -28,7 +29,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 TABLESMITH = str(Path(sys.executable).with_name("tablesmith"))
-KEY = "tablesmith-local"
 
 
 def _phases_script(state: Path) -> str:
@@ -46,7 +46,8 @@ with target as endpoint:
     t4 = time.perf_counter()
     import boto3
     c = boto3.client('dynamodb', endpoint_url=endpoint, region_name='af-south-1',
-                     aws_access_key_id={KEY!r}, aws_secret_access_key={KEY!r})
+                     aws_access_key_id=target.access_key,
+                     aws_secret_access_key=target.access_key)
     try:
         c.describe_table(TableName='tenants')
     except c.exceptions.ResourceNotFoundException:
@@ -101,7 +102,7 @@ def main() -> None:
         print(f"{'phase (s)':28}" + "".join(f"{n:>16}" for n in rows))
         for key in keys:
             print(f"{key:28}" + "".join(f"{rows[n][key]:16.3f}" for n in rows))
-        size = (dev / "state.pickle").stat().st_size
+        size = (dev / "state.json").stat().st_size
         print(f"\nstate file of the dev examples: {size / 1024:.1f} KiB\n")
 
         local_plan = wall(["plan", str(EXAMPLES), "--env", "dev", "--local", "--state-dir",
@@ -113,7 +114,8 @@ def main() -> None:
         match = re.search(r"(http://127\.0\.0\.1:\d+)", server.stdout.readline())
         assert match
         try:
-            env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": KEY}
+            key = json.loads((dev / "credentials.json").read_text())["access_key"]
+            env = {**os.environ, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": key}
             os.environ.update(env)
             served_plan = wall(["plan", str(EXAMPLES), "--env", "dev", "--endpoint-url",
                                 match.group(1), "--detailed-exitcode"], runs)

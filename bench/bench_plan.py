@@ -384,26 +384,43 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 class LocalServe:
-    """`tablesmith local serve` in a subprocess, on a free port on 127.0.0.1."""
+    """The embedded local target in a subprocess, on a free port on 127.0.0.1.
+
+    It is the test suite's ``tests/local_target_process.py``: the local target closes moto's
+    ``/moto-api/reset``, so it is emptied through that process's stdin instead. Its access
+    key becomes this process's AWS keys (the CLI runs inherit them).
+    """
 
     def __init__(self, exe: str, state_dir: Path) -> None:
         import re
         import time
 
         started = time.perf_counter()
-        self.proc = subprocess.Popen([exe, "local", "serve", str(state_dir.parent),
-                                      "--state-dir", str(state_dir)],
+        self.proc = subprocess.Popen([sys.executable, str(REPO / "tests" /
+                                                          "local_target_process.py"),
+                                      str(state_dir)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
-        match = re.search(r"(http://127\.0\.0\.1:\d+)", self.proc.stdout.readline())
+        match = re.search(r"serving at (http://127\.0\.0\.1:\d+) key (\S+)",
+                          self.proc.stdout.readline())
         if match is None:
             self.proc.kill()
-            raise SystemExit("tablesmith local serve did not start")
+            raise SystemExit("the local target did not start")
         self.endpoint = match.group(1)
+        os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = match.group(2)
         self.startup_seconds = time.perf_counter() - started
 
+    def reset(self, endpoint: str) -> None:
+        """Forget every resource (the local target at ``endpoint`` is this one)."""
+        assert endpoint == self.endpoint and self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write("reset\n")
+        self.proc.stdin.flush()
+        if self.proc.stdout.readline().strip() != "ok":
+            raise SystemExit("the local target did not reset")
+
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()  # saves and stops
         self.proc.wait(30)
 
 
@@ -431,8 +448,6 @@ def main() -> None:
         fake_aws_environment(workdir)  # before botocore or moto are imported or started
         bytecode = "" if args.no_bytecode_cache else use_bytecode_cache(workdir)
         sys.path.insert(0, str(REPO / "tests"))
-        from servers import reset_moto
-
         exe = str(Path(sys.executable).parent / "tablesmith")
         pool = PoolWarnings()
         logging.getLogger("urllib3.connectionpool").addHandler(pool)
@@ -451,10 +466,10 @@ def main() -> None:
             results = []
             for n in sizes:
                 print(f"  N={n} ...", flush=True)
-                results.append(run_size(n, runs, workdir, server.endpoint, exe, reset_moto))
+                results.append(run_size(n, runs, workdir, server.endpoint, exe, server.reset))
             missed = report(results, runs, pool.count)
             at = PLAN_TARGET_N if PLAN_TARGET_N in sizes else max(sizes)
-            reset_moto(server.endpoint)  # the largest N's tables are there: recreate these
+            server.reset(server.endpoint)  # the largest N's tables are there: recreate these
             spec_dir = workdir / f"spec{at}"
             setup = new_session(spec_dir, server.endpoint, RetryWatch())
             setup.apply(setup.plan(), allowed=frozenset())

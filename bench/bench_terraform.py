@@ -66,7 +66,7 @@ EXE = str(Path(sys.executable).with_name("tablesmith"))
 SIZES = (1, 10, 40)
 QUICK_SIZES = (1, 10)
 ENV = "dev"
-KEY = "tablesmith-local"
+KEY_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")  # set to the local target's
 TARGET_N = 40
 TARGET_RATIO = 10.0
 SERVICES = ("dynamodb", "backup", "iam", "cloudwatch", "sts", "kms")
@@ -101,7 +101,9 @@ class CountingProxy:
                 body = self.rfile.read(length) if length else b""
                 proxy.count(self.command, self.path, self.headers, body)
                 headers = {k: v for k, v in self.headers.items()
-                           if k.lower() not in HOP_BY_HOP}
+                           if k.lower() not in HOP_BY_HOP and k.lower() != "host"}
+                # the local target answers only requests addressed to itself
+                headers["Host"] = f"{proxy.host}:{proxy.port}"
                 status, reason, out_headers, data = proxy.send(self.command, self.path,
                                                                body, headers)
                 self.send_response(status, reason)
@@ -185,7 +187,18 @@ def local_target(state_dir: Path) -> Iterator[tuple[str, CountingProxy]]:
                 sys.exit(f"tablesmith local serve did not start: {err.read_text()}")
             time.sleep(0.05)
         proxy = CountingProxy(match.group(1))
-        yield match.group(1), proxy
+        # its own access key (requests signed otherwise are refused), for every command here
+        key = json.loads((state_dir / "credentials.json").read_text())["access_key"]
+        saved = {name: os.environ.get(name) for name in KEY_VARIABLES}
+        os.environ.update(dict.fromkeys(KEY_VARIABLES, key))
+        try:
+            yield match.group(1), proxy
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
     finally:
         if proxy is not None:
             proxy.close()
@@ -219,7 +232,8 @@ def provider_override(workdir: Path, endpoint: str) -> None:
     overrides = []
     for provider in providers:
         override: dict[str, Any] = {
-            "access_key": KEY, "secret_key": KEY,
+            "access_key": os.environ["AWS_ACCESS_KEY_ID"],  # the local target's (local_target)
+            "secret_key": os.environ["AWS_SECRET_ACCESS_KEY"],
             "skip_credentials_validation": True, "skip_requesting_account_id": True,
             "skip_metadata_api_check": True, "skip_region_validation": True,
             "endpoints": [dict.fromkeys(SERVICES, endpoint)],

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-import servers
-
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -28,34 +26,59 @@ def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TABLESMITH_WAIT_TIMEOUT", "240")
 
 
+# endpoint -> (process, access key) of this worker's local target (see local_target_process)
+_LOCAL_TARGETS: dict[str, tuple[subprocess.Popen[str], str]] = {}
+
+
 @pytest.fixture(scope="session")
 def local_target_endpoint(tmp_path_factory: pytest.TempPathFactory,
                           fake_aws_env: None) -> Iterator[str]:
-    """This worker's embedded local target, run as `tablesmith local serve` (a subprocess)."""
+    """This worker's embedded local target, in a subprocess that empties it on request."""
     state = tmp_path_factory.mktemp("local-target")
     env = {**os.environ, "TABLESMITH_LOCAL_REPLICA_SECONDS": "0.3"}
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("tablesmith")), "local",
-                             "serve", str(state), "--state-dir", str(state / "state")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    assert proc.stdout is not None
-    match = re.search(r"serving at (http://127\.0\.0\.1:\d+)", proc.stdout.readline())
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).parents[1] /
+                                                 "local_target_process.py"), str(state / "state")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None and proc.stdin is not None
+    match = re.search(r"serving at (http://127\.0\.0\.1:\d+) key (\S+)", proc.stdout.readline())
     if match is None:
         proc.kill()
-        raise RuntimeError(f"tablesmith local serve did not start: {proc.stderr.read()}")
+        raise RuntimeError(f"the local target did not start: {proc.stderr.read()}")
+    _LOCAL_TARGETS[match.group(1)] = (proc, match.group(2))
     yield match.group(1)
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(30)
+    proc.stdin.close()  # saves and stops
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+def use_local_target(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Empty the local target at ``endpoint`` and sign this test's calls with its key.
+
+    The local target answers only its own access key (moto and DynamoDB Local take any):
+    the test's AWS_* keys become that one, for boto3 here and the CLI's subprocesses.
+    """
+    proc, key = _LOCAL_TARGETS[endpoint]
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("reset\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline().strip() == "ok"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key)
+    return endpoint
 
 
 @pytest.fixture
-def local_fresh(local_target_endpoint: str) -> str:
+def local_fresh(local_target_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """This worker's embedded local target, emptied before the test.
 
     Plain moto lacks what the examples' environments use (AWS Backup selections, AWS-managed
     IAM policies, replicas); the local target is moto plus exactly those.
     """
-    servers.reset_moto(local_target_endpoint)
-    return local_target_endpoint
+    return use_local_target(local_target_endpoint, monkeypatch)
 
 
 @pytest.fixture
@@ -65,7 +88,6 @@ def engine_endpoint(request: pytest.FixtureRequest) -> str:
     if engine == "moto":
         return str(request.getfixturevalue("moto_fresh"))
     if engine == "local":
-        endpoint = str(request.getfixturevalue("local_target_endpoint"))
-        servers.reset_moto(endpoint)
-        return endpoint
+        return use_local_target(str(request.getfixturevalue("local_target_endpoint")),
+                                request.getfixturevalue("monkeypatch"))
     return str(request.getfixturevalue("dynamodb_local_endpoint"))

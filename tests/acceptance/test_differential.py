@@ -80,7 +80,8 @@ pytestmark = [pytest.mark.terraform, pytest.mark.timeout(900)]
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "bbws.yaml"
 EXE = str(Path(sys.executable).with_name("tablesmith"))
-KEY = "tablesmith-local"  # the local target's fake credentials (moto accepts any signature)
+# endpoint -> state directory of each `tablesmith local serve`: its access key is there
+STATE_DIRS: dict[str, Path] = {}
 ENVS = ("dev", "sit", "prod")
 OVERRIDE_FILE = "zz_local_override.tf.json"
 SERVICES = ("dynamodb", "backup", "iam", "cloudwatch", "sts", "kms")
@@ -123,6 +124,7 @@ def local_target(state_dir: Path) -> Iterator[str]:
                     raise RuntimeError(f"tablesmith local serve did not start (exit "
                                        f"{proc.poll()}): {err.read_text()}")
                 time.sleep(0.05)
+        STATE_DIRS[match.group(1)] = state_dir
         yield match.group(1)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -133,6 +135,12 @@ def local_target(state_dir: Path) -> Iterator[str]:
             proc.wait(10)
 
 
+def access_key(endpoint: str) -> str:
+    """The access key of the local target at ``endpoint`` (requests signed otherwise fail)."""
+    credentials = json.loads((STATE_DIRS[endpoint] / "credentials.json").read_text())
+    return str(credentials["access_key"])
+
+
 def provider_override(terraform_json: str, endpoint: str) -> str:
     """An override file pointing every provider of the export (default and aliases) at
     ``endpoint`` with the local target's keys, and no call to real AWS metadata or STS."""
@@ -140,8 +148,8 @@ def provider_override(terraform_json: str, endpoint: str) -> str:
     overrides = []
     for provider in providers:
         override: dict[str, Any] = {
-            "access_key": KEY,
-            "secret_key": KEY,
+            "access_key": access_key(endpoint),
+            "secret_key": access_key(endpoint),
             "skip_credentials_validation": True,
             # no skip_requesting_account_id: the account ID comes from the target's STS, and
             # aws_dynamodb_table_replica builds global_table_arn from it on every read
@@ -155,9 +163,11 @@ def provider_override(terraform_json: str, endpoint: str) -> str:
     return json.dumps({"provider": {"aws": overrides}}, indent=2, sort_keys=True) + "\n"
 
 
-def tablesmith_cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    """``tablesmith <args>`` signed with the local target's key."""
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": KEY,
+def tablesmith_cli(*args: str, endpoint: str, timeout: float = 240
+                   ) -> subprocess.CompletedProcess[str]:
+    """``tablesmith <args>`` signed with the key of the local target at ``endpoint``."""
+    key = access_key(endpoint)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": key,
            "TABLESMITH_POLL_INTERVAL": "0.2"}
     return subprocess.run([EXE, *args], env=env, capture_output=True, text=True,
                           timeout=timeout, check=False, stdin=subprocess.DEVNULL)
@@ -210,7 +220,7 @@ def deployment(request: pytest.FixtureRequest, terraform_tools: tuple[str, Path]
         tf = Terraform(executable, plugin_dir, tmp / "terraform")
         tf.env.pop("TF_LOG", None)
         checked(tablesmith_cli("export", "terraform", str(EXAMPLES), "--env", env, "-o",
-                               str(tf.workdir)), "tablesmith export terraform")
+                               str(tf.workdir), endpoint=url_a), "tablesmith export terraform")
         terraform_json = (tf.workdir / "terraform.tf.json").read_text()
         (tf.workdir / OVERRIDE_FILE).write_text(provider_override(terraform_json, url_a))
         started = time.perf_counter()
@@ -223,11 +233,13 @@ def deployment(request: pytest.FixtureRequest, terraform_tools: tuple[str, Path]
 
         started = time.perf_counter()
         checked(tablesmith_cli("apply", str(EXAMPLES), "--env", env, "--endpoint-url", url_b,
-                               "--auto-approve"), f"tablesmith apply ({env}, on {url_b})")
+                               "--auto-approve", endpoint=url_b),
+                f"tablesmith apply ({env}, on {url_b})")
         seconds["tablesmith apply"] = time.perf_counter() - started
 
         spec = _spec()
-        read = {url: Session.for_environment(spec, env, endpoint_url=url, local=True).read()
+        read = {url: Session.for_environment(spec, env, endpoint_url=url, local=True,
+                                             state_dir=str(STATE_DIRS[url])).read()
                 for url in (url_a, url_b)}
         print(f"\n[{env}] Terraform on {url_a}, tablesmith on {url_b}: "
               + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
@@ -313,7 +325,8 @@ def _unordered(alarm: dict[str, Any]) -> dict[str, Any]:
 
 def _alarm_tags(endpoint: str, region: str, arn: str) -> dict[str, str]:
     cloudwatch = boto3.client("cloudwatch", endpoint_url=endpoint, region_name=region,
-                              aws_access_key_id=KEY, aws_secret_access_key=KEY)
+                              aws_access_key_id=access_key(endpoint),
+                              aws_secret_access_key=access_key(endpoint))
     return {t["Key"]: t["Value"]
             for t in cloudwatch.list_tags_for_resource(ResourceARN=arn)["Tags"]}
 
@@ -366,7 +379,7 @@ def test_terraform_sees_no_drift(deployment: Deployment) -> None:
 def test_tablesmith_plan_of_terraform_build_is_empty(deployment: Deployment) -> None:
     d = deployment
     result = tablesmith_cli("plan", str(EXAMPLES), "--env", d.env, "--endpoint-url",
-                            d.terraform_url, "--detailed-exitcode")
+                            d.terraform_url, "--detailed-exitcode", endpoint=d.terraform_url)
     assert result.returncode == 0, (
         f"tablesmith plan on the Terraform-built account exited {result.returncode} "
         f"(0 = no changes):\n{result.stdout[-8000:]}\n{result.stderr[-4000:]}")

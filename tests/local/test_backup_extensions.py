@@ -8,7 +8,6 @@ app. Every test starts from an empty moto (POST /moto-api/reset).
 from __future__ import annotations
 
 import json
-import pickle
 import urllib.request
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -503,11 +502,11 @@ def test_describe_vault_and_list_recovery_points(backup: BackupClient) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Persistence: the local target pickles moto's backup backends and restores them
+# Persistence: the local target saves moto's backup backends as JSON and re-creates them
 
 
-def test_state_survives_pickle_reset_restore(backup: BackupClient, endpoint: str) -> None:
-    from moto.backends import get_backend
+def test_state_survives_save_reset_restore(backup: BackupClient, endpoint: str) -> None:
+    from tablesmith.local import snapshot
 
     plan_id = _plan(backup)
     selection_id = backup.create_backup_selection(
@@ -518,8 +517,7 @@ def test_state_survives_pickle_reset_restore(backup: BackupClient, endpoint: str
     ]
     backup.update_region_settings(ResourceTypeManagementPreference={"DynamoDB": False})
 
-    backends = get_backend("backup")  # type: ignore[call-overload]  # moto types no "backup"
-    saved = pickle.dumps(backends)
+    saved = snapshot.loads(snapshot.dumps())
 
     request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
     with _NO_PROXY.open(request, timeout=10):
@@ -528,8 +526,7 @@ def test_state_survives_pickle_reset_restore(backup: BackupClient, endpoint: str
         backup.get_backup_selection(BackupPlanId=plan_id, SelectionId=selection_id)
     assert backup.describe_region_settings()["ResourceTypeManagementPreference"]["DynamoDB"]
 
-    backends.clear()
-    backends.update(pickle.loads(saved))
+    snapshot.restore(saved)
 
     got = backup.get_backup_selection(BackupPlanId=plan_id, SelectionId=selection_id)
     assert got["BackupSelection"]["Resources"] == [TABLE_ARN]

@@ -7,7 +7,6 @@ DescribeTable ``Replicas`` / ``ReplicaDescription``, global tables version 2019.
 
 from __future__ import annotations
 
-import pickle
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -620,10 +619,10 @@ def test_replica_needs_new_and_old_images(ddb: Callable[[str], Any]) -> None:
 # ---------------------------------------------------------------------------- persistence
 
 
-def test_pickled_backends_keep_replicas_and_their_state(
+def test_saved_state_keeps_replicas_and_their_state(
     ddb: Callable[[str], Any], endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from moto.backends import get_backend
+    from tablesmith.local import snapshot
 
     make_table(ddb)
     add_replica(ddb, REPLICA)
@@ -631,12 +630,10 @@ def test_pickled_backends_keep_replicas_and_their_state(
     monkeypatch.setenv(extensions.REPLICA_SECONDS_ENV, "60")
     add_replica(ddb, THIRD, wait=False)
 
-    backends = get_backend("dynamodb")
-    blob = pickle.dumps(backends)
+    saved = snapshot.loads(snapshot.dumps())  # the local target's JSON state
     servers.reset_moto(endpoint)
     assert error_code(lambda: describe(ddb, PRIMARY)) == "ResourceNotFoundException"
-    backends.clear()
-    backends.update(pickle.loads(blob))
+    snapshot.restore(saved)
 
     primary = describe(ddb, PRIMARY)
     assert primary["TableStatus"] == "UPDATING"

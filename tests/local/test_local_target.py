@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "bbws.yaml"
 TABLESMITH = str(Path(sys.executable).with_name("tablesmith"))
-KEY = "tablesmith-local"
+KEYS: dict[str, str] = {}  # endpoint -> the access key its `local serve` printed
 
 
 def run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -29,7 +29,7 @@ def run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
 
 def client(endpoint: str, region: str = "af-south-1") -> object:
     return boto3.client("dynamodb", endpoint_url=endpoint, region_name=region,
-                        aws_access_key_id=KEY, aws_secret_access_key=KEY)
+                        aws_access_key_id=KEYS[endpoint], aws_secret_access_key=KEYS[endpoint])
 
 
 def serve(state: Path) -> tuple[subprocess.Popen[str], str]:
@@ -40,6 +40,11 @@ def serve(state: Path) -> tuple[subprocess.Popen[str], str]:
     line = proc.stdout.readline()
     match = re.search(r"serving at (http://127\.0\.0\.1:\d+)", line)
     assert match, line + proc.stderr.read() if proc.poll() is not None else line
+    while "aws_access_key_id=" not in line:  # the settings lines print the directory's key
+        line = proc.stdout.readline()
+    key = re.search(r"aws_access_key_id='([^']+)'", line)
+    assert key, line
+    KEYS[match.group(1)] = key.group(1)
     return proc, match.group(1)
 
 
@@ -53,11 +58,13 @@ def test_apply_then_plan_in_separate_processes_is_empty(tmp_path: Path) -> None:
                   "--detailed-exitcode")
     assert planned.returncode == 0, planned.stdout + planned.stderr
     assert "No changes" in planned.stdout
-    header = json.loads((state / "state.json").read_text())
-    assert header["format"] == 1
-    assert oct((state / "state.pickle").stat().st_mode)[-3:] == "600"
-    # nothing secret: the fake signing key is not even in there
-    assert KEY.encode() not in (state / "state.pickle").read_bytes()
+    saved = json.loads((state / "state.json").read_text())  # one JSON file (snapshot.py)
+    assert saved["format"] == 2 and saved["schema"] == "tablesmith-local-state"
+    assert not (state / "state.pickle").exists()
+    assert oct((state / "state.json").stat().st_mode)[-3:] == "600"
+    # nothing secret: the directory's access key is only in credentials.json
+    key = json.loads((state / "credentials.json").read_text())["access_key"]
+    assert key.encode() not in (state / "state.json").read_bytes()
 
 
 def test_ids_and_arns_survive_a_restart(tmp_path: Path) -> None:
@@ -128,17 +135,25 @@ def test_corrupt_state_is_a_clear_error_with_a_way_out(tmp_path: Path) -> None:
     state = tmp_path / "state"
     assert run("apply", str(EXAMPLES), "--env", "dev", "--local", "--state-dir", str(state),
                "--auto-approve", "--table", "tenants").returncode == 0
-    (state / "state.pickle").write_bytes(b"\x80\x05not a pickle at all")
+    # another moto (or tablesmith) version wrote it: information only, it loads
+    saved = json.loads((state / "state.json").read_text())
+    saved["moto"] = "5.2.99"
+    (state / "state.json").write_text(json.dumps(saved))
+    other = run("plan", str(EXAMPLES), "--env", "dev", "--local", "--state-dir", str(state),
+                "--table", "tenants", "--detailed-exitcode")
+    assert other.returncode == 0, other.stdout + other.stderr
+
+    newer = json.loads((state / "state.json").read_text())
+    newer["format"] = 99
+    (state / "state.json").write_text(json.dumps(newer))
+    refused = run("plan", str(EXAMPLES), "--env", "dev", "--local", "--state-dir", str(state))
+    assert refused.returncode == 1 and "newer" in refused.stderr, refused.stderr
+
+    (state / "state.json").write_text('{"format": 2, "accounts": {"123456789012": [')
     broken = run("plan", str(EXAMPLES), "--env", "dev", "--local", "--state-dir", str(state))
     assert broken.returncode == 1
     assert "tablesmith local reset" in broken.stderr
     assert "Traceback" not in broken.stderr
-
-    header = json.loads((state / "state.json").read_text())
-    header["moto"] = "0.0.1"
-    (state / "state.json").write_text(json.dumps(header))
-    old = run("plan", str(EXAMPLES), "--env", "dev", "--local", "--state-dir", str(state))
-    assert old.returncode == 1 and "another version" in old.stderr
 
     reset = run("local", "reset", str(EXAMPLES), "--state-dir", str(state))
     assert reset.returncode == 0, reset.stderr

@@ -4,8 +4,10 @@ Everything emulator-specific lives in this package and nowhere else: the engine 
 speaks the AWS API to an endpoint URL.
 
 * ``server``      starts moto's server on 127.0.0.1, loads and saves state (``store``);
-* ``store``       the state directory: a versioned pickle of moto's backends, a lock, and the
-                  endpoint of a running ``tablesmith local serve``;
+* ``store``       the state directory: the state file, a lock, and the endpoint of a running
+                  ``tablesmith local serve``;
+* ``snapshot``    the state as inert, versioned JSON (``docs/local-state.md``), re-created
+                  through moto's API on load;
 * ``dynamodb``    global-table replicas (ReplicaUpdates) with a CREATING phase and item
                   replication, and the UpdateTable fields moto ignores (SSE, table class,
                   on-demand throughput, re-enabling a stream);
@@ -14,5 +16,6 @@ speaks the AWS API to an endpoint URL.
 
 Each extension module has an idempotent ``install()`` that patches moto's classes in this
 process; it must run before the server's app is built. Extension state lives on moto's own
-backend and model objects, so that it is saved and restored with them.
+backend and model objects (``_ts_*`` attributes, plain data); ``snapshot`` saves and restores
+each one by name, and refuses to save one it does not know.
 """

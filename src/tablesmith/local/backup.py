@@ -28,8 +28,8 @@ API reference, https://docs.aws.amazon.com/aws-backup/latest/devguide/api-refere
   ListRecoveryPointsByBackupVault (moto: no route) answers an empty list for an existing vault.
 
 All extension state lives on moto's own objects (attributes of the ``BackupBackend``
-instances, plain dicts and lists only), so ``pickle`` of ``moto.backends.get_backend("backup")``
-carries it, and moto's reset (which rebuilds each backend's ``__dict__``) clears it.
+instances, plain dicts and lists only), which ``local/snapshot.py`` saves and restores by name,
+and moto's reset (which rebuilds each backend's ``__dict__``) clears it.
 """
 
 from __future__ import annotations

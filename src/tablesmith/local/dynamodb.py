@@ -11,7 +11,7 @@ DeleteTable, ``TableDescription``, ``ReplicaDescription``; global tables version
 * **Replica state**: every member of a global table holds, on its moto ``Table``, one record
   per *other* Region (``_ts_replicas``: Region -> ``_Replica``). A record has a phase and the
   wall-clock time the phase ends, so that status is computed when read (no timer thread) and
-  survives the local target pickling moto's backends into another process:
+  survives the local target saving its state and loading it in another process:
 
       Create  -> CREATING until now + delay, then ACTIVE
       Delete  -> DELETING until now + delay, then gone (the replica table goes at once)
@@ -34,7 +34,8 @@ DeleteTable, ``TableDescription``, ``ReplicaDescription``; global tables version
 
 All extension state is plain data in ``_ts_*`` attributes of moto's ``Table`` objects (read with
 ``getattr(..., default)`` so tables made before ``install()`` work), never in this module, so
-that it is saved and restored with moto's backends. moto is imported inside ``install()`` and
+that it is saved and restored with moto's backends (``local/snapshot.py`` names each one: a new
+``_ts_*`` attribute must be added there). moto is imported inside ``install()`` and
 the functions it installs: importing this module does not import moto.
 """
 

@@ -14,17 +14,36 @@ import logging
 import os
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tablesmith.errors import LocalTargetError
-from tablesmith.local.store import StateStore
+from tablesmith.local.gate import Gate
+from tablesmith.local.store import StateStore, require_local_endpoint
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-    from pathlib import Path
 
 HOST = "127.0.0.1"  # never 0.0.0.0: the local target is for this machine only
-LOCAL_KEY = "tablesmith-local"  # fixed fake credentials: moto accepts any signature
+# endpoint -> access key of every local target this process serves or talks to: the AWS
+# session for a local Target signs with it (see aws.Clients)
+_ACCESS_KEYS: dict[str, str] = {}
+
+
+def access_key_for(endpoint: str | None, state_dir: str | None = None) -> str:
+    """The access key to sign requests to the local target at ``endpoint`` with.
+
+    The target must be one this process entered, or ``state_dir`` must hold its key; and it
+    must be on loopback: the key never goes anywhere else (no fallback to AWS either).
+    """
+    endpoint = require_local_endpoint(endpoint)
+    key = _ACCESS_KEYS.get(endpoint)
+    if key is None and state_dir:
+        key = StateStore(Path(state_dir)).access_key()
+    if key is None:
+        raise LocalTargetError(f"no access key is known for the local target at {endpoint}: "
+                               "start it with tablesmith.local.server.LocalTarget")
+    return key
 
 
 def _prepare_moto() -> None:
@@ -32,10 +51,12 @@ def _prepare_moto() -> None:
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # the two backup policies
     os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
     from tablesmith.local.backup import install as install_backup
+    from tablesmith.local.bulk import install as install_bulk
     from tablesmith.local.dynamodb import install as install_dynamodb
 
     install_dynamodb()
     install_backup()
+    install_bulk()  # after backup: it replaces backup's empty recovery-point listing
 
 
 class LocalTarget:
@@ -46,6 +67,7 @@ class LocalTarget:
         self.port = port
         self.save_interval = save_interval
         self.endpoint = ""
+        self.access_key = ""  # the state directory's: requests must be signed with it
         self.owner_pid: int | None = None  # set when another process serves this state
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -64,15 +86,20 @@ class LocalTarget:
                     f"the local state is already served at {owner.endpoint} "
                     f"(pid {owner.pid}); stop that `tablesmith local serve` first")
             self.endpoint, self.owner_pid = owner.endpoint, owner.pid
+            self.access_key = self.store.access_key()
+            _ACCESS_KEYS[self.endpoint] = self.access_key
             return self.endpoint
         try:
+            self.access_key = self.store.access_key()
             _prepare_moto()
             self.store.load()
             self._start()
+            self.store.publish(self.endpoint)
         except BaseException:
+            self._stop_serving()
             self.store.release()
             raise
-        self.store.publish(self.endpoint)
+        _ACCESS_KEYS[self.endpoint] = self.access_key
         self.started_in = time.monotonic() - started
         return self.endpoint
 
@@ -89,10 +116,12 @@ class LocalTarget:
                 self._dirty = True
                 return list(app(environ, start_response))
 
+        gate = Gate(serialised, self.access_key)  # Host, CORS, /moto-api/*, access key
         try:
-            self._server = make_server(HOST, self.port, serialised, threaded=True)
+            self._server = make_server(HOST, self.port, gate, threaded=True)
         except OSError as exc:
             raise LocalTargetError(f"cannot listen on {HOST}:{self.port}: {exc}") from exc
+        gate.port = self._server.server_port
         self.endpoint = f"http://{HOST}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="tablesmith-local")
@@ -115,13 +144,33 @@ class LocalTarget:
                 self.store.save()
                 self._dirty = False
 
+    def clear(self) -> None:
+        """Forget everything this running target holds (what moto's closed reset API did).
+
+        Only the process that serves the state can do it: a test harness empties its own
+        target between cases this way instead of through ``/moto-api/reset``.
+        """
+        if self.owner_pid is not None or self._server is None:
+            raise LocalTargetError("only the process serving the local target can clear it")
+        from moto.moto_api._internal.models import moto_api_backend
+
+        with self._lock:
+            moto_api_backend.reset()
+            self._dirty = True
+
     def __exit__(self, *exc: object) -> None:
         if self.owner_pid is not None:
             return  # someone else's server: nothing of ours to stop or save
         self._stopping.set()
         try:
-            if self._server is not None:
-                self._server.shutdown()
+            self._stop_serving()
             self.save_if_dirty()
         finally:
+            _ACCESS_KEYS.pop(self.endpoint, None)
             self.store.release()
+
+    def _stop_serving(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

@@ -1,36 +1,44 @@
 """The local target's state directory.
 
     <state-dir>/
-      state.json     format version, moto and tablesmith versions, when saved
-      state.pickle   moto's backends for the services tablesmith uses (pickled)
+      state.json     the local state: inert, versioned JSON (snapshot.py, docs/local-state.md)
+      state.pickle   the old format (never read: loading it could run code; `local reset`)
+      state.json.bak the state before the last save (one previous state is kept)
       lock           held (flock) by the one process serving this state
-      endpoint.json  the URL of a running `tablesmith local serve`, while it runs
+      endpoint.json  the URL and pid of a running `tablesmith local serve`, while it runs
+      credentials.json  the directory's random access key: the local target answers only
+                     requests signed with it
+
+The directory is private (0700, ours, not a symlink; see safefs), every file is 0600 from
+its creation and opened without following links, and ``.tablesmith/.gitignore`` keeps it
+out of git.
 
 Only one process owns a state directory at a time; a second one that finds the lock held
 talks to the owner's endpoint instead of starting its own server (so ``--local`` commands
-work next to ``tablesmith local serve``). Saving is atomic (write, fsync, rename). Nothing
-secret is written: moto's backends hold no credentials of yours, and the local target signs
-with fixed, fake keys. AWS-managed IAM policies are not saved (moto rebuilds them).
+work next to ``tablesmith local serve``), if ``endpoint.json`` names a loopback URL and a
+live process of the same user. Saving is atomic (write, fsync, rename). moto's backends hold
+no credentials of yours; the only secret is the access key. AWS-managed IAM policies are
+not saved (moto rebuilds them; attachments to them are).
 """
 
 from __future__ import annotations
 
 import contextlib
-import copyreg
 import fcntl
-import functools
 import json
 import os
-import pickle
+import re
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from tablesmith.errors import LocalTargetError
+from tablesmith.local import safefs
 
-STATE_FORMAT = 1
 SERVICES = ("dynamodb", "dynamodbstreams", "backup", "iam", "cloudwatch", "kms", "sts", "sns")
+_KEY = re.compile(r"TSL[0-9A-F]{32}")
 RESET_HINT = "run `tablesmith local reset` (this deletes the local tables and their data)"
 
 
@@ -45,12 +53,17 @@ class Owner:
 class StateStore:
     """A state directory: load into moto, save from moto, lock, reset."""
 
+    wait_seconds = 30.0  # how long acquire waits for a short command that holds the lock
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.state_file = directory / "state.pickle"
         self.header_file = directory / "state.json"
         self.lock_file = directory / "lock"
         self.endpoint_file = directory / "endpoint.json"
+        self.credentials_file = directory / "credentials.json"  # the access key (0600)
+        self.snapshot_file = directory / "state.json"  # what _write_state/_read_state hold
+        self.backup_file = directory / "state.json.bak"  # the state before the last save
         self._lock: IO[str] | None = None
 
     # ------------------------------------------------------------------ ownership
@@ -61,12 +74,8 @@ class StateStore:
         The owner may be a short command rather than a server, which never publishes an
         endpoint: then wait (up to 30 s) for it to finish.
         """
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise LocalTargetError(f"cannot create the state directory {self.directory}: "
-                                   f"{exc}") from exc
-        deadline = time.monotonic() + 30
+        safefs.private_directory(self.directory)  # 0700, ours, no link: or refused
+        deadline = time.monotonic() + self.wait_seconds
         while not self._try_lock():
             owner = self._owner()
             if owner is not None:
@@ -76,10 +85,11 @@ class StateStore:
                                        "another tablesmith command; try again when it has "
                                        "finished")
             time.sleep(0.2)
+        safefs.remove_private(self.endpoint_file)  # left by a server that was killed
         return None
 
     def _try_lock(self) -> bool:
-        handle = self.lock_file.open("a+", encoding="utf-8")
+        handle = safefs.open_lock(self.lock_file)  # 0600 in a 0700 dir: no one else holds it
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -89,98 +99,156 @@ class StateStore:
         return True
 
     def _owner(self) -> Owner | None:
-        try:
-            data = json.loads(self.endpoint_file.read_text(encoding="utf-8"))
-            return Owner(endpoint=str(data["endpoint"]), pid=int(data["pid"]))
-        except (OSError, ValueError, KeyError):
+        """The server named by ``endpoint.json``, if it is a live one of ours on loopback.
+
+        None (keep waiting for the lock) when there is no file or its process is gone; an
+        endpoint that is not ``http://127.0.0.1:<port>``, or a process of another user, is
+        refused: requests, and the access key with them, go nowhere else.
+        """
+        data = safefs.read_private(self.endpoint_file)
+        if data is None:
             return None
+        try:
+            fields = json.loads(data)
+            endpoint, pid = str(fields["endpoint"]), int(fields["pid"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LocalTargetError(
+                f"{self.endpoint_file} is not a local target's endpoint file ({exc}); remove "
+                "it (tablesmith writes it while `tablesmith local serve` runs)") from exc
+        if not is_local_endpoint(endpoint):
+            raise LocalTargetError(
+                f"{self.endpoint_file} names {endpoint!r}, not a loopback endpoint "
+                f"(http://127.0.0.1:<port>): refusing to send requests there; remove the file")
+        alive = process_owner(pid)
+        if alive is None:
+            return None
+        if alive != os.geteuid():
+            raise LocalTargetError(
+                f"{self.endpoint_file} names pid {pid}, a process of uid {alive}, not yours: "
+                "refusing to use its endpoint; remove the file")
+        return Owner(endpoint=endpoint, pid=pid)
 
     def publish(self, endpoint: str) -> None:
         """Tell other commands where this process serves the state."""
-        tmp = self.endpoint_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"endpoint": endpoint, "pid": os.getpid()}), encoding="utf-8")
-        tmp.replace(self.endpoint_file)
+        data = json.dumps({"endpoint": endpoint, "pid": os.getpid()}).encode()
+        safefs.write_private(self.endpoint_file, data)
+
+    def access_key(self) -> str:
+        """The state directory's access key, made (random, 0600) on first use.
+
+        The local target answers only requests signed with it: another local user, or a web
+        page, cannot read or change the state without reading this file first.
+        """
+        safefs.check_tree(self.directory)  # also when asked without acquire (a client)
+        data = safefs.read_private(self.credentials_file)
+        if data is not None:
+            try:
+                key = str(json.loads(data)["access_key"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise LocalTargetError(
+                    f"{self.credentials_file} is unreadable ({exc}): remove it (a new access "
+                    "key is made; restart any `tablesmith local serve`)") from exc
+            if _KEY.fullmatch(key):
+                return key
+            raise LocalTargetError(f"{self.credentials_file} holds no valid access key: "
+                                   "remove it (a new one is made)")
+        if self._lock is None:
+            raise LocalTargetError(f"the local target serving {self.directory} has no access "
+                                   f"key in {self.credentials_file}; restart it")
+        key = "TSL" + secrets.token_hex(16).upper()  # never 12 digits: moto reads an account
+        safefs.write_private(self.credentials_file,
+                             json.dumps({"access_key": key}, indent=2).encode())
+        return key
 
     def release(self) -> None:
         """Give the directory up."""
-        with contextlib.suppress(OSError):
-            self.endpoint_file.unlink(missing_ok=True)
+        with contextlib.suppress(LocalTargetError):
+            safefs.remove_private(self.endpoint_file)
         if self._lock is not None:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
 
+    # ------------------------------------------------------------------ state files
+
+    def _write_state(self, text: str) -> None:
+        """Replace the state file atomically (0600 from creation, no link followed).
+
+        The file it replaces is kept as the backup, so one previous state always survives.
+        """
+        safefs.write_private(self.snapshot_file, text.encode("utf-8"), backup=self.backup_file)
+
+    def _read_state(self) -> str | None:
+        """The state file's text; None when there is no state (neither file nor backup).
+
+        A missing, undecodable or syntactically broken state file with a backup next to it
+        is an error that names the backup and how to restore it: never a silent rollback.
+        """
+        data = safefs.read_private(self.snapshot_file)
+        if data is None:
+            if safefs.read_private(self.backup_file) is None:
+                return None
+            raise LocalTargetError(
+                f"the local state file {self.snapshot_file} is missing, but the state before "
+                f"the last save is in {self.backup_file}: restore it with `cp "
+                f"{self.backup_file} {self.snapshot_file}`, or {RESET_HINT}")
+        try:
+            text = data.decode("utf-8")
+            json.loads(text)
+        except ValueError as exc:
+            raise self.state_error(f"it is not valid JSON ({exc})") from exc
+        return text
+
+    def state_error(self, problem: str) -> LocalTargetError:
+        """The error for an unusable state file: its problem and the way back (backup/reset)."""
+        where = f"the local state file {self.snapshot_file} cannot be used: {problem}"
+        try:
+            backup = safefs.read_private(self.backup_file)
+        except LocalTargetError:
+            backup = None
+        if backup is None:
+            return LocalTargetError(f"{where}; {RESET_HINT}")
+        return LocalTargetError(
+            f"{where}; the state before the last save is in {self.backup_file}: restore it "
+            f"with `mv {self.snapshot_file} {self.snapshot_file}.broken && cp "
+            f"{self.backup_file} {self.snapshot_file}`, or {RESET_HINT}")
+
     # ------------------------------------------------------------------ state
 
     def load(self) -> bool:
-        """Restore moto's backends from the directory; False when there is no state yet."""
-        if not self.state_file.exists():
-            # a fresh target starts empty, even in a process where moto ran before
-            from moto.backends import get_backend
+        """Re-create moto's backends from the state file; False when there is no state yet.
 
-            for service in SERVICES:
-                get_backend(service).clear()  # type: ignore[call-overload]
+        The file is inert JSON (``snapshot``), validated before anything is made. An old
+        ``state.pickle`` is never opened: loading a pickle can run code.
+        """
+        from tablesmith.local import snapshot
+
+        text = self._read_state()
+        data: dict[str, Any] | None = None
+        if text is not None:
+            try:
+                data = snapshot.loads(text)
+            except LocalTargetError as exc:
+                raise self.state_error(str(exc)) from None
+        if os.path.lexists(self.state_file) and (data is None or data.get("format") == 1):
+            raise LocalTargetError(
+                f"the local state in {self.directory} is in the old pickle format "
+                f"({self.state_file.name}), which tablesmith no longer reads because loading it "
+                f"could run code; {RESET_HINT}")
+        if data is None:
+            snapshot.clear()  # a fresh target starts empty, even where moto ran before
             return False
         try:
-            header = json.loads(self.header_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise LocalTargetError(f"the local state in {self.directory} has no readable "
-                                   f"header ({exc}); {RESET_HINT}") from exc
-        expected = _versions()
-        if header.get("format") != STATE_FORMAT or header.get("moto") != expected["moto"]:
-            raise LocalTargetError(
-                f"the local state in {self.directory} was written by another version "
-                f"(format {header.get('format')}, moto {header.get('moto')}; this is format "
-                f"{STATE_FORMAT}, moto {expected['moto']}); {RESET_HINT}")
-        _register_reducers()
-        try:
-            with self.state_file.open("rb") as handle:
-                saved: dict[str, Any] = pickle.load(handle)  # our own file, in our own dir
-        except Exception as exc:  # any unpickling failure means the same: unusable
-            raise LocalTargetError(f"the local state in {self.directory} cannot be read "
-                                   f"({type(exc).__name__}: {exc}); {RESET_HINT}") from exc
-        from moto.backends import get_backend
-
-        for service, backends in saved.items():
-            target = get_backend(service)  # type: ignore[call-overload]
-            target.clear()
-            if service == "iam":  # saved as {account: {region: backend}} (see save)
-                for account, regions in backends.items():
-                    for region, backend in regions.items():
-                        target[account][region] = backend
-            else:
-                target.update(backends)
-        _restore_aws_policies()
+            snapshot.restore(data)
+        except LocalTargetError as exc:
+            raise self.state_error(str(exc)) from None
         return True
 
     def save(self) -> None:
-        """Write moto's backends atomically."""
-        from moto.backends import get_backend
+        """Write moto's backends as the JSON snapshot (atomically; the previous one kept)."""
+        from tablesmith.local import snapshot
 
-        _register_reducers()
-        state: dict[str, Any] = {
-            service: get_backend(service)  # type: ignore[call-overload]
-            for service in SERVICES if service != "iam"}
-        # IAM backends that hold nothing of ours are left to moto to make again on demand:
-        # restoring one means rebuilding ~1,500 AWS-managed policies (a quarter second each)
-        state["iam"] = {account: {region: backend for region, backend in regions.items()
-                                  if _holds_user_iam(backend)}
-                        for account, regions in get_backend("iam").items()}
-        tmp = self.state_file.with_suffix(".tmp")
-        try:
-            with _without_aws_policies(), tmp.open("wb") as handle:
-                pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-                handle.flush()
-                os.fsync(handle.fileno())
-        except (OSError, pickle.PicklingError, AttributeError, TypeError) as exc:
-            tmp.unlink(missing_ok=True)
-            raise LocalTargetError(f"cannot save the local state to {self.directory}: "
-                                   f"{type(exc).__name__}: {exc}") from exc
-        os.chmod(tmp, 0o600)
-        tmp.replace(self.state_file)
-        header = {**_versions(), "format": STATE_FORMAT,
-                  "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        self.header_file.write_text(json.dumps(header, indent=2), encoding="utf-8")
+        self._write_state(snapshot.dumps())
 
     def reset(self) -> None:
         """Delete the saved state (refused while another process serves it)."""
@@ -190,98 +258,65 @@ class StateStore:
                                    f"(pid {owner.pid}); stop `tablesmith local serve` first")
         try:
             for path in (self.state_file, self.header_file,
-                         self.state_file.with_suffix(".tmp")):
-                path.unlink(missing_ok=True)
+                         self.state_file.with_suffix(".tmp"), self.backup_file,
+                         self.snapshot_file.with_name(self.snapshot_file.name + ".tmp")):
+                safefs.remove_private(path)  # a link is removed, never followed
         finally:
             self.release()
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import version
+def state_dir_for(spec_path: Path | None, override: Path | None,
+                  environment: str | None = None) -> Path:
+    """``--state-dir``, or ``.tablesmith/local/<environment>`` next to the spec (or in the cwd).
 
-    return {"moto": version("moto"), "tablesmith": version("tablesmith")}
-
-
-def _load_pem(data: bytes) -> Any:
-    from cryptography.hazmat.primitives import serialization
-
-    return serialization.load_pem_private_key(data, password=None)
-
-
-def _reduce_key(key: Any) -> tuple[Any, tuple[bytes]]:
-    from cryptography.hazmat.primitives import serialization
-
-    return _load_pem, (key.private_bytes(serialization.Encoding.PEM,
-                                         serialization.PrivateFormat.PKCS8,
-                                         serialization.NoEncryption()),)
-
-
-@functools.cache
-def _register_reducers() -> None:
-    """Teach pickle the few objects moto holds that do not pickle (KMS RSA keys)."""
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    # the concrete class is cryptography's Rust one: register the type of a real key
-    key_type: Any = type(rsa.generate_private_key(public_exponent=65537, key_size=1024))
-    copyreg.pickle(key_type, _reduce_key)
-
-
-def _holds_user_iam(backend: Any) -> bool:
-    """Does an IAM backend hold anything but AWS's own, unattached managed policies?"""
-    if backend.roles or backend.users or backend.groups or backend.instance_profiles:
-        return True
-    aws = {p.arn for p in backend.aws_managed_policies}
-    return any(arn not in aws or getattr(policy, "attachment_count", 0)
-               for arn, policy in backend.managed_policies.items())
-
-
-def _iam_backends() -> list[Any]:
-    from moto.backends import get_backend
-
-    return [backend for regions in get_backend("iam").values()
-            for backend in regions.values()]
-
-
-@contextlib.contextmanager
-def _without_aws_policies() -> Any:
-    """Leave unattached AWS-managed IAM policies (about 24 MB) out of the pickle."""
-    stashed = []
-    for backend in _iam_backends():
-        aws = [p for p in getattr(backend, "aws_managed_policies", [])
-               if not getattr(p, "attachment_count", 0)]
-        names = {p.arn for p in aws}
-        stashed.append((backend, backend.aws_managed_policies,
-                        {arn: backend.managed_policies[arn] for arn in names
-                         if arn in backend.managed_policies}))
-        backend.aws_managed_policies = [p for p in backend.aws_managed_policies
-                                        if p.arn not in names]
-        for arn in names:
-            backend.managed_policies.pop(arn, None)
-    try:
-        yield
-    finally:
-        for backend, policies, removed in stashed:
-            backend.aws_managed_policies = policies
-            backend.managed_policies.update(removed)
-
-
-def _restore_aws_policies() -> None:
-    """Put back the AWS-managed policies a saved state left out."""
-    for backend in _iam_backends():
-        fresh = backend._init_aws_policies()
-        kept = {p.arn: p for p in backend.aws_managed_policies}
-        for policy in fresh:
-            if policy.arn not in backend.managed_policies:
-                backend.managed_policies[policy.arn] = policy
-            kept.setdefault(policy.arn, backend.managed_policies[policy.arn])
-        backend.aws_managed_policies = list(kept.values())
-
-
-def state_dir_for(spec_path: Path | None, override: Path | None) -> Path:
-    """``--state-dir``, or ``.tablesmith/local`` next to the spec (or in the cwd)."""
+    One state per environment: dev and prod name their tables alike, and in one shared state
+    prod's apply would meet dev's tables (``ADOPTS_TABLE``), where AWS keeps them in
+    separate accounts or at least apart by name.
+    """
     if override is not None:
         return override
+    if environment is None:
+        from tablesmith.errors import UsageError
+
+        raise UsageError("--env ENV is needed to find the local state (one per environment), "
+                         "or name it with --state-dir DIR")
     if spec_path is None:
-        return Path.cwd() / ".tablesmith" / "local"
-    base = spec_path if spec_path.is_dir() else spec_path.parent
-    return base / ".tablesmith" / "local"
+        base = Path.cwd()
+    else:
+        base = spec_path if spec_path.is_dir() else spec_path.parent
+    return base / ".tablesmith" / "local" / environment
+
+
+def is_local_endpoint(endpoint: str | None) -> bool:
+    """Is ``endpoint`` the local target's kind: ``http://127.0.0.1:<port>``, nothing more?"""
+    match = _LOCAL_ENDPOINT.fullmatch(endpoint or "")
+    return match is not None and 0 < int(match.group(1)) < 65536
+
+
+def require_local_endpoint(endpoint: str | None) -> str:
+    """``endpoint`` if it is the local target's kind; otherwise a refusal naming it."""
+    if endpoint is None or not is_local_endpoint(endpoint):
+        raise LocalTargetError(f"the local target's endpoint {endpoint!r} is not "
+                               "http://127.0.0.1:<port>: refusing to send requests there")
+    return endpoint
+
+
+_LOCAL_ENDPOINT = re.compile(r"http://127\.0\.0\.1:([0-9]{1,5})")
+
+
+def process_owner(pid: int) -> int | None:
+    """The uid of live process ``pid``; None when there is no such process."""
+    if pid <= 0:
+        return None
+    if os.path.isdir("/proc/self"):  # Linux: /proc/<pid> belongs to the process's user
+        try:
+            return os.stat(f"/proc/{pid}").st_uid
+        except OSError:
+            return None
+    try:  # no /proc (macOS): signal 0 tests existence; EPERM means another user's
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return -1
+    return os.geteuid()

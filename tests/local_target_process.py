@@ -1,0 +1,33 @@
+"""An embedded local target in its own process, for the acceptance suite, emptied on request.
+
+    python tests/local_target_process.py STATE_DIR
+    -> serving at http://127.0.0.1:PORT key ACCESS_KEY
+    <- reset            (a line on stdin: forget everything)
+    -> ok
+    <- (end of stdin)   save and stop
+
+moto's ``/moto-api/reset`` is closed on the local target (anyone could wipe it), so the suite
+empties its target through this pipe, which only the process that started it holds.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tablesmith.local.server import LocalTarget
+
+
+def main() -> None:
+    """Serve the state directory in argv[1] until stdin ends; ``reset`` lines empty it."""
+    target = LocalTarget(Path(sys.argv[1]))
+    with target as endpoint:
+        print(f"serving at {endpoint} key {target.access_key}", flush=True)
+        for line in sys.stdin:
+            if line.strip() == "reset":
+                target.clear()
+                print("ok", flush=True)
+
+
+if __name__ == "__main__":
+    main()
