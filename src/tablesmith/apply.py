@@ -16,6 +16,11 @@ Algorithm:
 5. A failure stops that table's remaining operations and is reported with the operation;
    other tables go on. Re-running plan/apply converges, because plans are made from live
    state: nothing here assumes what an earlier, interrupted run did.
+6. A stop request (the CLI sets it on the first Ctrl-C / SIGTERM) starts no new operation.
+   An operation whose call was made is never cut in half: only its *wait* is abandoned (AWS
+   finishes a started transition on its own, and the next plan sees it); one still waiting
+   for its table to settle has called nothing and counts as not started. ``Interrupted``
+   then carries what was done, what AWS is still finishing, and what was not started.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tablesmith.aws import aws_context, error_code
-from tablesmith.errors import ApplyError, HazardRefused, TablesmithError
+from tablesmith.errors import ApplyError, HazardRefused, Interrupted, TablesmithError
 
 if TYPE_CHECKING:
     from tablesmith.aws import Clients
@@ -59,6 +64,17 @@ class ApplyResult:
 
     done: list[Any] = field(default_factory=list)  # operations completed
     failed: dict[str, str] = field(default_factory=dict)  # table -> error message
+    # after a stop request: called, but AWS was still in transition when we stopped waiting
+    in_progress: list[Any] = field(default_factory=list)
+    not_started: list[Any] = field(default_factory=list)  # nothing of these was called
+
+
+class _Stopped(Exception):
+    """Raised inside a worker when a stop was requested (never escapes apply_plan)."""
+
+    def __init__(self, called: bool) -> None:
+        super().__init__("stop requested")
+        self.called = called  # the operation had made its AWS call when it stopped
 
 
 def check_hazards(plan: Plan, allowed: frozenset[HazardCode]) -> None:
@@ -74,41 +90,60 @@ def check_hazards(plan: Plan, allowed: frozenset[HazardCode]) -> None:
         if hazard.suggestion:
             lines.append(f"      suggestion: {hazard.suggestion}")
     lines.append(f"nothing was changed. To proceed, re-run with --allow-hazards {','.join(codes)}")
-    raise HazardRefused("\n".join(lines))
+    raise HazardRefused("\n".join(lines), refused)
 
 
 def apply_plan(clients: Clients, plan: Plan, *, allowed: frozenset[HazardCode],
-               report: Reporter | None = None, parallelism: int = MAX_APPLIERS) -> ApplyResult:
-    """Run ``plan``; raise :class:`ApplyError` if any table failed (after the others finish)."""
+               report: Reporter | None = None, parallelism: int = MAX_APPLIERS,
+               stop: threading.Event | None = None) -> ApplyResult:
+    """Run ``plan``; raise :class:`ApplyError` if any table failed (after the others finish),
+    :class:`Interrupted` if ``stop`` was set before everything ran."""
     check_hazards(plan, allowed)
     result = ApplyResult()
     groups: dict[str, list[Any]] = {}
     for op in plan.operations:
         groups.setdefault(op.table, []).append(op)
     desired = {t.table_name: t for t in plan.desired}
-    runner = _Runner(clients, report or (lambda table, msg: None), result)
+    runner = _Runner(clients, report or (lambda table, msg: None), result,
+                     stop or threading.Event())
     if groups:
         with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(groups)))) as pool:
             list(pool.map(lambda item: runner.run_table(item[0], item[1], desired.get(item[0])),
                           groups.items()))
+    if runner.stop.is_set() and (result.not_started or result.in_progress):
+        raise Interrupted(result)
     if result.failed:
         lines = [f"{table}: {message}" for table, message in sorted(result.failed.items())]
-        raise ApplyError("apply failed for " + f"{len(result.failed)} table(s):\n  "
-                         + "\n  ".join(lines) + "\nre-run plan/apply to converge")
+        error = ApplyError("apply failed for " + f"{len(result.failed)} table(s):\n  "
+                           + "\n  ".join(lines) + "\nre-run plan/apply to converge")
+        error.result = result
+        raise error
     return result
 
 
+_READS = ("describe_", "list_", "get_")
+
+
 class _Runner:
-    def __init__(self, clients: Clients, report: Reporter, result: ApplyResult) -> None:
+    def __init__(self, clients: Clients, report: Reporter, result: ApplyResult,
+                 stop: threading.Event) -> None:
         self.clients = clients
         self.report = report
         self.result = result
+        self.stop = stop
         self.lock = threading.Lock()
         self.poll = _env_float("TABLESMITH_POLL_INTERVAL", 2.0)
         self.timeout = _env_float("TABLESMITH_WAIT_TIMEOUT", 7200.0)
+        self._op = threading.local()  # per worker: has the current operation called AWS?
 
     def run_table(self, table: str, ops: list[Any], desired: Table | None) -> None:
-        for op in ops:
+        for position, op in enumerate(ops):
+            if self.stop.is_set():
+                with self.lock:
+                    self.result.not_started += ops[position:]
+                self.report(table, "stopped: the remaining operations were not started")
+                return
+            self._op.called = False
             try:
                 self.report(table, f"{op.op}{_detail(op)} ...")
                 own = getattr(self, f"_do_{op.op}", None)
@@ -118,6 +153,16 @@ class _Runner:
                     _family_handlers()[op.op](self, op, desired)
                 with self.lock:
                     self.result.done.append(op)
+            except _Stopped as stopped:
+                with self.lock:
+                    if stopped.called:
+                        self.result.in_progress.append(op)
+                        self.result.not_started += ops[position + 1:]
+                    else:
+                        self.result.not_started += ops[position:]
+                self.report(table, "stopped" + (f" while AWS finishes {op.op}" if stopped.called
+                                                else ""))
+                return
             except TablesmithError as exc:
                 with self.lock:
                     self.result.failed[table] = f"{op.op}{_detail(op)}: {exc}"
@@ -145,7 +190,10 @@ class _Runner:
         with aws_context(context):
             while True:
                 try:
-                    return getattr(client, method)(**kwargs)
+                    response = getattr(client, method)(**kwargs)
+                    if not method.startswith(_READS):
+                        self._op.called = True
+                    return response
                 except ClientError as exc:
                     if error_code(exc) not in _BUSY or time.monotonic() > deadline:
                         raise
@@ -180,6 +228,8 @@ class _Runner:
         delay = min(self.poll, 0.2)
         last = ""
         while True:
+            if self.stop.is_set():  # a wait is never worth finishing once asked to stop
+                raise _Stopped(called=bool(getattr(self._op, "called", False)))
             desc = self._describe(name, region)
             if done(desc):
                 return desc

@@ -34,8 +34,13 @@ class Target:
     region: str
     profile: str | None = None
     endpoint_url: str | None = None
-    # the embedded local target: sign with fixed fake keys, whatever the machine holds
+    # the embedded local target: sign with its state directory's access key, whatever the
+    # machine holds, and only ever call its loopback endpoint
     static_credentials: bool = False
+    state_dir: str | None = None  # the embedded local target's state directory
+    # which of "endpoint" and "profile" the spec's environment chose (not a flag or the
+    # environment variables): shown in plans, since a spec can send credentials elsewhere
+    from_spec: tuple[str, ...] = ()
 
     @property
     def description(self) -> str:
@@ -56,12 +61,16 @@ class Clients:
         self._key_managers: dict[str, str] = {}
         self._kms_lock = threading.Lock()  # one DescribeKey per key, even with 16 readers
         self.gaps: dict[str, tuple[str, ...]] = {}  # region -> features the endpoint lacks
+        self._account: str | None = None  # "" once asked and the endpoint has no STS
 
     @property
     def custom_endpoint(self) -> str | None:
         """The endpoint URL when calls do not go to AWS itself."""
         if self.target.static_credentials:
-            return self.target.endpoint_url
+            # the local target's endpoint or an error: never AWS_ENDPOINT_URL, never AWS
+            from tablesmith.local.store import require_local_endpoint
+
+            return require_local_endpoint(self.target.endpoint_url)
         return self.target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
 
     def _make_session(self) -> boto3.session.Session:
@@ -69,10 +78,10 @@ class Clients:
         from botocore.exceptions import ProfileNotFound
 
         if self.target.static_credentials:
-            from tablesmith.local.server import LOCAL_KEY
+            from tablesmith.local.server import access_key_for
 
-            return boto3.session.Session(aws_access_key_id=LOCAL_KEY,
-                                         aws_secret_access_key=LOCAL_KEY)
+            key = access_key_for(self.custom_endpoint, self.target.state_dir)
+            return boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=key)
         try:
             return boto3.session.Session(profile_name=self.target.profile)
         except ProfileNotFound as exc:
@@ -111,10 +120,12 @@ class Clients:
         return self.client("dynamodb", region)
 
     def key_manager(self, key_arn: str, region: str) -> str:
-        """Who manages a KMS key: "AWS" or "CUSTOMER" (cached per region and key).
+        """Who manages a KMS key for DynamoDB: "AWS" or "CUSTOMER" (cached per region and key).
 
-        DynamoDB's AWS-managed key is the one behind ``alias/aws/dynamodb`` in the region:
-        resolving that alias once per region answers for every table there.
+        Only DynamoDB's own AWS-managed key, the one behind ``alias/aws/dynamodb`` in the
+        region, counts as "AWS": resolving that alias once per region answers for every table
+        there. Any other key, including one we may not describe, is a customer key, so a table
+        moved to a foreign key shows as drift instead of passing for AWS-managed.
         """
         from botocore.exceptions import ClientError
 
@@ -130,18 +141,47 @@ class Clients:
                 self._key_managers[f"aws/dynamodb@{region}"] = aws_key
             if key_arn in (aws_key, "alias/aws/dynamodb"):
                 return "AWS"
+            if aws_key:
+                return "CUSTOMER"  # the region's aws/dynamodb key is known, and not this one
             cached = self._key_managers.get(key_arn)
             if cached is not None:
                 return cached
-            try:
+            try:  # the alias could not be read: ask the key itself whether it is that one
                 meta = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
-                manager = str(meta.get("KeyManager", "CUSTOMER"))
+                manager = "AWS" if meta.get("KeyManager") == "AWS" and "dynamodb" in str(
+                    meta.get("Description", "")).lower() else "CUSTOMER"
             except ClientError:
-                # a key we may not describe is not ours to judge: DynamoDB names a key we did
-                # not choose only for its own aws/dynamodb key
-                manager = "AWS"
+                manager = "CUSTOMER"  # unknown is not AWS's: better a drift than a blind spot
             self._key_managers[key_arn] = manager
             return manager
+
+    def account_id(self) -> str | None:
+        """The account the credentials belong to (STS GetCallerIdentity, asked once).
+
+        None for an endpoint without STS (DynamoDB Local answers it with a DynamoDB error,
+        not even STS's XML): asked there once, without retries. Real AWS must answer.
+        """
+        if self._account is not None:
+            return self._account or None
+        if self.custom_endpoint is None:
+            with aws_context("reading the caller identity (STS GetCallerIdentity)"):
+                self._account = str(self.client("sts").get_caller_identity()["Account"])
+            return self._account
+        from botocore.config import Config
+
+        try:  # the same session and endpoint; one attempt, short timeouts
+            with self._lock:
+                if self._session is None:
+                    self._session = self._make_session()
+            once = self._session.client(
+                "sts", region_name=self.target.region, endpoint_url=self.custom_endpoint,
+                config=Config(retries={"total_max_attempts": 1}, connect_timeout=5,
+                              read_timeout=10))
+            once.meta.events.register("before-call", self._count)
+            self._account = str(once.get_caller_identity()["Account"])
+        except Exception:  # any answer but an identity means "no STS here"
+            self._account = ""
+        return self._account or None
 
     @property
     def total_calls(self) -> int:

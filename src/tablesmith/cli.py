@@ -1,8 +1,9 @@
 """The ``tablesmith`` command line: a thin layer over the library.
 
 Exit codes: 0 success (for ``plan --detailed-exitcode``: no changes), 1 error or invalid
-spec, 2 changes present (``plan --detailed-exitcode`` only). Heavy modules (pydantic,
-boto3, rich) are imported inside the commands so that ``--help`` stays fast.
+spec, 2 changes present (``plan --detailed-exitcode`` only), 3 findings (``audit
+--fail-on``), 130 an apply stopped by Ctrl-C / SIGTERM. Heavy modules (pydantic, boto3,
+rich) are imported inside the commands so that ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -49,9 +50,16 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
         except TablesmithError as exc:
             if _State.debug:
                 raise
+            if kwargs.get("as_json") and func.__name__ in _JSON_RESULTS \
+                    and not exc.json_reported:
+                # a pipeline reading --json gets a result whatever happened
+                _print_result_json(None, [], status="error", error=exc)
             _fail(str(exc))
 
     return wrapper
+
+
+_JSON_RESULTS = ("apply", "destroy")  # commands whose --json result is always printed
 
 
 def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
@@ -80,10 +88,17 @@ def cli(debug: bool) -> None:
       tablesmith plan specs/ --env prod          # what would change, and its hazards
       tablesmith apply specs/ --env prod         # do it, in the order AWS requires
       tablesmith destroy specs/ --env dev --allow-hazards DELETES_DATA
+      tablesmith audit --profile shop-prod --fail-on error   # every table of the account
 
-    Exit codes: 0 success, 1 error or invalid spec, 2 changes (plan --detailed-exitcode).
+    Exit codes: 0 success, 1 error or invalid spec, 2 changes (plan --detailed-exitcode),
+    3 findings (audit --fail-on), 130 apply stopped by Ctrl-C / SIGTERM. Colours follow the
+    terminal, and are off with NO_COLOR set or TERM=dumb.
     """
+    import os
+
     _State.debug = debug
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        click.get_current_context().color = False  # https://no-color.org
 
 
 path_argument = click.argument(
@@ -166,8 +181,9 @@ def show(path: str, env: str, tables: tuple[str, ...], as_json: bool) -> None:
 def aws_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The options of every command that reaches AWS."""
     options = [
-        click.option("--env", "env", metavar="ENV", required=True,
-                     help="Environment to work on (dev, sit, prod, or one the spec declares)."),
+        click.option("--env", "env", metavar="ENV",
+                     help="Environment to work on (dev, sit, prod, or one the spec declares); "
+                     "required, except for `apply PLANFILE`, which knows its own."),
         click.option("--table", "tables", metavar="NAME", multiple=True,
                      help="Only this table (repeatable)."),
         click.option("--profile", metavar="NAME", help="AWS profile (default: the spec's, "
@@ -181,8 +197,8 @@ def aws_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Use the embedded local target (no AWS account needed), whatever "
                      "the spec says."),
         click.option("--state-dir", metavar="DIR", type=click.Path(file_okay=False),
-                     help="State of the local target (default: .tablesmith/local next to "
-                     "the spec)."),
+                     help="State of the local target (default: .tablesmith/local/ENV next "
+                     "to the spec: one per environment)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -190,38 +206,45 @@ def aws_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextmanager
-def _session(path: str, env: str, tables: tuple[str, ...], profile: str | None,
+def _session(path: str, env: str | None, tables: tuple[str, ...], profile: str | None,
              region: str | None, endpoint_url: str | None, local: bool,
              state_dir: str | None) -> Iterator[Any]:
     """Load the spec and bind the environment to its target (starting the local one)."""
     from tablesmith.engine import Session
+    from tablesmith.errors import UsageError
     from tablesmith.spec.loader import load
 
+    if not env:
+        raise UsageError("--env ENV is required: the environment to work on")
     spec = load(path, env=env)
     environment = spec.environment(env)
     with _target(path, local or (environment.target == "local" and not endpoint_url),
-                 state_dir) as local_endpoint:
+                 state_dir, env) as (local_endpoint, directory):
         yield Session.for_environment(
             spec, env, region=region, profile=profile, tables=tables,
-            endpoint_url=local_endpoint or endpoint_url, local=bool(local_endpoint))
+            endpoint_url=local_endpoint or endpoint_url, local=bool(local_endpoint),
+            state_dir=directory)
 
 
 @contextmanager
-def _target(path: str, local: bool, state_dir: str | None) -> Iterator[str | None]:
-    """The embedded local target's endpoint while the command runs (None: not local)."""
+def _target(path: str | None, local: bool, state_dir: str | None,
+            env: str | None = None) -> Iterator[tuple[str | None, str | None]]:
+    """The embedded local target's endpoint and state directory while the command runs
+    ((None, None): not local)."""
     if not local:
-        yield None
+        yield None, None
         return
     from pathlib import Path
 
     from tablesmith.local.server import LocalTarget
     from tablesmith.local.store import state_dir_for
 
-    directory = state_dir_for(Path(path), Path(state_dir) if state_dir else None)
+    directory = state_dir_for(Path(path) if path else None,
+                              Path(state_dir) if state_dir else None, env).resolve()
     with LocalTarget(directory) as endpoint:
         click.echo(click.style(f"local target: {endpoint} (state: {directory})",
                                fg="bright_black"), err=True)
-        yield endpoint
+        yield endpoint, str(directory)
 
 
 def _allowed(text: str) -> Any:
@@ -259,15 +282,18 @@ def _is_planfile(path: str) -> bool:
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
 @click.option("--prune", is_flag=True,
               help="Also plan to delete tables this environment owns that left the spec "
-              "(they are looked for only with --prune; not with --table).")
+              "(every plan names them; only --prune deletes them; not with --table).")
 @click.option("--lift-deletion-protection", is_flag=True,
               help="With --prune: lift protection of pruned tables (still needs "
               "--allow-hazards at apply).")
+@click.option("--allow-hazards", "allow", default="", metavar="CODE,...",
+              help="With --out: record that these blocking hazards are approved. `apply "
+              "FILE` honours the record only for a plan signed with TABLESMITH_PLAN_KEY.")
 @_guard
-def plan(path: str, env: str, tables: tuple[str, ...], profile: str | None, region: str | None,
-         endpoint_url: str | None, local: bool, state_dir: str | None, out: str | None,
-         as_json: bool, detailed_exitcode: bool, prune: bool,
-         lift_deletion_protection: bool) -> None:
+def plan(path: str, env: str | None, tables: tuple[str, ...], profile: str | None,
+         region: str | None, endpoint_url: str | None, local: bool, state_dir: str | None,
+         out: str | None, as_json: bool, detailed_exitcode: bool, prune: bool,
+         lift_deletion_protection: bool, allow: str) -> None:
     """Show what apply would change, and what each change risks.
 
     Reads the live state of every table of the environment and diffs it with the spec.
@@ -284,18 +310,26 @@ def plan(path: str, env: str, tables: tuple[str, ...], profile: str | None, regi
 
     from tablesmith.render.plan import render_plan_json, render_plan_text
 
+    approved = _allowed(allow)
+    if approved and not out:
+        raise click.UsageError("--allow-hazards records approvals in a saved plan: add --out")
     with _session(path, env, tables, profile, region, endpoint_url, local,
                   state_dir) as session:
         result = session.plan(prune=prune, lift_protection=lift_deletion_protection)
     if out:
-        Path(out).write_text(result.to_json(), encoding="utf-8")
+        from tablesmith.planfile import sign, write_plan
+
+        result = sign(result.model_copy(update={
+            "spec_path": str(Path(path).resolve()),
+            "approved": tuple(sorted(approved))}))
+        write_plan(Path(out), result.to_json())
     if as_json:
         click.echo(json.dumps(render_plan_json(result), indent=2))
     else:
         render_plan_text(result)
         if out:
-            click.echo(f"Saved the plan to {out}: apply it with `tablesmith apply {out} "
-                       f"--env {env}`.")
+            click.echo(f"Saved the plan to {out}: apply it with `tablesmith apply {out}` "
+                       "(it remembers its environment and target).")
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
 
@@ -312,24 +346,129 @@ def _confirm(auto_approve: bool, verb: str) -> None:
         _fail(f"{verb} cancelled.")
 
 
-def _print_result_json(session: Any, done: list[Any]) -> None:
-    """One shape for every apply/destroy result."""
+def _op_json(op: Any) -> dict[str, str]:
+    return {"op": op.op, "table": op.table, "region": op.region}
+
+
+def _print_result_json(session: Any, done: list[Any], *, status: str = "applied",
+                       result: Any = None, error: Any = None) -> None:
+    """One shape for every apply/destroy result, printed whatever happened.
+
+    ``status``: applied, no-changes, refused, failed, interrupted or error.
+    """
+    from tablesmith.errors import HazardRefused
+
+    refused = error.refused if isinstance(error, HazardRefused) else []
     click.echo(json.dumps({
+        "status": status,
         "applied": len(done),
-        "operations": [{"op": op.op, "table": op.table, "region": op.region} for op in done],
-        "aws_calls": session.clients.total_calls,
+        "operations": [_op_json(op) for op in done],
+        "in_progress": [_op_json(op) for op in getattr(result, "in_progress", [])],
+        "not_started": [_op_json(op) for op in getattr(result, "not_started", [])],
+        "failed": dict(sorted(getattr(result, "failed", {}).items())),
+        "refused": [{**_op_json(op), "code": h.code.value, "message": h.message}
+                    for op, h in refused],
+        "error": None if error is None else str(error),
+        "aws_calls": session.clients.total_calls if session is not None else 0,
     }, indent=2))
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[Any]:
+    """The first Ctrl-C / SIGTERM asks the apply to stop after the operation in flight (an
+    AWS call is never cut in half); a second one exits at once."""
+    import os
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        if stop.is_set():
+            click.echo("Stopping now (exit 130); run plan/apply again to converge.", err=True)
+            os._exit(130)
+        stop.set()
+        click.echo("Stopping after the operation in flight (again to stop at once)...",
+                   err=True)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signals are the main thread's: a library caller stops through `stop`
+        return
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _apply_and_report(session: Any, plan: Any, allowed: Any, as_json: bool) -> None:
     from tablesmith.apply import check_hazards
+    from tablesmith.errors import ApplyError, Interrupted
 
     check_hazards(plan, allowed)
-    result = session.apply(plan, allowed=allowed, report=None if as_json else _progress)
+    with _stop_on_signals() as stop:
+        try:
+            result = session.apply(plan, allowed=allowed,
+                                   report=None if as_json else _progress, stop=stop)
+        except Interrupted as exc:
+            _report_interrupted(session, exc, as_json)
+        except ApplyError as exc:
+            if as_json:
+                failed = exc.result
+                _print_result_json(session, getattr(failed, "done", []), status="failed",
+                                   result=failed, error=exc)
+                exc.json_reported = True
+            raise
     if as_json:
         _print_result_json(session, result.done)
     else:
         click.secho(f"Apply complete: {len(result.done)} operation(s).", fg="green", bold=True)
+
+
+def _report_interrupted(session: Any, exc: Any, as_json: bool) -> NoReturn:
+    """What a stopped apply did and did not do; exit 130 (128 + SIGINT), as shells expect."""
+    result = exc.result
+    if as_json:
+        _print_result_json(session, result.done, status="interrupted", result=result,
+                           error=exc)
+    else:
+        click.secho(f"Interrupted: {len(result.done)} operation(s) done.", fg="yellow",
+                    bold=True, err=True)
+        for op in result.in_progress:
+            click.echo(f"  still finishing at AWS: {op.op} {op.table} ({op.region})", err=True)
+        for op in result.not_started:
+            click.echo(f"  not started: {op.op} {op.table} ({op.region})", err=True)
+        click.echo("Run plan/apply again to converge: plans are made from what AWS holds.",
+                   err=True)
+    sys.exit(130)
+
+
+def _review_and_apply(session: Any, plan: Any, allowed: Any, auto_approve: bool,
+                      as_json: bool, question: str) -> None:
+    """Show the plan, refuse unallowed hazards, confirm, apply, report."""
+    from tablesmith.apply import check_hazards
+    from tablesmith.errors import HazardRefused
+    from tablesmith.render.plan import render_plan_text
+
+    if not plan.has_changes:
+        if as_json:
+            _print_result_json(session, [], status="no-changes")
+        else:
+            click.secho("No changes. AWS matches the spec." if not plan.destroy
+                        else "Nothing to destroy.", fg="green", bold=True)
+        return
+    if not as_json:
+        render_plan_text(plan)
+    try:
+        check_hazards(plan, allowed)
+    except HazardRefused as exc:
+        if as_json:
+            _print_result_json(session, [], status="refused", error=exc)
+            exc.json_reported = True
+        raise
+    _confirm(auto_approve, question)
+    _apply_and_report(session, plan, allowed, as_json)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -343,7 +482,7 @@ def _apply_and_report(session: Any, plan: Any, allowed: Any, as_json: bool) -> N
               help="With --prune: lift protection of pruned tables.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_guard
-def apply(path: str, env: str, tables: tuple[str, ...], profile: str | None,
+def apply(path: str, env: str | None, tables: tuple[str, ...], profile: str | None,
           region: str | None, endpoint_url: str | None, local: bool, state_dir: str | None,
           auto_approve: bool, allow: str, prune: bool, lift_deletion_protection: bool,
           as_json: bool) -> None:
@@ -351,18 +490,27 @@ def apply(path: str, env: str, tables: tuple[str, ...], profile: str | None,
 
     PATH is a spec file or directory, or a plan saved by `plan --out`. Operations run in
     the order AWS requires (one GSI change per UpdateTable, waiting for each; replicas one at
-    a time, then their own tags, protection and PITR), tables in parallel. A saved plan is
-    refused if the live state changed since it was made. Blocking hazards are refused unless
-    named in --allow-hazards; then nothing is called.
+    a time, then their own tags, protection and PITR), tables in parallel. Blocking hazards
+    are refused unless named in --allow-hazards; then nothing is called.
+
+    A saved plan carries its environment and target (endpoint, local state, profile,
+    account, region) and applies only there: no other flag is needed, and one that
+    contradicts the file is an error. It is checked, not trusted: refused if the live state
+    changed since, and recomputed from its tables, so that an edited file cannot act beyond
+    them. Hazards approved at plan time count only for a plan signed with
+    TABLESMITH_PLAN_KEY.
 
     \b
     Examples:
       tablesmith apply examples/ --env dev --auto-approve
-      tablesmith apply prod.plan --env prod
+      tablesmith apply prod.plan
       tablesmith apply specs/ --env dev --allow-hazards DELETES_DATA --auto-approve
     """
     allowed = _allowed(allow)
     if _is_planfile(path):
+        if tables or prune or lift_deletion_protection:
+            _fail("--table, --prune and --lift-deletion-protection belong to `plan`: a saved "
+                  "plan already holds them")
         _apply_saved(path, env, profile, region, endpoint_url, local, state_dir, allowed,
                      auto_approve, as_json)
         return
@@ -373,49 +521,43 @@ def apply(path: str, env: str, tables: tuple[str, ...], profile: str | None,
                           "apply these changes")
 
 
-def _apply_saved(path: str, env: str, profile: str | None, region: str | None,
+def _apply_saved(path: str, env: str | None, profile: str | None, region: str | None,
                  endpoint_url: str | None, local: bool, state_dir: str | None, allowed: Any,
                  auto_approve: bool, as_json: bool) -> None:
-    """`apply PLANFILE`: refuse a stale plan, then apply exactly what was saved."""
+    """`apply PLANFILE`: the plan's own context; refuse it if it does not hold, then apply
+    the plan recomputed from its tables and fresh live state (see tablesmith.planfile)."""
     from pathlib import Path
 
     from tablesmith.aws import Clients
     from tablesmith.engine import Session, resolve_target
-    from tablesmith.plan import Plan
+    from tablesmith.planfile import context_conflicts, read_plan, verified_approvals
     from tablesmith.spec.model import Environment
 
-    try:
-        saved = Plan.from_json(Path(path).read_text(encoding="utf-8"))
-    except ValueError as exc:
-        _fail(f"{path} is not a plan saved by `tablesmith plan --out`: {exc}")
-    with _target(path, local, state_dir) as local_endpoint:
-        target = resolve_target(Environment(name=env, region=saved.region), region=region,
-                                profile=profile, endpoint_url=local_endpoint or endpoint_url,
-                                local=bool(local_endpoint))
-        session = Session(environment=env, tables=saved.desired, clients=Clients(target),
+    saved = read_plan(Path(path))
+    target = saved.target
+    assert target is not None  # read_plan refuses a plan without one
+    conflicts = context_conflicts(saved, env=env, profile=profile, region=region,
+                                  endpoint_url=endpoint_url, local=local, state_dir=state_dir)
+    if conflicts:
+        _fail("the flags contradict the saved plan (it applies where it was made; drop them):"
+              "\n  " + "\n  ".join(conflicts))
+    approved = verified_approvals(saved)
+    with _target(None, target.kind == "local", target.state_dir) as (local_endpoint, directory):
+        resolved = resolve_target(
+            Environment(name=saved.environment, region=saved.region), region=target.region,
+            profile=target.profile, endpoint_url=local_endpoint or target.endpoint,
+            local=bool(local_endpoint), state_dir=directory)
+        session = Session(environment=saved.environment, tables=saved.desired,
+                          clients=Clients(resolved),
                           known=tuple(t.table_name for t in saved.desired))
-        session.check_fresh(saved)
-        _review_and_apply(session, saved, allowed, auto_approve, as_json, "apply this plan")
-
-
-def _review_and_apply(session: Any, plan: Any, allowed: Any, auto_approve: bool,
-                      as_json: bool, question: str) -> None:
-    """Show the plan, refuse unallowed hazards, confirm, apply, report."""
-    from tablesmith.apply import check_hazards
-    from tablesmith.render.plan import render_plan_text
-
-    if not plan.has_changes:
-        if as_json:
-            _print_result_json(session, [])
-        else:
-            click.secho("No changes. AWS matches the spec." if not plan.destroy
-                        else "Nothing to destroy.", fg="green", bold=True)
-        return
-    if not as_json:
-        render_plan_text(plan)
-    check_hazards(plan, allowed)
-    _confirm(auto_approve, question)
-    _apply_and_report(session, plan, allowed, as_json)
+        checked = session.verify_saved(saved)
+        if saved.approved and not as_json:
+            trust = "signed" if approved else \
+                "not honoured: the plan is unsigned (pass --allow-hazards to approve)"
+            click.echo(f"Approved at plan time: {', '.join(saved.approved)} ({trust})",
+                       err=True)
+        _review_and_apply(session, checked, allowed | approved, auto_approve, as_json,
+                          "apply this plan")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -477,7 +619,7 @@ def output(path: str, env: str, tables: tuple[str, ...], profile: str | None,
 
     with _session(path, env, tables, profile, region, endpoint_url, local,
                   state_dir) as session:
-        values = environment_outputs(session.tables, session.read())
+        values = environment_outputs(session.tables, session.read(orphans=False))
     if as_json:
         click.echo(json.dumps(values, indent=2, sort_keys=True))
         return
@@ -491,6 +633,119 @@ def output(path: str, env: str, tables: tuple[str, ...], profile: str | None,
                 continue
             shown = json.dumps(value) if isinstance(value, (dict, list)) else value
             click.echo(f"  {key} = {'null' if value is None else shown}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--region", "regions", metavar="REGION", multiple=True,
+              help="Region to audit (repeatable; default: the environment's primary and "
+              "replica regions with --spec, else af-south-1 and eu-west-1).")
+@click.option("--profile", metavar="NAME", help="AWS profile (default: the standard chain).")
+@click.option("--endpoint-url", metavar="URL", envvar="AWS_ENDPOINT_URL",
+              help="Send AWS calls to this endpoint; also read from AWS_ENDPOINT_URL.")
+@click.option("--local", is_flag=True, help="Audit the embedded local target.")
+@click.option("--state-dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="State of the local target (default: .tablesmith/local/ENV next to the "
+              "spec, or in the current directory).")
+@click.option("--spec", "spec_path", metavar="PATH", type=click.Path(exists=True),
+              help="Also report tables no spec names (tablesmith-unmanaged) and spec tables "
+              "whose live state differs (tablesmith-spec-drift); needs --env.")
+@click.option("--env", "env", metavar="ENV", help="With --spec: the environment to plan.")
+@click.option("--kms-key", "kms_keys", metavar="ARN", multiple=True,
+              help="Only these KMS keys pass dynamodb-table-encrypted-kms (repeatable).")
+@click.option("--require-customer-key", is_flag=True,
+              help="dynamodb-table-encrypted-kms: the AWS-managed key aws/dynamodb fails.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the report as JSON (stable format: docs/audit-json.md).")
+@click.option("--fail-on", "fail_on", type=click.Choice(["info", "warning", "error"]),
+              help="Exit 3 when a finding of this severity or worse exists.")
+@_guard
+def audit(regions: tuple[str, ...], profile: str | None, endpoint_url: str | None,
+          local: bool, state_dir: str | None, spec_path: str | None, env: str | None,
+          kms_keys: tuple[str, ...], require_customer_key: bool, as_json: bool,
+          fail_on: str | None) -> None:
+    """Check every DynamoDB table of an account against the guardrails.
+
+    Reads every table of the regions (and their replicas) with its backup coverage, alarms
+    and tags, in bulk: about 2 AWS calls per table, plus 3 per AWS Backup plan. Each finding
+    has a stable rule ID (AWS Config's managed-rule name where one exists), a severity and a
+    one-line fix. Exit codes: 0 done, 1 error, 3 a finding at or above --fail-on.
+
+    \b
+    Rules (docs/audit-json.md):
+      dynamodb-pitr-enabled                          error
+      dynamodb-in-backup-plan                        error
+      dynamodb-resources-protected-by-backup-plan    warning
+      dynamodb-last-backup-recovery-point-created    warning
+      dynamodb-table-deletion-protection-enabled     warning
+      dynamodb-table-encrypted-kms                   warning
+      tablesmith-alarm-unpublished-series            warning
+      tablesmith-no-error-alarm                      warning
+      tablesmith-replica-drift                       warning
+      tablesmith-mandatory-tags                      warning
+      tablesmith-unmanaged                           info     (with --spec)
+      tablesmith-spec-drift                          warning  (with --spec)
+
+    \b
+    Examples:
+      tablesmith audit --profile shop-prod --region af-south-1 --region eu-west-1
+      tablesmith audit --local --json > audit.json
+      tablesmith audit --spec specs/ --env prod --fail-on warning     # in CI
+      tablesmith audit --endpoint-url http://127.0.0.1:4566 --require-customer-key
+    """
+    from pathlib import Path
+
+    from tablesmith.audit import Policy, default_regions, run_audit
+    from tablesmith.audit.render import render_audit_json, render_audit_text
+    from tablesmith.audit.rules import Severity
+    from tablesmith.aws import Clients
+    from tablesmith.engine import resolve_target
+    from tablesmith.spec.model import Environment
+
+    if sum((bool(profile), bool(endpoint_url) and not local, local)) > 1:
+        raise click.UsageError("use one of --profile, --endpoint-url and --local")
+    if bool(spec_path) != bool(env):
+        raise click.UsageError("--spec and --env go together")
+    spec = None
+    if spec_path and env:
+        from tablesmith.spec.loader import load
+
+        spec = load(spec_path, env=env)
+        environment = spec.environment(env)
+        local = local or (environment.target == "local" and not endpoint_url and not profile)
+    else:
+        environment = Environment(name=env or "audit")
+    chosen = tuple(dict.fromkeys(regions)) or default_regions(spec, env)  # order kept
+    with _target(spec_path or ".", local, state_dir) as (local_endpoint, directory):
+        target = resolve_target(environment.model_copy(update={"region": chosen[0]}),
+                                region=chosen[0], profile=profile,
+                                endpoint_url=local_endpoint or endpoint_url,
+                                local=bool(local_endpoint), state_dir=directory)
+        report = run_audit(Clients(target), chosen, spec=spec, env=env,
+                           spec_path=str(Path(spec_path)) if spec_path else "",
+                           policy=Policy(kms_keys=kms_keys,
+                                         require_customer_key=require_customer_key),
+                           now=_audit_now())
+    if as_json:
+        click.echo(json.dumps(render_audit_json(report), indent=2))
+    else:
+        render_audit_text(report)
+    if fail_on and any(f.severity >= Severity.parse(fail_on) for f in report.findings):
+        sys.exit(3)
+
+
+def _audit_now() -> Any:
+    """TABLESMITH_AUDIT_NOW (ISO 8601) evaluates the time-based rules as of that instant."""
+    import datetime as dt
+    import os
+
+    text = os.environ.get("TABLESMITH_AUDIT_NOW")
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        _fail(f"TABLESMITH_AUDIT_NOW={text!r} is not an ISO 8601 time")
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 @cli.group(context_settings=CONTEXT)
@@ -507,13 +762,10 @@ def export() -> None:
     """
 
 
-_EXPORT_PATTERNS = {"terraform": ("*.tf.json",),
-                    "cloudformation": ("*.template.json", "README.md")}
-
-
 def _export(kind: str, path: str, env: str, out: str) -> None:
     from pathlib import Path
 
+    from tablesmith.export.files import write_export
     from tablesmith.spec.loader import load
 
     spec = load(path, env=env)
@@ -526,15 +778,12 @@ def _export(kind: str, path: str, env: str, out: str) -> None:
         from tablesmith.export.cloudformation import render_cloudformation as render
     files = render(spec.environment(env), tables)
     target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
-    # files of an earlier export go: a table removed from the spec must not linger
-    for pattern in _EXPORT_PATTERNS[kind]:
-        for old in target.glob(pattern):
-            if old.name not in files:
-                old.unlink()
-    for name, text in sorted(files.items()):
-        (target / name).write_text(text, encoding="utf-8")
+    # only files the previous export listed in its manifest are replaced or removed
+    done = write_export(target, kind, files)
+    for name in done.written:
         click.echo(f"wrote {target / name}")
+    for name in done.removed:
+        click.echo(f"removed {target / name} (no longer exported)")
 
 
 @export.command("terraform", context_settings=CONTEXT)
@@ -581,13 +830,13 @@ def local() -> None:
     Any command that reaches AWS takes --local (or an environment with `target: local`):
     tablesmith then starts a moto server in-process on 127.0.0.1, with what moto lacks
     (global-table replicas, AWS Backup selections, …), and keeps its state in
-    .tablesmith/local next to the spec (--state-dir to choose).
+    .tablesmith/local/ENV next to the spec, one per environment (--state-dir to choose).
 
     \b
     Examples:
       tablesmith apply examples/ --env dev --local --auto-approve
-      tablesmith local serve examples/ --port 4567     # for your application
-      tablesmith local reset examples/
+      tablesmith local serve examples/ --env dev --port 4567   # for your application
+      tablesmith local reset examples/ --env dev
     """
 
 
@@ -595,27 +844,31 @@ def local() -> None:
 @click.argument("path", default=".", type=click.Path(exists=True))
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default="a free port",
               help="Port on 127.0.0.1 to serve on.")
+@click.option("--env", "env", metavar="ENV",
+              help="The environment whose local state to serve (each has its own).")
 @click.option("--state-dir", metavar="DIR", type=click.Path(file_okay=False),
-              help="State directory (default: .tablesmith/local next to the spec).")
+              help="State directory (default: .tablesmith/local/ENV next to the spec).")
 @_guard
-def serve(path: str, port: int, state_dir: str | None) -> None:
+def serve(path: str, port: int, env: str | None, state_dir: str | None) -> None:
     """Serve the local target for applications until Ctrl-C (state is kept).
 
     While it runs, `--local` commands on the same state use this server. Items your
     application writes are saved like the rest (every second, and on Ctrl-C / SIGTERM).
+    It answers only requests to 127.0.0.1 signed with the state directory's access key,
+    which it prints; moto's /moto-api is closed and browsers are refused (no CORS).
 
     \b
     Example:
-      tablesmith local serve examples/ --port 4567
+      tablesmith local serve examples/ --env dev --port 4567
     """
     import signal
     import threading
     from pathlib import Path
 
-    from tablesmith.local.server import LOCAL_KEY, LocalTarget
+    from tablesmith.local.server import LocalTarget
     from tablesmith.local.store import state_dir_for
 
-    directory = state_dir_for(Path(path), Path(state_dir) if state_dir else None)
+    directory = state_dir_for(Path(path), Path(state_dir) if state_dir else None, env)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -625,12 +878,15 @@ def serve(path: str, port: int, state_dir: str | None) -> None:
             _fail(f"the local state in {directory} is already served at {endpoint} "
                   f"(pid {server.owner_pid})")
         click.echo(f"tablesmith local target serving at {endpoint} (state: {directory})")
+        key = server.access_key  # this state directory's: requests signed otherwise fail
         click.echo("Use it from your application, for example:")
         click.echo(f"  boto3.client('dynamodb', endpoint_url='{endpoint}', "
-                   f"region_name='af-south-1', aws_access_key_id='{LOCAL_KEY}', "
-                   f"aws_secret_access_key='{LOCAL_KEY}')")
-        click.echo(f"  AWS_ACCESS_KEY_ID={LOCAL_KEY} AWS_SECRET_ACCESS_KEY={LOCAL_KEY} "
+                   f"region_name='af-south-1', aws_access_key_id='{key}', "
+                   f"aws_secret_access_key='{key}')")
+        click.echo(f"  AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={key} "
                    f"aws dynamodb list-tables --endpoint-url {endpoint} --region af-south-1")
+        click.echo(f"The access key is this state directory's secret (in "
+                   f"{server.store.credentials_file}); keep it to yourself.", err=True)
         click.echo("Press Ctrl-C to save and stop.", err=True)
         sys.stdout.flush()
         server.autosave()
@@ -641,21 +897,23 @@ def serve(path: str, port: int, state_dir: str | None) -> None:
 
 @local.command(context_settings=CONTEXT)
 @click.argument("path", default=".", type=click.Path(exists=True))
+@click.option("--env", "env", metavar="ENV",
+              help="The environment whose local state to forget (each has its own).")
 @click.option("--state-dir", metavar="DIR", type=click.Path(file_okay=False),
-              help="State directory (default: .tablesmith/local next to the spec).")
+              help="State directory (default: .tablesmith/local/ENV next to the spec).")
 @_guard
-def reset(path: str, state_dir: str | None) -> None:
+def reset(path: str, env: str | None, state_dir: str | None) -> None:
     """Forget everything the local target holds (tables, items, backups, alarms).
 
     \b
     Example:
-      tablesmith local reset examples/
+      tablesmith local reset examples/ --env dev
     """
     from pathlib import Path
 
     from tablesmith.local.store import StateStore, state_dir_for
 
-    directory = state_dir_for(Path(path), Path(state_dir) if state_dir else None)
+    directory = state_dir_for(Path(path), Path(state_dir) if state_dir else None, env)
     StateStore(directory).reset()
     click.echo(f"Local state in {directory} reset.")
 

@@ -11,8 +11,12 @@ catches that base class, prints ``Error: …`` and exits 1 (``--debug`` shows th
     ├── PlanError            the plan cannot be applied as asked
     │   ├── HazardRefused    the plan has hazards that were not allowed (lists each operation
     │   │                    and the exact flag to re-run with); nothing was called
-    │   └── StalePlan        a saved plan was made from a live state that has since changed
+    │   ├── StalePlan        a saved plan was made from a live state that has since changed
+    │   └── PlanRejected     a saved plan does not hold: made for another target, its
+    │                        operations are not what its tables need, or its signature fails
     ├── ApplyError           an operation failed or timed out half way through an apply
+    │   └── Interrupted      a stop (Ctrl-C, SIGTERM) was asked: carries what was done, what
+    │                        AWS is still finishing, and what was not started
     └── LocalTargetError     the embedded local target cannot start or its state is unusable
 
 Diagnostics (:class:`Diagnostic`) are plain data: severity, message, where (file, line, field
@@ -22,7 +26,7 @@ path as the user wrote it) and a hint that says what to do.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -62,6 +66,8 @@ class Diagnostic:
 
 
 class TablesmithError(Exception):
+    json_reported = False  # the CLI already printed this error as its --json result
+
     """Base class of every error tablesmith raises on purpose."""
 
 
@@ -103,13 +109,35 @@ class PlanError(TablesmithError):
 class HazardRefused(PlanError):
     """The plan has hazards that were not allowed; nothing was called."""
 
+    def __init__(self, message: str, refused: Sequence[tuple[Any, Any]] = ()) -> None:
+        super().__init__(message)
+        self.refused = list(refused)  # (operation, hazard) pairs
+
 
 class StalePlan(PlanError):
     """A saved plan's live-state fingerprint no longer matches AWS."""
 
 
+class PlanRejected(PlanError):
+    """A saved plan is refused: another target, operations the spec would not make, or a bad
+    signature. Nothing was called."""
+
+
 class ApplyError(TablesmithError):
     """An operation failed or timed out during apply."""
+
+    result: Any = None  # tablesmith.apply.ApplyResult, when the apply had started
+
+
+class Interrupted(ApplyError):
+    """An apply stopped at an operation boundary because a stop was requested."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result  # tablesmith.apply.ApplyResult
+        super().__init__(
+            f"apply interrupted: {len(result.done)} operation(s) done, "
+            f"{len(result.in_progress)} still finishing at AWS, {len(result.not_started)} "
+            "not started; run plan/apply again to converge")
 
 
 class LocalTargetError(TablesmithError):

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from tablesmith.aws import aws_context, error_code
+from tablesmith.errors import AwsError
 from tablesmith.spec.model import (
     OWNERSHIP_TAG,
     Encryption,
@@ -80,8 +81,10 @@ def endpoint_gaps(clients: Clients, region: str) -> tuple[str, ...]:
 def read_live(clients: Clients, desired: Sequence[Table], *, region: str,
               prune_environment: str | None = None,
               known: Sequence[str] = (), destroy: bool = False) -> LiveState:
-    """Read every desired table (and, for ``--prune``, our orphans) concurrently.
+    """Read every desired table (and the orphans ``prune_environment`` owns) concurrently.
 
+    ``prune_environment``: look for tables that carry its ownership tag but that the spec no
+    longer names; every plan does, to show them (only ``--prune`` deletes them).
     ``known`` names every table of the spec's environment: never an orphan.
     """
     gaps = endpoint_gaps(clients, region)
@@ -113,18 +116,64 @@ def read_live(clients: Clients, desired: Sequence[Table], *, region: str,
 
 
 def find_orphans(clients: Clients, region: str, known: set[str], environment: str) -> list[str]:
-    """Tables in the region that the spec does not name but that carry our ownership tag."""
+    """Tables in the region that the spec does not name but that carry our ownership tag.
+
+    One Resource Groups Tagging ``GetResources`` filtered on the tag finds the candidates,
+    whatever the number of tables in the account. That API is eventually consistent, and a
+    table whose tag was just removed must never be taken for ours: each candidate's tags are
+    read again from DynamoDB itself (``ListTagsOfResource``, usually for no table at all).
+    Endpoints without the tagging API fall back to listing every table.
+    """
     ddb = clients.dynamodb(region)
-    found: list[str] = []
+    try:
+        candidates = [arn for arn in tagged_tables(
+            clients, region, {OWNERSHIP_TAG: [environment]}) if _name(arn) not in known]
+    except AwsError:
+        if not clients.custom_endpoint:
+            raise  # real AWS: a missing tag:GetResources permission is the user's to fix
+        candidates = _all_table_arns(ddb, region, known)
+    found = []
+    with aws_context(f"reading the tags of tables in {region}"):
+        for arn in candidates:
+            if _tags(ddb, arn).get(OWNERSHIP_TAG) == environment:
+                found.append(_name(arn))
+    return sorted(found)
+
+
+def tagged_tables(clients: Clients, region: str,
+                  tag_filters: dict[str, list[str]] | None = None) -> dict[str, dict[str, str]]:
+    """Table ARN -> tags of the tables of a region that carry tags (``GetResources``, 100 a
+    page), only those matching ``tag_filters`` ({key: allowed values}) when given.
+
+    The tagging API lists only tables that carry a tag, and is eventually consistent: a tag
+    set seconds ago may not show yet.
+    """
+    kwargs: dict[str, Any] = {"ResourceTypeFilters": ["dynamodb:table"], "ResourcesPerPage": 100}
+    if tag_filters:
+        kwargs["TagFilters"] = [{"Key": k, "Values": v} for k, v in sorted(tag_filters.items())]
+    found: dict[str, dict[str, str]] = {}
+    with aws_context(f"reading the tags of the tables in {region} (GetResources)"):
+        pages = clients.client("resourcegroupstaggingapi", region).get_paginator(
+            "get_resources").paginate(**kwargs)
+        for page in pages:
+            for entry in page.get("ResourceTagMappingList", []):
+                found[entry["ResourceARN"]] = {t["Key"]: t["Value"] for t in entry.get("Tags", [])
+                                               if not t["Key"].startswith("aws:")}
+    return found
+
+
+def _name(arn: str) -> str:
+    return arn.split(":table/", 1)[-1]
+
+
+def _all_table_arns(ddb: Any, region: str, known: set[str]) -> list[str]:
+    arns = []
     with aws_context(f"listing tables in {region}"):
         for page in ddb.get_paginator("list_tables").paginate():
             for name in page.get("TableNames", []):
-                if name in known:
-                    continue
-                arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
-                if _tags(ddb, arn).get(OWNERSHIP_TAG) == environment:
-                    found.append(name)
-    return found
+                if name not in known:
+                    arns.append(str(ddb.describe_table(TableName=name)["Table"]["TableArn"]))
+    return arns
 
 
 def _tags(ddb: Any, arn: str) -> dict[str, str]:

@@ -33,7 +33,8 @@ from tablesmith.spec.model import (
     TimeToLive,
 )
 
-PLAN_FORMAT_VERSION = 1
+# 2: saved plans record their target, context, approvals and an optional signature
+PLAN_FORMAT_VERSION = 2
 _TABLE_OPS = ("CreateTable", "ReplaceTable", "DeleteTable")  # ops on the table as a whole
 
 
@@ -345,6 +346,42 @@ Operation = Annotated[
 _OPERATIONS: TypeAdapter[list[Operation]] = TypeAdapter(list[Operation])
 
 
+class PlanTarget(BaseModel):
+    """Where a plan was made, so that it is applied there and nowhere else.
+
+    A plan is a statement about one account's tables: applied to another endpoint, account,
+    profile or region it would act on resources nobody reviewed.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["aws", "endpoint", "local"]
+    region: str
+    endpoint: str | None = None  # kind "endpoint": the URL calls go to
+    state_dir: str | None = None  # kind "local": the state directory (its port changes)
+    profile: str | None = None
+    account: str | None = None  # from STS GetCallerIdentity (None: the endpoint has no STS)
+    # settings that came from the spec's environment rather than a flag or the environment
+    # variables: shown, because a spec (a pull request) can send credentials elsewhere
+    from_spec: tuple[Literal["endpoint", "profile"], ...] = ()
+
+    def describe(self) -> str:
+        """One line for the plan header: where the calls go and with whose credentials."""
+        account = f"account {self.account}" if self.account else "account unknown"
+        if self.kind == "local":
+            where = f"the embedded local target (state {self.state_dir})"
+        elif self.kind == "endpoint":
+            where = f"endpoint {self.endpoint}" + (
+                " (from the spec)" if "endpoint" in self.from_spec else "")
+        else:
+            where = "AWS"
+        profile = ""
+        if self.profile:
+            profile = f", profile {self.profile}" + (
+                " (from the spec)" if "profile" in self.from_spec else "")
+        return f"{where}, {account}{profile}, region {self.region}"
+
+
 class Plan(BaseModel):
     """The ordered operations for one environment, and what they were computed from."""
 
@@ -359,6 +396,16 @@ class Plan(BaseModel):
     fingerprint: str  # hash of the live state the plan was made from
     orphans: tuple[str, ...] = ()  # owned tables not in the spec (deleted with --prune)
     notices: tuple[str, ...] = ()  # what the plan could not manage at this target, and why
+    # --- how the plan was asked for: a saved plan is re-computed from these at apply
+    prune: bool = False
+    lift_protection: bool = False
+    remaining: tuple[Table, ...] = ()  # destroy: the environment's tables that stay
+    known: tuple[str, ...] = ()  # every table the spec names here (never an orphan)
+    # --- the context a saved plan carries (``apply PLANFILE`` needs no other flag)
+    target: PlanTarget | None = None
+    spec_path: str | None = None
+    approved: tuple[HazardCode, ...] = ()  # hazards allowed at plan time (--allow-hazards)
+    signature: str | None = None  # HMAC-SHA256 of the rest, with TABLESMITH_PLAN_KEY
 
     @property
     def has_changes(self) -> bool:
@@ -386,8 +433,26 @@ class Plan(BaseModel):
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
-        """Load a saved plan."""
-        return cls.model_validate_json(text)
+        """Load a saved plan (pydantic validates every field; nothing is evaluated).
+
+        Raises ValueError for a document that is not a plan of this format.
+        """
+        import json
+
+        try:
+            head = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"not JSON ({exc})") from exc
+        version = head.get("format_version") if isinstance(head, dict) else None
+        if version != PLAN_FORMAT_VERSION:
+            shown = json.dumps(version) if version is not None else "missing"
+            raise ValueError(f"plan format {shown} is not this tablesmith's "
+                             f"({PLAN_FORMAT_VERSION}); run `tablesmith plan --out` again")
+        return cls.model_validate(head)
+
+    def signed_body(self) -> bytes:
+        """The canonical bytes a signature covers: everything but the signature."""
+        return self.model_copy(update={"signature": None}).model_dump_json().encode()
 
 
 def operations_from(raw: list[dict[str, Any]]) -> list[Operation]:

@@ -67,6 +67,9 @@ class BackupRole(_Frozen):
 
     name: str
     trusted_service: str = BACKUP_SERVICE
+    # the trust policy holds an aws:SourceAccount (or stricter) condition: AWS Backup assumes
+    # the role only on behalf of this account (the confused-deputy guard)
+    limited_to_account: bool = True
     managed_policies: tuple[str, ...] = BACKUP_POLICIES  # sorted ARNs
     tags: dict[str, str] = {}
 

@@ -182,14 +182,19 @@ def test_plan_without_prune_leaves_an_owned_orphan_alone(local_fresh: str,
     assert "beta" not in {op.table for op in plan.operations}
 
 
-def test_plan_without_prune_leaves_an_owned_orphan_alone_and_says_how_to_find_it(
+def test_plan_without_prune_leaves_an_owned_orphan_alone_and_names_it(
         local_fresh: str, tmp_path: Path) -> None:
-    # orphans are looked for only with --prune (finding them costs a ListTables and a tag
-    # read per unknown table); plan --help says so
+    # every plan looks for the tables it owns that left the spec (one tagging-API call) and
+    # names them: a table dropped from the spec must not go unmentioned (issue 12, item 8)
     one = str(_two_then_one(tmp_path, local_fresh))
-    result = cli(tmp_path, "plan", one, "--env", "dev", "--endpoint-url", local_fresh)
-    assert result.returncode == 0, result.stderr
-    assert "beta" not in result.stdout
+    result = cli(tmp_path, "plan", one, "--env", "dev", "--endpoint-url", local_fresh,
+                 "--detailed-exitcode")
+    assert result.returncode == 0, result.stderr  # nothing to do without --prune
+    assert "? beta: not in the spec; owned by tablesmith (--prune would delete it)" in \
+        result.stdout
+    doc = json.loads(cli(tmp_path, "plan", one, "--env", "dev", "--endpoint-url", local_fresh,
+                         "--json").stdout)
+    assert doc["orphans"] == ["beta"] and doc["operations"] == []
     assert names(local_fresh) == ["alpha", "beta"]
     helptext = cli(tmp_path, "plan", "--help").stdout
     assert "--prune" in helptext and "left the spec" in helptext

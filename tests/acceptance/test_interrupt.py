@@ -117,3 +117,44 @@ def test_killed_in_the_middle_of_a_gsi_sequence_converges(dynamodb_local_endpoin
     names = {g["IndexName"] for g in (describe(endpoint, name) or {})["GlobalSecondaryIndexes"]}
     assert names == {"ByEmail", "ByStatus", "ByPk2"}
     assert count_items(endpoint, name) == 40
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_stops_after_the_operation_in_flight(dynamodb_local_endpoint: str,
+                                                    tmp_path: Path, signum: int) -> None:
+    """The first Ctrl-C / SIGTERM starts nothing new, says what was and was not done,
+    exits 130; the next run converges (issue 12, item 4)."""
+    endpoint = dynamodb_local_endpoint
+    prefix = f"int-stop{signum}-"
+    name = f"{prefix}main"
+    start = spec(tmp_path / "start.yaml", prefix)
+    assert run("apply", str(start), "--auto-approve", endpoint=endpoint).returncode == 0
+    put_items(endpoint, name, 20)
+    # one index (about 30 s of CREATING on DynamoDB Local), then TTL, which must not start
+    two = spec(tmp_path / "two.yaml", prefix, global_secondary_indexes=[gsi("ByEmail", "email")],
+               ttl={"enabled": True, "attribute_name": "expiresAt"})
+    proc = cli("apply", str(two), "--auto-approve", endpoint=endpoint)
+
+    def an_index_creating() -> bool:
+        desc = describe(endpoint, name) or {}
+        return any(g["IndexStatus"] == "CREATING" for g in desc.get("GlobalSecondaryIndexes", []))
+
+    wait_for(an_index_creating)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert "Stopping after the operation in flight" in err
+    assert "still finishing at AWS: CreateGsi" in err
+    assert "not started: UpdateTtl" in err
+    assert "Traceback" not in err
+    ttl = ddb(endpoint).describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] == "DISABLED"  # never asked for
+
+    again = run("apply", str(two), "--auto-approve", endpoint=endpoint)
+    assert again.returncode == 0, again.stderr
+    assert "CreateGsi" not in again.stdout, again.stdout  # AWS finished what was started
+    assert "UpdateTtl" in again.stdout
+    final = run("plan", str(two), "--detailed-exitcode", endpoint=endpoint)
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert count_items(endpoint, name) == 20

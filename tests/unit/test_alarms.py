@@ -588,7 +588,7 @@ def test_describe_op_lines() -> None:
         "PutMetricAlarm orders-system-errors [af-south-1] (sum of 10 metrics; 0)")
     assert mod.describe_op(PutMetricAlarm(
         table="orders", region=PRIMARY, action=Action.UPDATE, before=alarm, after=changed)) == (
-        "PutMetricAlarm orders-read-throttle-events [af-south-1] threshold: 5.0 -> 50.0")
+        "PutMetricAlarm orders-read-throttle-events [af-south-1] threshold: 5 -> 50")
     assert mod.describe_op(DeleteAlarms(table="orders", region=PRIMARY, before=alarm)) == (
         "DeleteAlarms orders-read-throttle-events [af-south-1]")
 

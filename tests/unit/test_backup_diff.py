@@ -17,6 +17,7 @@ from tablesmith.around.backup import (
     diff_backup,
     diff_backup_destroy,
     notices,
+    trust_conditions,
     trust_policy,
     trusted_service,
 )
@@ -364,9 +365,17 @@ def test_backup_name_problems(name: str, bad: list[str]) -> None:
     assert [p.split(" name ")[0].removeprefix("the ") for p in problems] == bad
 
 
+def test_a_role_any_account_may_use_gets_the_source_account_condition() -> None:
+    ops = diff(live(role=ROLE.model_copy(update={"limited_to_account": False})), table())
+    assert summary(ops) == [("CreateRole", PRIMARY, [])]
+    assert ops[0].action == Action.UPDATE
+    assert "aws:SourceAccount" in ops[0].reason
+
+
 def test_trusted_service_reads_the_module_trust_policy_and_nothing_else() -> None:
-    assert trusted_service(trust_policy("backup.amazonaws.com")) == "backup.amazonaws.com"
-    wider = trust_policy("backup.amazonaws.com")
+    assert trusted_service(trust_policy("backup.amazonaws.com", "123456789012")) == \
+        "backup.amazonaws.com"
+    wider = trust_policy("backup.amazonaws.com", None)
     wider["Statement"][0]["Principal"] = {"Service": "backup.amazonaws.com",
                                           "AWS": "arn:aws:iam::123456789012:root"}
     assert trusted_service(wider) != "backup.amazonaws.com"
@@ -374,3 +383,23 @@ def test_trusted_service_reads_the_module_trust_policy_and_nothing_else() -> Non
         "%22Service%22%3A%5B%22backup.amazonaws.com%22%5D%7D%2C%22Action%22%3A" \
         "%22sts%3AAssumeRole%22%7D%5D%7D"
     assert trusted_service(encoded) == "backup.amazonaws.com"
+    assert trust_conditions(encoded) == {}
+
+
+def test_trust_policy_limits_aws_backup_to_the_account() -> None:
+    (statement,) = trust_policy("backup.amazonaws.com", "123456789012")["Statement"]
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    assert "Condition" not in trust_policy("backup.amazonaws.com", None)["Statement"][0]
+
+
+def test_trust_policy_keeps_a_users_stricter_condition() -> None:
+    stricter = {"ArnLike": {"aws:SourceArn": "arn:aws:backup:af-south-1:123456789012:*"}}
+    (statement,) = trust_policy("backup.amazonaws.com", "123456789012", stricter)["Statement"]
+    assert statement["Condition"] == stricter  # already limited: nothing added or removed
+    other = {"StringEquals": {"aws:PrincipalTag/team": "a"}}
+    (statement,) = trust_policy("backup.amazonaws.com", "123456789012", other)["Statement"]
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalTag/team": "a",
+                                                       "aws:SourceAccount": "123456789012"}}
+    document = trust_policy("backup.amazonaws.com", "123456789012", stricter)
+    assert trusted_service(document) == "backup.amazonaws.com"
+    assert trust_conditions(document) == stricter

@@ -53,9 +53,11 @@ def render(spec: tablesmith.Spec, env: str) -> Documents:
 
 
 def resources(docs: Documents) -> dict[str, dict[str, Any]]:
-    """``{"type.name": body}`` over every file."""
+    """``{"type.name": body}`` over every file (data sources as ``data.type``)."""
     found: dict[str, dict[str, Any]] = {}
     for doc in docs.values():
+        for rtype in doc.get("data", {}):
+            found[f"data.{rtype}"] = doc["data"][rtype]
         for rtype, by_name in doc.get("resource", {}).items():
             for name, body in by_name.items():
                 address = f"{rtype}.{name}"
@@ -320,8 +322,11 @@ def test_backup_resources_are_desired_backup(spec: tablesmith.Spec, env: str) ->
         role = found[f"aws_iam_role.{t}_backup"]
         assert role["name"] == backup.role.name
         trust = json.loads(role["assume_role_policy"])["Statement"]
+        # AWS Backup may assume it only for this account (the confused-deputy guard)
         assert trust == [{"Action": "sts:AssumeRole", "Effect": "Allow",
-                          "Principal": {"Service": "backup.amazonaws.com"}}]
+                          "Principal": {"Service": "backup.amazonaws.com"},
+                          "Condition": {"StringEquals": {"aws:SourceAccount":
+                                        "${data.aws_caller_identity.current.account_id}"}}}]
         attached = {found[f"aws_iam_role_policy_attachment.{t}_{suffix}"]["policy_arn"]
                     for suffix in ("backup", "restore")}
         assert attached == set(BACKUP_POLICIES)

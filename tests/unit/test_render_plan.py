@@ -300,6 +300,31 @@ def test_text_of_tag_and_ttl_changes(capsys: pytest.CaptureFixture[str]) -> None
     render_plan_text(plan_environment(lstate, [want], environment="prod"))
     out = capsys.readouterr().out
     assert "~ UntagResource [af-south-1] Stale" in out
-    assert "~ TagResource [af-south-1] Owner='a', Project: 'shop' -> 'shop2'" in out
+    assert "~ TagResource [af-south-1] Owner=a, Project: shop -> shop2" in out
     assert "~ UpdateTtl off -> on (exp)" in out
     assert "~ UpdateStream off -> NEW_AND_OLD_IMAGES" in out
+
+
+def test_text_has_no_python_reprs(capsys: pytest.CaptureFixture[str]) -> None:
+    """Plan lines speak the spec's vocabulary: true/none/{k: v}, never True/None/{'k': …}."""
+    have = table(tags={"Project": "shop", "Team": "a b"}, deletion_protection=True)
+    want = table(tags={"Project": "", "Team": "a b c"}, deletion_protection=False)
+    lstate = LiveState(region=PRIMARY, tables={"orders": live(have)})
+    render_plan_text(plan_environment(lstate, [want], environment="prod",
+                                      lift_protection=True))
+    out = capsys.readouterr().out
+    for repr_only in ("None", "True", "False", "{'", "': '"):
+        assert repr_only not in out, out
+    assert 'Project: shop -> ""' in out
+    assert 'Team: "a b" -> "a b c"' in out
+    assert "UpdateDeletionProtection [af-south-1] true -> false" in out
+
+
+def test_values_are_shown_as_the_spec_writes_them() -> None:
+    from tablesmith.render.values import show
+
+    assert show(None) == "none"
+    assert show({"TableName": "orders", "Enabled": True}) == "{TableName: orders, Enabled: true}"
+    assert show(["a", 1, 2.5]) == "[a, 1, 2.5]"
+    assert show("yes") == '"yes"'  # a YAML 1.1 boolean: quoted, as the spec would need it
+    assert show(5.0) == "5"

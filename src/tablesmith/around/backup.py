@@ -428,39 +428,87 @@ def _role(iam: Any, name: str) -> tuple[BackupRole, str] | None:
     # GetRole returns the role's tags (IAM allows at most 50 per role): no ListRoleTags
     tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])
             if not t["Key"].startswith("aws:")}
-    return BackupRole(name=name, trusted_service=trusted_service(role.get(
-        "AssumeRolePolicyDocument")), managed_policies=tuple(sorted(policies)),
-        tags=dict(sorted(tags.items()))), str(role["Arn"])
+    document = role.get("AssumeRolePolicyDocument")
+    return BackupRole(name=name, trusted_service=trusted_service(document),
+                      limited_to_account=_limits_source(trust_conditions(document)),
+                      managed_policies=tuple(sorted(policies)),
+                      tags=dict(sorted(tags.items()))), str(role["Arn"])
 
 
-def trust_policy(service: str) -> dict[str, Any]:
-    """The module's assume-role policy: ``service`` may assume the role."""
-    return {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+SOURCE_KEYS = ("aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID")
 
 
-def trusted_service(document: Any) -> str:
-    """The one service a trust policy lets assume the role, as the module writes it; any other
-    policy reads as its compact JSON, which differs from every service name."""
+def trust_policy(service: str, account: Any | None,
+                 conditions: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The backup role's assume-role policy, written once for apply and both exporters.
+
+    ``service`` may assume the role only on behalf of ``account`` (an ``aws:SourceAccount``
+    condition: AWS's guard against the confused deputy, which the module lacked). ``account``
+    is the account ID, or the exporter's reference to it; None (an endpoint without STS)
+    leaves the condition out. ``conditions`` already on the role are kept: a user's stricter
+    ``aws:SourceArn`` is never removed.
+    """
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service},
+                                 "Action": "sts:AssumeRole"}
+    merged = {op: dict(keys) for op, keys in (conditions or {}).items()
+              if isinstance(keys, dict)}
+    if account is not None and not _limits_source(merged):
+        merged.setdefault("StringEquals", {})["aws:SourceAccount"] = account
+    if merged:
+        statement["Condition"] = merged
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def _limits_source(conditions: Any) -> bool:
+    """Does a Condition block tie the assumption to a source account, resource or org?"""
+    if not isinstance(conditions, dict):
+        return False
+    return any(isinstance(keys, dict) and any(k in SOURCE_KEYS for k in keys)
+               for keys in conditions.values())
+
+
+def _trust_statement(document: Any) -> dict[str, Any] | None:
+    """The one statement of a trust policy as the module writes it (any conditions)."""
     from urllib.parse import unquote
 
     if isinstance(document, str):  # the raw API returns it URL-encoded; botocore decodes it
-        document = json.loads(unquote(document))
+        try:
+            document = json.loads(unquote(document))
+        except ValueError:
+            return None
     statements = document.get("Statement", []) if isinstance(document, dict) else []
     if isinstance(statements, dict):
         statements = [statements]
-    if len(statements) == 1:
-        s = statements[0]
-        actions = s.get("Action")
-        services = (s.get("Principal") or {}).get("Service") if isinstance(
-            s.get("Principal"), dict) else None
-        if isinstance(services, list) and len(services) == 1:
-            services = services[0]
-        if (s.get("Effect") == "Allow" and actions in ("sts:AssumeRole", ["sts:AssumeRole"])
-                and isinstance(services, str) and set(s["Principal"]) == {"Service"}
-                and not s.get("Condition")):
-            return services
+    if not isinstance(statements, list) or len(statements) != 1:
+        return None
+    s = statements[0]
+    if not isinstance(s, dict) or not isinstance(s.get("Principal"), dict):
+        return None
+    services = s["Principal"].get("Service")
+    if isinstance(services, list) and len(services) == 1:
+        services = services[0]
+    if (s.get("Effect") == "Allow" and s.get("Action") in ("sts:AssumeRole", ["sts:AssumeRole"])
+            and isinstance(services, str) and set(s["Principal"]) == {"Service"}):
+        return {**s, "Principal": {"Service": services}}
+    return None
+
+
+def trusted_service(document: Any) -> str:
+    """The one service a trust policy lets assume the role, whatever its conditions; any
+    other policy reads as its compact JSON, which differs from every service name."""
+    statement = _trust_statement(document)
+    if statement is not None:
+        return str(statement["Principal"]["Service"])
+    if isinstance(document, str):
+        return document
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def trust_conditions(document: Any) -> dict[str, Any]:
+    """The Condition block of a role's trust policy ({} when none, or not the module's)."""
+    statement = _trust_statement(document)
+    conditions = statement.get("Condition") if statement is not None else None
+    return conditions if isinstance(conditions, dict) else {}
 
 
 # --------------------------------------------------------------------------- diff (pure)
@@ -533,6 +581,8 @@ def _role_ops(have: BackupRole | None, want: BackupRole, name: str, region: str)
     else:
         changed = [what for what, differs in (
             ("trust policy", have.trusted_service != want.trusted_service),
+            ("trust policy's aws:SourceAccount condition",
+             have.limited_to_account != want.limited_to_account),
             ("tags", have.tags != want.tags)) if differs]
         if changed:
             # no UpdateRole operation: CreateRole with action update converges an existing
@@ -849,11 +899,13 @@ def _delete_backup_selection(runner: Any, op: Any, desired: Table | None) -> Non
 
 def _create_role(runner: Any, op: Any, desired: Table | None) -> None:
     role: BackupRole = op.after
-    policy = json.dumps(trust_policy(role.trusted_service))
+    account = runner.clients.account_id() if role.limited_to_account else None
     if op.action == Action.CREATE:
         try:
             runner.call("iam", op.region, f"creating IAM role '{role.name}'", "create_role",
-                        RoleName=role.name, AssumeRolePolicyDocument=policy,
+                        RoleName=role.name,
+                        AssumeRolePolicyDocument=json.dumps(trust_policy(
+                            role.trusted_service, account)),
                         Description="AWS Backup service role for the table's backup plan",
                         Tags=_tag_list(role.tags))
             return
@@ -863,9 +915,14 @@ def _create_role(runner: Any, op: Any, desired: Table | None) -> None:
             runner.report(op.table, f"IAM role '{role.name}' already exists: converging it")
     current = runner.call("iam", op.region, f"reading IAM role '{role.name}'", "get_role",
                           RoleName=role.name)["Role"]
-    if trusted_service(current.get("AssumeRolePolicyDocument")) != role.trusted_service:
+    document = current.get("AssumeRolePolicyDocument")
+    if trusted_service(document) != role.trusted_service or (
+            account is not None and not _limits_source(trust_conditions(document))):
+        # the user's own conditions stay (trust_conditions is {} for a foreign principal)
+        policy = trust_policy(role.trusted_service, account, trust_conditions(document))
         runner.call("iam", op.region, f"updating the trust policy of IAM role '{role.name}'",
-                    "update_assume_role_policy", RoleName=role.name, PolicyDocument=policy)
+                    "update_assume_role_policy", RoleName=role.name,
+                    PolicyDocument=json.dumps(policy))
     tags = {t["Key"]: t["Value"] for t in current.get("Tags", [])}
     gone = sorted(k for k in tags if k not in role.tags and not k.startswith("aws:"))
     changed = {k: v for k, v in role.tags.items() if tags.get(k) != v}

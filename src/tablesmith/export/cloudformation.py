@@ -11,8 +11,9 @@ spec gives byte-identical files):
 ``tablesmith-<env>-dr-<region>.template.json``
     One stack per replica region, for what must live there: the DR backup vault
     (``<table>-backup-vault-dr``) the main stack's copy actions write to, its ARN exported.
-``README.md``
-    Deployment order, the cross-region reference, and the output names.
+``tablesmith-cloudformation-README.md`` (:data:`README_FILE`)
+    Deployment order, the cross-region reference, and the output names. Prefixed, so that an
+    export into a project's own directory never collides with its ``README.md``.
 
 Why the main stack takes the DR vault ARNs as parameters: ``Fn::ImportValue`` only reads
 exports of the stack's own region, and the copy action needs the ARN of a vault in another
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from tablesmith.apply import create_table_request
 from tablesmith.around.alarms import desired_alarms, is_shared, put_request
+from tablesmith.around.backup import trust_policy
 from tablesmith.errors import UsageError
 from tablesmith.resources import Backup, BackupVault, desired_backup
 
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
     from tablesmith.spec.model import Environment, Table
 
 FORMAT_VERSION = "2010-09-09"
+# prefixed: exported into a project's own directory, it must not collide with its README.md
+README_FILE = "tablesmith-cloudformation-README.md"
 # Hard CloudFormation quotas per template ("CloudFormation quotas" in the user guide)
 MAX_RESOURCES = 500
 MAX_OUTPUTS = 200
@@ -431,10 +435,9 @@ def _backup_resources(stack: _Stack, table: Table, backup: Backup,
         "Type": "AWS::IAM::Role",
         "Properties": {
             "RoleName": role.name,
-            "AssumeRolePolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"Service": role.trusted_service},
-                               "Action": "sts:AssumeRole"}]},
+            "AssumeRolePolicyDocument": trust_policy(
+                role.trusted_service,
+                _ref("AWS::AccountId") if role.limited_to_account else None),
             "ManagedPolicyArns": policies,
             "Tags": _tag_list(role.tags)}})
     stack.add_resource(f"{t}BackupSelection", owner, {
@@ -693,9 +696,10 @@ def _main_description(export: _Export) -> str:
         text += (f" Deploy the DR stacks first ({regions}): backup copy actions write to "
                  "their vaults. Each DR vault ARN is a parameter (empty: the ARN derived from "
                  "the vault's name), since Fn::ImportValue does not cross regions. "
-                 "See README.md.")
+                 f"See {README_FILE}.")
     if len(text) > MAX_DESCRIPTION:
-        text = text[:MAX_DESCRIPTION - 20].rsplit(" ", 1)[0] + " … See README.md."
+        tail = f" … See {README_FILE}."
+        text = text[:MAX_DESCRIPTION - len(tail)].rsplit(" ", 1)[0] + tail
     return text
 
 
@@ -727,7 +731,7 @@ def _dr_template(export: _Export, region: str, stack: _Stack) -> dict[str, Any]:
     env = export.env
     description = (f"tablesmith: DR resources of environment '{env.name}' in {region} (the "
                    f"backup vaults that {export.main.name} in {env.region} copies to). Deploy "
-                   f"before {export.main.name}. See README.md.")
+                   f"before {export.main.name}. See {README_FILE}.")
     metadata = {"tablesmith": {"environment": env.name, "region": region,
                                "mainStack": export.main.name, "mainRegion": env.region}}
     return _template(stack, description, metadata)
@@ -738,7 +742,7 @@ def _dump(template: dict[str, Any]) -> str:
 
 
 def render_cloudformation(env: Environment, tables: Sequence[Table]) -> dict[str, str]:
-    """``{file name: text}``: the main template, one per DR region, and README.md.
+    """``{file name: text}``: the main template, one per DR region, and the README.
 
     Deterministic: the same environment and tables give byte-identical files.
     """
@@ -751,7 +755,7 @@ def render_cloudformation(env: Environment, tables: Sequence[Table]) -> dict[str
         if len(text.encode()) > MAX_TEMPLATE_BYTES:
             raise UsageError(f"{name} would be {len(text.encode()):,} bytes; CloudFormation "
                              f"takes at most {MAX_TEMPLATE_BYTES:,}: export fewer tables at once")
-    files["README.md"] = _readme(export, files)
+    files[README_FILE] = _readme(export, files)
     return dict(sorted(files.items()))
 
 

@@ -59,6 +59,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from tablesmith.around.alarms import desired_alarms, is_shared
+from tablesmith.around.backup import trust_policy
 from tablesmith.errors import UsageError
 from tablesmith.outputs import MODULE_OUTPUTS
 from tablesmith.resources import BACKUP_POLICIES, desired_backup
@@ -66,7 +67,7 @@ from tablesmith.resources import BACKUP_POLICIES, desired_backup
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from tablesmith.resources import Backup, BackupVault, MetricAlarm, MetricQuery
+    from tablesmith.resources import Backup, BackupRole, BackupVault, MetricAlarm, MetricQuery
     from tablesmith.spec.model import Encryption, Environment, Key, Table
 
 PROVIDER_SOURCE = "hashicorp/aws"
@@ -188,6 +189,7 @@ class _Builder:
         self.regions: set[str] = set()  # regions other than env.region
         self.owners: dict[str, str] = {}  # address -> what it was made for (collisions)
         self.alarms: dict[tuple[str, str], str] = {}  # (region, alarm name) -> address
+        self.needs_account = False  # a trust policy names the account: data source needed
 
     # ---------------------------------------------------------------- plumbing
 
@@ -207,10 +209,23 @@ class _Builder:
         resources.setdefault(rtype, {})[name] = body
         return address
 
+    def _assume_role_policy(self, role: BackupRole) -> Expr | str:
+        """The trust policy apply writes, with the account from ``aws_caller_identity``."""
+        if not role.limited_to_account:
+            return json.dumps(trust_policy(role.trusted_service, None), sort_keys=True,
+                              separators=(",", ":"))
+        self.needs_account = True
+        # an expression: the "${...}" reference must reach Terraform unescaped (the rest of
+        # the document is fixed text without "${" or "%{")
+        return Expr(json.dumps(trust_policy(role.trusted_service, _ACCOUNT_ID),
+                               sort_keys=True, separators=(",", ":")))
+
     def terraform_document(self) -> dict[str, Any]:
-        """The ``terraform`` block and the providers every resource names."""
+        """The ``terraform`` block, the providers every resource names, and data sources."""
         aliased = [{"alias": provider_alias(r), "region": r} for r in sorted(self.regions)]
-        return {
+        data: dict[str, Any] = {"data": {"aws_caller_identity": {"current": {}}}} \
+            if self.needs_account else {}
+        return {**data,
             "terraform": {
                 "required_version": TERRAFORM_VERSION,
                 "required_providers": {
@@ -258,7 +273,7 @@ class _Builder:
                                 plan.region, owner)
         role_address = self.add(file, "aws_iam_role", f"{ident}_backup", {
             "name": role.name,
-            "assume_role_policy": _assume_role_policy(role.trusted_service),
+            "assume_role_policy": self._assume_role_policy(role),
             "tags": role.tags,
         }, self.env.region, owner)  # IAM is global: the default provider will do
         for policy in role.managed_policies:
@@ -446,10 +461,7 @@ def _plan_body(backup: Backup, vault_address: str, dr_addresses: dict[str, str],
     return {"name": backup.plan.name, "rule": [body], "tags": backup.plan.tags}
 
 
-def _assume_role_policy(service: str) -> str:
-    policy = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
-    return json.dumps(policy, sort_keys=True, separators=(",", ":"))
+_ACCOUNT_ID = "${data.aws_caller_identity.current.account_id}"
 
 
 # -------------------------------------------------------------------- CloudWatch

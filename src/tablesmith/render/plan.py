@@ -10,7 +10,11 @@ JSON (``plan --json``), format_version 1::
                      "reason": "...", "before": ..., "after": ...,
                      "hazards": [{"code": "INDEX_BACKFILL", "blocking": false,
                                   "message": "...", "suggestion": "..."}]}, ...],
-     "hazards": [{"code": ..., "blocking": ..., "table": ..., "op": ..., "message": ...}]}
+     "hazards": [{"code": ..., "blocking": ..., "table": ..., "op": ..., "message": ...}],
+     "orphans": [...], "notices": [...],
+     "target": {"kind": "aws", "region": ..., "endpoint": null, "state_dir": null,
+                "profile": ..., "account": ..., "from_spec": []},
+     "approved": []}
 """
 
 from __future__ import annotations
@@ -20,9 +24,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tablesmith.plan import Action
+from tablesmith.render.values import show
 
 if TYPE_CHECKING:
     from tablesmith.plan import Plan
+
+# the `plan --json` document's version (fields are only added within one); the file that
+# `plan --out` writes is another document, with its own version (plan.PLAN_FORMAT_VERSION)
+JSON_FORMAT_VERSION = 1
 
 _SYMBOL = {Action.CREATE: ("+", "green"), Action.UPDATE: ("~", "yellow"),
            Action.REPLACE: ("-/+", "red"), Action.DELETE: ("-", "red"),
@@ -58,7 +67,7 @@ def render_plan_json(plan: Plan) -> dict[str, Any]:
                      "region": op.region, "op": op.op, "message": h.message,
                      "suggestion": h.suggestion} for h in op.hazards]
     return {
-        "format_version": plan.format_version,
+        "format_version": JSON_FORMAT_VERSION,
         "environment": plan.environment,
         "region": plan.region,
         "destroy": plan.destroy,
@@ -71,6 +80,9 @@ def render_plan_json(plan: Plan) -> dict[str, Any]:
         "hazards": hazards,
         "orphans": list(plan.orphans),
         "notices": list(plan.notices),
+        # where the calls go: a spec can name an endpoint or profile, so it is always shown
+        "target": plan.target.model_dump(mode="json") if plan.target else None,
+        "approved": [c.value for c in plan.approved],
     }
 
 
@@ -95,13 +107,16 @@ def _describe(op: Any) -> str:
     if kind == "CreateGsi":
         g = op.after
         keys = g.hash_key.name + (f", {g.range_key.name}" if g.range_key else "")
-        return f"CreateGsi {g.name} ({keys}; {g.projection_type})"
+        projection = g.projection_type + (f" {show(list(g.non_key_attributes))}"
+                                          if g.projection_type == "INCLUDE" else "")
+        return f"CreateGsi {g.name} ({keys}; {projection})"
     if kind == "DeleteGsi":
         return f"DeleteGsi {op.before.name}"
     if kind in ("CreateReplica", "DeleteReplica"):
         return f"{kind} {op.replica_region}"
     if kind == "TagResource":
-        changes = [f"{k}: {op.before[k]!r} -> {v!r}" if k in op.before else f"{k}={v!r}"
+        changes = [f"{k}: {show(op.before[k])} -> {show(v)}" if k in op.before
+                   else f"{k}={show(v)}"
                    for k, v in op.after.items()]
         return f"TagResource [{op.region}] " + ", ".join(changes)
     if kind == "UntagResource":
@@ -121,7 +136,7 @@ def _describe(op: Any) -> str:
     if kind == "UpdateSse":
         return f"UpdateSse {op.before.type} -> {op.after.type}"
     if kind == "UpdateDeletionProtection":
-        return f"UpdateDeletionProtection [{op.region}] {op.before} -> {op.after}"
+        return f"UpdateDeletionProtection [{op.region}] {show(op.before)} -> {show(op.after)}"
     if kind == "UpdateBackupPlan":
         b, a = op.before.rule, op.after.rule
         changes = [f"{field}: {getattr(b, field)} -> {getattr(a, field)}"
@@ -132,6 +147,10 @@ def _describe(op: Any) -> str:
                                           or "none") + " -> " + (", ".join(
                 c.destination_region for c in a.copy_actions) or "none"))
         return f"UpdateBackupPlan {op.after.name} ({'; '.join(changes) or 'tags'})"
+    if kind == "CreateRole":
+        role = op.after  # who may assume the role is the point of the line: always shown
+        scope = " for this account only (aws:SourceAccount)" if role.limited_to_account else ""
+        return f"CreateRole {role.name} (trusts {role.trusted_service}{scope})"
     if kind in ("AttachRolePolicy", "DetachRolePolicy"):
         return f"{kind} {op.role} {op.policy_arn.rsplit('/', 1)[-1]}"
     if kind in ("PutMetricAlarm", "DeleteAlarms"):
@@ -142,7 +161,7 @@ def _describe(op: Any) -> str:
     name = getattr(resource, "name", None)
     if name is not None:
         return f"{kind} {name} [{op.region}]"
-    return f"{kind} {getattr(op, 'before', '')} -> {getattr(op, 'after', '')}"
+    return f"{kind} {show(getattr(op, 'before', None))} -> {show(getattr(op, 'after', None))}"
 
 
 def render_plan_text(plan: Plan, *, err: bool = False) -> None:
@@ -151,6 +170,13 @@ def render_plan_text(plan: Plan, *, err: bool = False) -> None:
     verb = "destroy" if plan.destroy else "plan"
     echo(click.style(f"tablesmith {verb}: environment {plan.environment} ({plan.region})",
                      bold=True), err=err)
+    if plan.target is not None:
+        spec_chosen = bool(plan.target.from_spec)
+        echo(click.style(f"  target: {plan.target.describe()}",
+                         fg="yellow" if spec_chosen else "bright_black"), err=err)
+    if plan.approved:
+        echo(click.style(f"  approved at plan time: {', '.join(plan.approved)}",
+                         fg="yellow"), err=err)
     by_table: dict[str, list[Any]] = {}
     for op in plan.operations:
         by_table.setdefault(op.table, []).append(op)
