@@ -47,6 +47,21 @@ def fake_aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def fresh_boto3_session() -> Iterator[None]:
+    """Each test's ``boto3.client(...)`` reads the credentials the test set.
+
+    boto3's default session resolves credentials once and keeps them; the local target wants
+    its own access key (set per test), and DynamoDB Local keeps one database per access key,
+    so a session left over from an earlier test in the worker would sign for the wrong one.
+    """
+    import boto3
+
+    boto3.DEFAULT_SESSION = None
+    yield
+    boto3.DEFAULT_SESSION = None
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint(fake_aws_env: None) -> Iterator[str]:
     """URL of this worker's moto server (state is shared by the session; see ``moto_fresh``)."""

@@ -529,6 +529,7 @@ kms = get_backend("kms")[A][R]
 key = kms.create_key(None, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", "mine", None)
 kms.create_alias(key.id, "alias/mine")
 signing = kms.create_key(None, "SIGN_VERIFY", "ECC_NIST_P256", "signer", None)
+kms.create_key(None, None, None, "bare", None)  # CreateKey naming neither usage nor spec
 blob, _ = kms.encrypt(key.id, b"secret", {})
 signature = kms.sign(signing.id, b"msg", "ECDSA_SHA_256")[1]
 iam = get_backend("iam")[A]["aws"]
@@ -571,4 +572,4 @@ def test_features_beyond_the_examples_survive_and_keys_still_work() -> None:
     assert report["policy_versions"] == ["v1", "v2"]
     assert report["attachments"] == 1
     assert report["sse"] == {"Enabled": False}
-    assert report["kms_keys"] == 2  # no alias/aws/dynamodb key made by the restore
+    assert report["kms_keys"] == 3  # no alias/aws/dynamodb key made by the restore

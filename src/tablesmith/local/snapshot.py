@@ -1071,8 +1071,9 @@ def _dump_kms(backend: Any) -> dict[str, Any]:
             "CreationDate": float(k.creation_date),
             "Policy": k.policy,
             "Description": k.description,
-            "KeyUsage": k.key_usage,
-            "KeySpec": k.key_spec,
+            # moto keeps None when CreateKey named neither: AWS's defaults, as DescribeKey shows
+            "KeyUsage": k.key_usage or "ENCRYPT_DECRYPT",
+            "KeySpec": k.key_spec or "SYMMETRIC_DEFAULT",
             "KeyState": k.key_state,
             "Enabled": bool(k.enabled),
             "Origin": k.origin,
