@@ -259,3 +259,26 @@ def test_an_endpoint_from_the_spec_is_shown_and_must_be_safe(moto_fresh: str,
     doc = json.loads(cli(tmp_path, "plan", str(near), "--env", "dev", "--json").stdout)
     assert doc["target"]["from_spec"] == ["endpoint"]
     assert doc["target"]["endpoint"] == moto_fresh
+
+
+def test_apply_json_always_prints_a_result(moto_fresh: str, tmp_path: Path) -> None:
+    """A pipeline reading --json gets a result when refused or failed too (issue 12, 8)."""
+    both = write_spec(tmp_path / "both.yaml", {"alpha": KEYS, "beta": KEYS})
+    done = cli(tmp_path, "apply", str(both), "--env", "dev", "--auto-approve", "--json",
+               "--endpoint-url", moto_fresh)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "applied"
+    one = write_spec(tmp_path / "one.yaml", {"alpha": KEYS})
+    refused = cli(tmp_path, "apply", str(one), "--env", "dev", "--prune", "--auto-approve",
+                  "--json", "--endpoint-url", moto_fresh)
+    assert refused.returncode == 1
+    doc = json.loads(refused.stdout)
+    assert doc["status"] == "refused" and doc["applied"] == 0
+    assert [(r["op"], r["table"], r["code"]) for r in doc["refused"]] == [
+        ("DeleteTable", "beta", "DELETES_DATA")]
+    (tmp_path / "bad.yaml").write_text("version: 1\ntables: {x: {partition_key: 3}}\n")
+    invalid = cli(tmp_path, "apply", "bad.yaml", "--env", "dev", "--auto-approve", "--json",
+                  "--endpoint-url", moto_fresh)
+    assert invalid.returncode == 1
+    assert json.loads(invalid.stdout)["status"] == "error"
+    assert tables_of(moto_fresh) == ["alpha", "beta"]

@@ -120,9 +120,11 @@ def resolve_table(
     settings: TableSettings | None = None
     # stand-ins for values that had to go but have no default to fall back to (see below)
     stand_ins: dict[Path_, Any] = {}
+    nulled: frozenset[str] = frozenset()  # tags written as null: not added from below either
     for _ in range(6):
         try:
-            data = _with_stand_ins(_normalise_keys(report.merged.data), stand_ins)
+            data, nulled = _without_null_tags(_normalise_keys(report.merged.data))
+            data = _with_stand_ins(data, stand_ins)
             settings = TableSettings.model_validate(data)
             break
         except ValidationError as exc:
@@ -162,7 +164,10 @@ def resolve_table(
         read, write = (None if read == -1 else read), (None if write == -1 else write)
         throughput = None if read is None and write is None else throughput.model_copy(
             update={"max_read_request_units": read, "max_write_request_units": write})
-    tags = {**settings.tags, OWNERSHIP_TAG: env.name}
+    # the ownership tag marks what --prune may delete; `tablesmith:managed: null` opts out
+    # (an imported table, until `import --claim`)
+    tags = {**settings.tags} if OWNERSHIP_TAG in nulled else \
+        {**settings.tags, OWNERSHIP_TAG: env.name}
     table = Table(
         name=name,
         table_name=env.physical_name(name),
@@ -193,6 +198,16 @@ def resolve_table(
 
 
 # --------------------------------------------------------------------------- structure
+
+
+def _without_null_tags(data: dict[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
+    """Drop tags set to null: a null removes a tag a lower layer adds (the ``Environment``
+    tag of the built-in layers, or tablesmith's ownership tag). Returns the dropped keys."""
+    tags = data.get("tags")
+    if not isinstance(tags, dict) or all(v is not None for v in tags.values()):
+        return data, frozenset()
+    return ({**data, "tags": {k: v for k, v in tags.items() if v is not None}},
+            frozenset(k for k, v in tags.items() if v is None))
 
 
 def _normalise_keys(data: dict[str, Any]) -> dict[str, Any]:
