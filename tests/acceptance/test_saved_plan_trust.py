@@ -282,3 +282,33 @@ def test_apply_json_always_prints_a_result(moto_fresh: str, tmp_path: Path) -> N
     assert invalid.returncode == 1
     assert json.loads(invalid.stdout)["status"] == "error"
     assert tables_of(moto_fresh) == ["alpha", "beta"]
+
+
+def test_a_local_plan_applies_to_its_own_local_state_only(moto_fresh: str,
+                                                          tmp_path: Path) -> None:
+    """A plan made for the embedded local target remembers its state directory: applied from
+    elsewhere it uses that state (no stray state next to the plan file) and never AWS or
+    another endpoint (issue 16 item 4, issue 12 item 3)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    spec = write_spec(project / "spec.yaml", {"alpha": KEYS})
+    planned = cli(project, "plan", "spec.yaml", "--env", "dev", "--local", "--out",
+                  str(tmp_path / "sb.plan"))
+    assert planned.returncode == 0, planned.stderr
+    target = json.loads((tmp_path / "sb.plan").read_text())["target"]
+    assert target["kind"] == "local"
+    assert target["state_dir"] == str((project / ".tablesmith" / "local" / "dev").resolve())
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    redirected = cli(elsewhere, "apply", "../sb.plan", "--auto-approve",
+                     env={"AWS_ENDPOINT_URL": moto_fresh})
+    assert redirected.returncode == 1
+    assert "contradict the saved plan" in redirected.stderr
+    assert tables_of(moto_fresh) == []
+
+    applied = cli(elsewhere, "apply", "../sb.plan", "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    assert not (elsewhere / ".tablesmith").exists() and not (tmp_path / ".tablesmith").exists()
+    again = cli(project, "plan", str(spec), "--env", "dev", "--local", "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout + again.stderr
