@@ -190,6 +190,24 @@ def start_moto(timeout: float = MOTO_START_TIMEOUT) -> ServerProcess:
     )
 
 
+def start_moto_iam(free_requests: int, timeout: float = MOTO_START_TIMEOUT) -> ServerProcess:
+    """Start a moto server that enforces IAM policies after ``free_requests`` requests.
+
+    moto serves ``INITIAL_NO_AUTH_ACTION_COUNT`` requests without checking credentials, then
+    checks every request's signature and the caller's identity policies. The start's own
+    ListTables (one answered request) is added to the count, so the caller has exactly
+    ``free_requests`` unchecked calls left to make an admin user. ``moto_iam_server.py`` adds
+    the resources moto leaves out of its checks (see there).
+    """
+    script = str(Path(__file__).with_name("moto_iam_server.py"))
+    return _launch(
+        "moto server (IAM enforced)",
+        lambda port: [sys.executable, script, "-H", LOOPBACK, "-p", str(port)],
+        timeout=timeout,
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(1 + free_requests)},
+    )
+
+
 def reset_moto(endpoint: str) -> None:
     """Forget every resource in the moto server at ``endpoint``."""
     request = urllib.request.Request(f"{endpoint}/moto-api/reset", data=b"", method="POST")
@@ -259,6 +277,7 @@ def _launch(
     *,
     timeout: float,
     files: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> ServerProcess:
     """Spawn ``command(port)`` in a fresh temp dir holding ``files``; wait until it answers."""
     for attempt in range(1, PORT_ATTEMPTS + 1):
@@ -274,6 +293,7 @@ def _launch(
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=None if env is None else dict(env),
             )
         server = ServerProcess(name, f"http://{LOOPBACK}:{port}", process, workdir)
         try:

@@ -8,6 +8,7 @@ embedded local target) through ``endpoint_url``.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections import Counter
 from contextlib import contextmanager
@@ -193,8 +194,34 @@ def error_code(exc: BaseException) -> str:
     """The AWS error code of a botocore ClientError ('' for anything else)."""
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
+        return _error_fields(response)[0]
     return ""
+
+
+# the codes AWS answers when a policy does not allow the call (DynamoDB, Backup and KMS say
+# AccessDeniedException; IAM, STS, CloudWatch and the tagging API AccessDenied)
+ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+_XML_CODE = re.compile(r"<Code>([^<]+)</Code>")
+_XML_MESSAGE = re.compile(r"<Message>([^<]*)</Message>")
+_DENIED_ACTION = re.compile(r"not authorized to perform: ([A-Za-z0-9-]+:[A-Za-z0-9]+)")
+
+
+def _error_fields(response: dict[str, Any]) -> tuple[str, str]:
+    """(code, message) of an error response. An endpoint that answers a JSON-protocol call
+    with an XML error body (moto's IAM enforcement does) leaves botocore with the HTTP status
+    as the code and the XML as the message: the real code and message are read from it."""
+    err = response.get("Error", {})
+    code, message = str(err.get("Code", "Unknown")), str(err.get("Message", ""))
+    if code.isdigit() and (found := _XML_CODE.search(message)):
+        text = _XML_MESSAGE.search(message)
+        code, message = found.group(1), text.group(1) if text else message
+    return code, message
+
+
+def denied_action(message: str) -> str | None:
+    """The IAM action an access-denied message names ("... not authorized to perform: X")."""
+    found = _DENIED_ACTION.search(message)
+    return found.group(1) if found else None
 
 
 @contextmanager
@@ -208,9 +235,12 @@ def aws_context(context: str) -> Iterator[None]:
     try:
         yield
     except ClientError as exc:
-        err = exc.response.get("Error", {})
-        raise AwsError(context, str(err.get("Code", "Unknown")),
-                       str(err.get("Message", exc))) from exc
+        code, message = _error_fields(dict(exc.response))
+        if code in ACCESS_DENIED:
+            missing = denied_action(message) or "a permission"
+            message = (f"{message or exc} (the credentials lack {missing}; `tablesmith "
+                       "iam-policy PATH --env ENV` prints what tablesmith needs)")
+        raise AwsError(context, code, message or str(exc)) from exc
     except NoCredentialsError as exc:
         raise AwsError(context, "NoCredentials",
                        "no AWS credentials found: use --profile, the AWS_* environment "

@@ -45,21 +45,26 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
         except SpecError as exc:
             if _State.debug:
                 raise
+            _json_error(func, kwargs, exc, exc.summary)
             _print_diagnostics(exc.diagnostics)
             _fail(exc.summary)
         except TablesmithError as exc:
             if _State.debug:
                 raise
-            if kwargs.get("as_json") and func.__name__ in _JSON_RESULTS \
-                    and not exc.json_reported:
-                # a pipeline reading --json gets a result whatever happened
-                _print_result_json(None, [], status="error", error=exc)
+            _json_error(func, kwargs, exc, str(exc))
             _fail(str(exc))
 
     return wrapper
 
 
 _JSON_RESULTS = ("apply", "destroy")  # commands whose --json result is always printed
+
+
+def _json_error(func: Callable[..., Any], kwargs: dict[str, Any], exc: Any,
+                message: str) -> None:
+    """A pipeline reading ``apply --json`` gets a result whatever happened."""
+    if kwargs.get("as_json") and func.__name__ in _JSON_RESULTS and not exc.json_reported:
+        _print_result_json(None, [], status="error", error=message)
 
 
 def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
@@ -481,11 +486,14 @@ def _review_and_apply(session: Any, plan: Any, allowed: Any, auto_approve: bool,
 @click.option("--lift-deletion-protection", is_flag=True,
               help="With --prune: lift protection of pruned tables.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--lock-timeout", type=click.FloatRange(0), default=0.0, metavar="SECONDS",
+              help="Wait this long for another apply/destroy of the environment to finish "
+              "(default: fail at once, naming the holder).")
 @_guard
 def apply(path: str, env: str | None, tables: tuple[str, ...], profile: str | None,
           region: str | None, endpoint_url: str | None, local: bool, state_dir: str | None,
           auto_approve: bool, allow: str, prune: bool, lift_deletion_protection: bool,
-          as_json: bool) -> None:
+          as_json: bool, lock_timeout: float) -> None:
     """Make AWS match the spec (or apply a saved plan).
 
     PATH is a spec file or directory, or a plan saved by `plan --out`. Operations run in
@@ -500,6 +508,10 @@ def apply(path: str, env: str | None, tables: tuple[str, ...], profile: str | No
     them. Hazards approved at plan time count only for a plan signed with
     TABLESMITH_PLAN_KEY.
 
+    One apply or destroy at a time per environment and target: the lock is a lease in the
+    table conventions.lock.table on AWS, a file lock on the local target (--lock-timeout to
+    wait; `tablesmith force-unlock` for a lease whose holder is gone).
+
     \b
     Examples:
       tablesmith apply examples/ --env dev --auto-approve
@@ -512,18 +524,26 @@ def apply(path: str, env: str | None, tables: tuple[str, ...], profile: str | No
             _fail("--table, --prune and --lift-deletion-protection belong to `plan`: a saved "
                   "plan already holds them")
         _apply_saved(path, env, profile, region, endpoint_url, local, state_dir, allowed,
-                     auto_approve, as_json)
+                     auto_approve, as_json, lock_timeout)
         return
     with _session(path, env, tables, profile, region, endpoint_url, local,
-                  state_dir) as session:
+                  state_dir) as session, session.locked(_command(), lock_timeout):
+        # planned under the lock: another apply cannot change what this plan is made from
         result_plan = session.plan(prune=prune, lift_protection=lift_deletion_protection)
         _review_and_apply(session, result_plan, allowed, auto_approve, as_json,
                           "apply these changes")
 
 
+def _command() -> str:
+    """This command line, for a lock's holder description."""
+    import os
+
+    return " ".join([os.path.basename(sys.argv[0]) or "tablesmith", *sys.argv[1:]])[:500]
+
+
 def _apply_saved(path: str, env: str | None, profile: str | None, region: str | None,
                  endpoint_url: str | None, local: bool, state_dir: str | None, allowed: Any,
-                 auto_approve: bool, as_json: bool) -> None:
+                 auto_approve: bool, as_json: bool, lock_timeout: float = 0.0) -> None:
     """`apply PLANFILE`: the plan's own context; refuse it if it does not hold, then apply
     the plan recomputed from its tables and fresh live state (see tablesmith.planfile)."""
     from pathlib import Path
@@ -549,15 +569,21 @@ def _apply_saved(path: str, env: str | None, profile: str | None, region: str | 
             local=bool(local_endpoint), state_dir=directory)
         session = Session(environment=saved.environment, tables=saved.desired,
                           clients=Clients(resolved),
-                          known=tuple(t.table_name for t in saved.desired))
-        checked = session.verify_saved(saved)
-        if saved.approved and not as_json:
-            trust = "signed" if approved else \
-                "not honoured: the plan is unsigned (pass --allow-hazards to approve)"
-            click.echo(f"Approved at plan time: {', '.join(saved.approved)} ({trust})",
-                       err=True)
-        _review_and_apply(session, checked, allowed | approved, auto_approve, as_json,
-                          "apply this plan")
+                          known=tuple(t.table_name for t in saved.desired), lock=saved.lock)
+        with session.locked(_command(), lock_timeout):
+            _apply_checked(session, saved, approved, allowed, auto_approve, as_json)
+
+
+def _apply_checked(session: Any, saved: Any, approved: Any, allowed: Any, auto_approve: bool,
+                   as_json: bool) -> None:
+    """Verify a saved plan under the lock, then review and apply what it recomputes to."""
+    checked = session.verify_saved(saved)
+    if saved.approved and not as_json:
+        trust = "signed" if approved else \
+            "not honoured: the plan is unsigned (pass --allow-hazards to approve)"
+        click.echo(f"Approved at plan time: {', '.join(saved.approved)} ({trust})", err=True)
+    _review_and_apply(session, checked, allowed | approved, auto_approve, as_json,
+                      "apply this plan")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -569,10 +595,13 @@ def _apply_saved(path: str, env: str | None, profile: str | None, region: str | 
 @click.option("--lift-deletion-protection", is_flag=True,
               help="Turn deletion protection off first on protected tables and replicas.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--lock-timeout", type=click.FloatRange(0), default=0.0, metavar="SECONDS",
+              help="Wait this long for another apply/destroy of the environment to finish "
+              "(default: fail at once, naming the holder).")
 @_guard
 def destroy(path: str, env: str, tables: tuple[str, ...], profile: str | None,
             region: str | None, endpoint_url: str | None, local: bool, state_dir: str | None,
-            auto_approve: bool, allow: str, lift_deletion_protection: bool,
+            auto_approve: bool, allow: str, lift_deletion_protection: bool, lock_timeout: float,
             as_json: bool) -> None:
     """Delete the tables the spec manages in an environment, replicas first.
 
@@ -587,10 +616,38 @@ def destroy(path: str, env: str, tables: tuple[str, ...], profile: str | None,
 
     allowed = _allowed(allow)
     with _session(path, env, tables, profile, region, endpoint_url, local,
-                  state_dir) as session:
+                  state_dir) as session, session.locked(_command(), lock_timeout):
         result_plan = session.plan_destroy(lift_protection=lift_deletion_protection)
         _review_and_apply(session, result_plan, allowed, auto_approve, as_json,
                           "destroy these tables")
+
+
+@cli.command("force-unlock", context_settings=CONTEXT)
+@path_argument
+@aws_options
+@click.argument("lease_id", metavar="LEASE_ID")
+@_guard
+def force_unlock(path: str, env: str | None, tables: tuple[str, ...], profile: str | None,
+                 region: str | None, endpoint_url: str | None, local: bool,
+                 state_dir: str | None, lease_id: str) -> None:
+    """Remove an apply lock whose holder is gone (a lease in conventions.lock.table).
+
+    LEASE_ID is the one a refused apply names ("… (lease 3f2a9c1b0d4e)"). A lease also
+    expires by itself when its holder stops renewing it (conventions.lock.lease_seconds);
+    file locks (the local target, other endpoints) end with their process and need no force.
+    Remove a lease only when you know its holder is not running: two applies at once
+    interleave their changes.
+
+    \b
+    Example:
+      tablesmith force-unlock specs/ --env prod 3f2a9c1b0d4e
+    """
+    from tablesmith.lock import force_unlock as unlock
+
+    with _session(path, env, tables, profile, region, endpoint_url, local,
+                  state_dir) as session:
+        holder = unlock(session.clients, session.describe_target(), session.lock, lease_id)
+    click.echo(f"Removed the lease of {holder.describe()}.")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -633,6 +690,67 @@ def output(path: str, env: str, tables: tuple[str, ...], profile: str | None,
                 continue
             shown = json.dumps(value) if isinstance(value, (dict, list)) else value
             click.echo(f"  {key} = {'null' if value is None else shown}")
+
+
+@cli.command("iam-policy", context_settings=CONTEXT)
+@path_argument
+@click.option("--env", "env", metavar="ENV", required=True, help="Environment to grant.")
+@click.option("--read-only", is_flag=True, help="Only what `plan` needs (no changes).")
+@click.option("--account", metavar="ID", help="The 12-digit account of the ARNs (default: "
+              "the caller's, from STS; else the IAM variable ${aws:PrincipalAccount}).")
+@click.option("--profile", metavar="NAME", help="AWS profile to ask STS for the account.")
+@_guard
+def iam_policy(path: str, env: str, read_only: bool, account: str | None,
+               profile: str | None) -> None:
+    """Print the least-privilege IAM policy (JSON) that plan, or apply and destroy, need.
+
+    Scoped to the environment's table ARNs (replica regions, /index/*, /stream/*), backup
+    vaults, plans and roles, and alarm names; actions AWS cannot scope get Resource "*",
+    each in a statement whose Sid says why. Without --account the caller's account is
+    asked of STS; when that fails, ${aws:PrincipalAccount} stands in (IAM resolves it).
+
+    \b
+    Examples:
+      tablesmith iam-policy examples/ --env prod --account 123456789012 > prod-apply.json
+      tablesmith iam-policy examples/ --env prod --read-only --profile shop-prod
+      aws iam put-role-policy --role-name ci-plan --policy-name tablesmith \\
+          --policy-document "$(tablesmith iam-policy specs/ --env dev --read-only)"
+    """
+    import re
+
+    from tablesmith.errors import TablesmithError, UsageError
+    from tablesmith.iam_policy import (
+        MANAGED_POLICY_LIMIT,
+        PRINCIPAL_ACCOUNT,
+        ROLE_INLINE_LIMIT,
+        iam_policy,
+        policy_json,
+        policy_size,
+    )
+    from tablesmith.spec.loader import load
+
+    if account is not None and not re.fullmatch(r"\d{12}", account):
+        raise UsageError(f"--account {account!r} is not a 12-digit AWS account ID")
+    spec = load(path, env=env)
+    tables = spec.tables(env)
+    if account is None:
+        from tablesmith.aws import Clients, Target
+
+        environment = spec.environment(env)
+        try:
+            account = Clients(Target(region=environment.region,
+                                     profile=profile or environment.profile)).account_id()
+        except TablesmithError as exc:
+            click.echo(f"note: the account is not known ({exc}); the policy names "
+                       f"{PRINCIPAL_ACCOUNT}", err=True)
+        account = account or PRINCIPAL_ACCOUNT
+    document = iam_policy(tables, account=account, environment=env, read_only=read_only)
+    click.echo(policy_json(document))
+    size = policy_size(document)
+    if size > MANAGED_POLICY_LIMIT:  # IAM's quotas, in characters without whitespace
+        where = "an inline role policy" if size <= ROLE_INLINE_LIMIT else "several policies"
+        click.echo(f"note: the policy has {size} characters, more than a managed policy's "
+                   f"{MANAGED_POLICY_LIMIT}: attach it as {where}", err=True)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -746,6 +864,93 @@ def _audit_now() -> Any:
     except ValueError:
         _fail(f"TABLESMITH_AUDIT_NOW={text!r} is not an ISO 8601 time")
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+@cli.group("import", context_settings=CONTEXT)
+def import_() -> None:
+    """Write a spec for tables that already run, so that tablesmith can take them over.
+
+    \b
+    Examples:
+      tablesmith import aws --env prod --all -o specs/
+      tablesmith import aws --env dev --table orders --table users -o specs/ --claim
+    """
+
+
+@import_.command("aws", context_settings=CONTEXT)
+@aws_options
+@click.option("--prefix", metavar="P", help="Import every table whose name starts with P.")
+@click.option("--all", "everything", is_flag=True, help="Import every table of the region.")
+@click.option("-o", "--out", "out", metavar="DIR", required=True,
+              help="Write the spec to DIR/ENV.yaml.")
+@click.option("--force", is_flag=True, help="Overwrite DIR/ENV.yaml if it exists.")
+@click.option("--claim", is_flag=True, help="Let the spec claim the tables: the plan then "
+              "tags each tablesmith:managed=ENV (what --prune may delete), visibly.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_guard
+def import_aws(env: str | None, tables: tuple[str, ...], profile: str | None,
+               region: str | None, endpoint_url: str | None, local: bool,
+               state_dir: str | None, prefix: str | None, everything: bool, out: str,
+               force: bool, claim: bool, as_json: bool) -> None:
+    """Read live tables (with their AWS Backup plan and alarms) into a native YAML spec.
+
+    Every setting is written out, and each table is checked before it is written: the
+    spec, loaded back, must plan no change (`plan --detailed-exitcode` exits 0), apart from
+    the ownership tag, which only --claim adds (a separate TagResource in the plan). What
+    the spec cannot express (PROVISIONED billing, a backup plan with several rules, …) is
+    skipped with the reason; exit 1 when any table was skipped.
+
+    \b
+    Examples:
+      tablesmith import aws --env dev --all -o specs/
+      tablesmith import aws --env prod --prefix orders -o specs/ --profile shop-prod
+      tablesmith import aws --env dev --table orders -o specs/ --local --force --json
+      tablesmith plan specs/ --env dev --detailed-exitcode      # then: no changes
+    """
+    from pathlib import Path
+
+    from tablesmith.aws import Clients
+    from tablesmith.engine import resolve_target
+    from tablesmith.errors import UsageError
+    from tablesmith.importer.aws import choose_tables, describe_source, import_tables
+    from tablesmith.importer.yaml_writer import write_spec
+    from tablesmith.spec.model import Environment
+
+    if not env:
+        raise UsageError("--env ENV is required: the environment the tables belong to")
+    if sum((bool(tables), prefix is not None, everything)) != 1:
+        raise click.UsageError("choose the tables with one of --table, --prefix and --all")
+    environment = Environment(name=env, **({"region": region} if region else {}))
+    with _target(None, local, state_dir, env) as (local_endpoint, directory):
+        clients = Clients(resolve_target(environment, region=region, profile=profile,
+                                         endpoint_url=local_endpoint or endpoint_url,
+                                         local=bool(local_endpoint), state_dir=directory))
+        names = choose_tables(clients, environment.region, tables, prefix, everything)
+        if not names:
+            raise UsageError(f"no tables to import in {environment.region}")
+        result = import_tables(clients, environment, names, claim=claim,
+                               header=describe_source(clients, environment))
+    written = write_spec(Path(out), env, result.text, force=force) if result.text else None
+    if as_json:
+        click.echo(json.dumps({
+            "environment": env, "region": environment.region,
+            "file": str(written) if written else None, "claim": claim,
+            "imported": [r.name for r in result.results if r.imported],
+            "skipped": [{"table": r.name, "reason": r.reason} for r in result.skipped],
+            "notices": list(result.notices)}, indent=2))
+    else:
+        for r in result.results:
+            if r.imported:
+                click.echo(click.style("imported", fg="green") + f" {r.name}"
+                           + (" (claimed: the plan tags it tablesmith:managed)"
+                              if claim and r.claimed else ""))
+            else:
+                click.echo(click.style("skipped", fg="yellow") + f"  {r.name}: {r.reason}")
+        for notice in result.notices:
+            click.echo(f"note: {notice}", err=True)
+        click.echo(f"wrote {written}" if written else "nothing written: no table to import")
+    if result.skipped:
+        sys.exit(1)
 
 
 @cli.group(context_settings=CONTEXT)

@@ -8,15 +8,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tablesmith.aws import Clients, Target
 from tablesmith.errors import PlanRejected, StalePlan, UsageError
+from tablesmith.spec.model import LockSettings
 
 if TYPE_CHECKING:
     import threading
     from collections.abc import Sequence
+    from contextlib import AbstractContextManager
+    from typing import Any
 
     from tablesmith.apply import ApplyResult, Reporter
     from tablesmith.hazards import HazardCode
@@ -70,6 +73,7 @@ class Session:
     # prune must never take a spec table for an orphan
     known: tuple[str, ...] = ()
     everything: tuple[Table, ...] = ()  # all of the environment's tables (--table or not)
+    lock: LockSettings = field(default_factory=LockSettings)  # conventions.lock
 
     @classmethod
     def for_environment(cls, spec: Spec, env_name: str, *, region: str | None = None,
@@ -89,7 +93,7 @@ class Session:
         everything = spec.tables(env_name)
         known = tuple(t.table_name for t in everything)
         return cls(environment=env_name, tables=chosen, clients=Clients(target), known=known,
-                   everything=everything)
+                   everything=everything, lock=spec.conventions.lock)
 
     def read(self, *, prune: bool = False, orphans: bool = True) -> LiveState:
         """Read the live state of this environment's tables (and, with ``orphans``, the
@@ -125,7 +129,7 @@ class Session:
                                 lift_protection=lift_protection)
         return plan.model_copy(update={"target": self.describe_target(), "prune": prune,
                                        "lift_protection": lift_protection,
-                                       "known": tuple(sorted(self.known))})
+                                       "known": tuple(sorted(self.known)), "lock": self.lock})
 
     def plan_destroy(self, *, lift_protection: bool = False) -> Plan:
         """Read live state and compute the plan that removes every table of the spec."""
@@ -185,8 +189,15 @@ class Session:
         return recomputed.model_copy(update={
             "target": saved.target, "spec_path": saved.spec_path, "approved": saved.approved,
             "prune": saved.prune, "lift_protection": saved.lift_protection,
-            "remaining": saved.remaining, "known": saved.known,
+            "remaining": saved.remaining, "known": saved.known, "lock": saved.lock,
             "signature": saved.signature})
+
+    def locked(self, command: str, timeout: float = 0.0) -> AbstractContextManager[Any]:
+        """Hold this environment's apply lock (see :mod:`tablesmith.lock`)."""
+        from tablesmith.lock import hold
+
+        return hold(self.clients, self.environment, self.describe_target(), self.lock,
+                    command=command, timeout=timeout)
 
     def apply(self, plan: Plan, *, allowed: frozenset[HazardCode],
               report: Reporter | None = None, stop: threading.Event | None = None,

@@ -17,7 +17,8 @@ catches that base class, prints ``Error: …`` and exits 1 (``--debug`` shows th
     ├── ApplyError           an operation failed or timed out half way through an apply
     │   └── Interrupted      a stop (Ctrl-C, SIGTERM) was asked: carries what was done, what
     │                        AWS is still finishing, and what was not started
-    └── LocalTargetError     the embedded local target cannot start or its state is unusable
+    ├── LocalTargetError     the embedded local target cannot start or its state is unusable
+    └── LockHeld             another apply or destroy holds the environment's lock (named)
 
 Diagnostics (:class:`Diagnostic`) are plain data: severity, message, where (file, line, field
 path as the user wrote it) and a hint that says what to do.
@@ -142,3 +143,7 @@ class Interrupted(ApplyError):
 
 class LocalTargetError(TablesmithError):
     """The embedded local target could not start, or its state directory is unusable."""
+
+
+class LockHeld(TablesmithError):
+    """Another apply or destroy holds this environment's lock; the message names it."""

@@ -26,6 +26,7 @@ from tablesmith.resources import (
 from tablesmith.spec.model import (
     Encryption,
     GlobalSecondaryIndex,
+    LockSettings,
     OnDemandThroughput,
     PointInTimeRecovery,
     Stream,
@@ -401,6 +402,7 @@ class Plan(BaseModel):
     lift_protection: bool = False
     remaining: tuple[Table, ...] = ()  # destroy: the environment's tables that stay
     known: tuple[str, ...] = ()  # every table the spec names here (never an orphan)
+    lock: LockSettings = Field(default_factory=LockSettings)  # conventions.lock of the spec
     # --- the context a saved plan carries (``apply PLANFILE`` needs no other flag)
     target: PlanTarget | None = None
     spec_path: str | None = None

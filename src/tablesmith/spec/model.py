@@ -171,12 +171,23 @@ class Quotas(_Frozen):
     table_write_request_units: StrictInt = 40_000
 
 
+class LockSettings(_Frozen):
+    """How apply and destroy keep to one at a time per environment (tablesmith.lock)."""
+
+    # auto: a lease in a DynamoDB table on AWS, a file lock on the local target and on other
+    # endpoints; table / file: that one everywhere; off: no lock
+    mode: Literal["auto", "table", "file", "off"] = "auto"
+    table: StrictStr = Field(default="tablesmith-locks", pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    lease_seconds: StrictInt = Field(default=60, ge=10, le=3600)
+
+
 class Conventions(_Frozen):
     """The platform team's guardrails; the defaults are the module's."""
 
     mandatory_tags: tuple[StrictStr, ...] = MODULE_MANDATORY_TAGS
     table_name_pattern: StrictStr = MODULE_TABLE_NAME_PATTERN
     quotas: Quotas = Field(default_factory=Quotas)  # raise them where AWS raised them
+    lock: LockSettings = Field(default_factory=LockSettings)
 
 
 class EnvironmentSettings(_Frozen):

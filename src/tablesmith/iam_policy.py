@@ -1,0 +1,441 @@
+"""The least-privilege IAM policy for one environment: what ``plan`` or ``apply``/``destroy``
+calls, on exactly the resources the environment's tables name.
+
+``iam_policy(tables, account=..., environment=..., read_only=...)`` is a pure function of the
+effective tables (no I/O): the CLI's ``tablesmith iam-policy`` prints it. Every call that
+``live``, ``apply``, ``around.backup``, ``around.alarms`` and ``aws`` make is granted here, and
+the acceptance test ``tests/acceptance/test_least_privilege.py`` proves the set against an
+IAM-enforcing moto by counting the calls (``Clients.calls``).
+
+Scoping, by family:
+
+* DynamoDB: changes on the tables' ARNs in their region and each replica region, with their
+  indexes (``/index/*``) and streams (``/stream/*``). A live replica the spec no longer lists
+  is in a region the spec cannot name: reads, and the removal of a replica, are granted on the
+  table's name in any region. Tables that left the spec (``--prune``) are found by their
+  ownership tag, so their reads and the prune's delete are granted on ``table/*`` only with
+  ``aws:ResourceTag/tablesmith:managed = <environment>``, the same rule tablesmith applies.
+* AWS Backup: vault ARNs by name (``<t>-backup-vault``, ``-backup-vault-dr``); a backup plan's
+  ARN ends in an ID AWS generates, so plans are granted on ``backup-plan:*`` in the tables'
+  regions. Reads and removals are granted for every table (a table whose backup was turned
+  off still has its resources read and removed); creation only where backup is on.
+* IAM: the backup roles by ARN; ``AttachRolePolicy`` only of AWS Backup's two managed
+  policies; ``iam:PassRole`` only to ``backup.amazonaws.com``.
+* CloudWatch: ``PutMetricAlarm`` on exactly the alarm names the spec derives; ``DeleteAlarms``
+  on the table's own prefix (``<table>-*``, the names ``is_table_alarm`` recognises), since an
+  alarm of a removed index or replica has a name the spec no longer derives.
+* Actions AWS does not scope to a resource get ``Resource: "*"``, one statement each, whose
+  ``Sid`` says why (IAM Sids take only letters and digits).
+
+The account: a 12-digit ID, or the IAM policy variable ``${aws:PrincipalAccount}``, which IAM
+replaces with the account of the principal the policy is attached to (the CLI asks STS first).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from tablesmith.around.alarms import SHARED_PREFIX, desired_alarms
+from tablesmith.around.backup import backup_names
+from tablesmith.resources import BACKUP_POLICIES, BACKUP_SERVICE, desired_backup
+from tablesmith.spec.model import OWNERSHIP_TAG
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from tablesmith.spec.model import Table
+
+PRINCIPAL_ACCOUNT = "${aws:PrincipalAccount}"
+VERSION = "2012-10-17"
+
+# --------------------------------------------------------------------------- actions
+
+TABLE_READS = (
+    "dynamodb:DescribeContinuousBackups",
+    "dynamodb:DescribeTable",
+    "dynamodb:DescribeTimeToLive",
+    "dynamodb:ListTagsOfResource",
+)
+TABLE_WRITES = (
+    "dynamodb:CreateTable",
+    "dynamodb:DeleteTable",
+    "dynamodb:TagResource",
+    "dynamodb:UntagResource",
+    "dynamodb:UpdateContinuousBackups",
+    "dynamodb:UpdateTable",
+    "dynamodb:UpdateTimeToLive",
+)
+# global tables (version 2019.11.21): adding a replica is an UpdateTable that DynamoDB carries
+# out as the caller, in the source and the replica Region, with these (Developer Guide,
+# "Using IAM with global tables"); removing one needs DeleteTableReplica and DeleteTable
+REPLICA_WRITES = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:CreateTable",
+    "dynamodb:CreateTableReplica",
+    "dynamodb:DeleteItem",
+    "dynamodb:DeleteTable",
+    "dynamodb:DeleteTableReplica",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+    "dynamodb:UpdateTable",
+)
+REPLICATION_ROLE = "replication.dynamodb.amazonaws.com"
+VAULT_READS = (
+    "backup:DescribeBackupVault",
+    "backup:ListRecoveryPointsByBackupVault",
+    "backup:ListTags",
+)
+VAULT_REMOVES = ("backup:DeleteBackupVault",)
+VAULT_WRITES = ("backup:CreateBackupVault", "backup:TagResource", "backup:UntagResource")
+PLAN_READS = (
+    "backup:GetBackupPlan",
+    "backup:GetBackupSelection",
+    "backup:ListBackupSelections",
+    "backup:ListTags",
+)
+PLAN_REMOVES = ("backup:DeleteBackupPlan", "backup:DeleteBackupSelection")
+PLAN_WRITES = (
+    "backup:CreateBackupPlan",
+    "backup:CreateBackupSelection",
+    "backup:TagResource",
+    "backup:UntagResource",
+    "backup:UpdateBackupPlan",
+)
+ROLE_READS = ("iam:GetRole", "iam:ListAttachedRolePolicies")
+ROLE_REMOVES = ("iam:DeleteRole", "iam:DetachRolePolicy")
+ROLE_WRITES = ("iam:CreateRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy")
+ALARM_PUTS = ("cloudwatch:PutMetricAlarm", "cloudwatch:TagResource")  # Tags on create
+ALARM_DELETES = ("cloudwatch:DeleteAlarms",)
+
+# (Sid, action, why) of the actions that AWS does not scope to a resource: Resource "*"
+UNSCOPED_READS: tuple[tuple[str, str], ...] = (
+    ("ListTablesHasNoResourceFindsOrphansWhereTheTaggingApiIsMissing", "dynamodb:ListTables"),
+    ("GetResourcesHasNoResourceFindsTablesCarryingTheOwnershipTag", "tag:GetResources"),
+    ("GetCallerIdentityHasNoResourceNamesTheAccountInPlans", "sts:GetCallerIdentity"),
+    ("DescribeAlarmsIsReadByNamePrefixNotByAlarmArn", "cloudwatch:DescribeAlarms"),
+    ("ListBackupVaultsHasNoResourceFindsTheVaultsByName", "backup:ListBackupVaults"),
+    ("ListBackupPlansHasNoResourcePlansAreFoundByName", "backup:ListBackupPlans"),
+    (
+        "DescribeRegionSettingsHasNoResourceChecksAdvancedDynamodbBackup",
+        "backup:DescribeRegionSettings",
+    ),
+    ("DescribeKeyOfAliasAwsDynamodbWhoseKeyArnDiffersPerAccount", "kms:DescribeKey"),
+)
+
+
+# --------------------------------------------------------------------------- ARNs
+
+
+def partition(region: str) -> str:
+    """The ARN partition of a region (aws, aws-cn, aws-us-gov)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _arn(service: str, region: str, account: str, resource: str) -> str:
+    return f"arn:{partition(region)}:{service}:{region}:{account}:{resource}"
+
+
+def table_arns(name: str, region: str, account: str) -> list[str]:
+    """A table's ARN with its indexes and streams."""
+    base = _arn("dynamodb", region, account, f"table/{name}")
+    return [base, f"{base}/index/*", f"{base}/stream/*"]
+
+
+def _regions(table: Table) -> list[str]:
+    return sorted({table.region, *table.replicas})
+
+
+def _role_arn(table: Table, account: str) -> str:
+    role = backup_names(table.table_name).role
+    return f"arn:{partition(table.region)}:iam::{account}:role/{role}"
+
+
+def _vault_arns(table: Table, account: str) -> list[str]:
+    names = backup_names(table.table_name)
+    arns = [_arn("backup", table.region, account, f"backup-vault:{names.vault}")]
+    arns += [
+        _arn("backup", region, account, f"backup-vault:{names.dr_vault}")
+        for region in sorted(table.replicas)
+        if region != table.region
+    ]
+    return arns
+
+
+def _plan_arns(tables: Sequence[Table], account: str) -> list[str]:
+    # the ARN ends in the plan's ID, which AWS generates: no name to scope to
+    return [
+        _arn("backup", region, account, "backup-plan:*")
+        for region in sorted({t.region for t in tables})
+    ]
+
+
+# --------------------------------------------------------------------------- policy
+
+
+def _statement(
+    sid: str,
+    actions: Iterable[str],
+    resources: Iterable[str] | str,
+    condition: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": sorted(set(actions))}
+    listed = [resources] if isinstance(resources, str) else resources
+    statement["Resource"] = "*" if resources == "*" else sorted(set(listed))
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _owned(environment: str) -> dict[str, Any]:
+    return {"StringEquals": {f"aws:ResourceTag/{OWNERSHIP_TAG}": environment}}
+
+
+def iam_policy(
+    tables: Sequence[Table], *, account: str, environment: str, read_only: bool = False
+) -> dict[str, Any]:
+    """The IAM policy document that ``plan`` (``read_only``) or ``apply``/``destroy`` of
+    ``tables`` (one environment's effective tables) needs, and nothing more."""
+    tables = sorted(tables, key=lambda t: (t.region, t.table_name))
+    statements: list[dict[str, Any]] = [
+        _statement(sid, [action], "*") for sid, action in UNSCOPED_READS
+    ]
+    if tables:
+        scoped = _table_statements(tables, account, environment, read_only)
+        scoped += _backup_statements(tables, account, read_only)
+        scoped += _alarm_statements(tables, account, read_only)
+        statements += merge_statements(scoped)
+    return {"Version": VERSION, "Statement": statements}
+
+
+def merge_statements(statements: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One statement per (Resource, Condition): the union of their actions, their Sids joined
+    with "Also". Lossless (each action keeps exactly its resources and condition), and it
+    keeps a policy within IAM's size limits (a managed policy holds 6,144 characters)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for statement in statements:
+        key = json.dumps([statement["Resource"], statement.get("Condition")], sort_keys=True)
+        same = merged.get(key)
+        if same is None:
+            merged[key] = dict(statement)
+            continue
+        same["Sid"] = f"{same['Sid']}Also{statement['Sid']}"
+        same["Action"] = sorted({*same["Action"], *statement["Action"]})
+    return list(merged.values())
+
+
+# IAM's quotas on a policy's characters, whitespace not counted
+MANAGED_POLICY_LIMIT = 6144
+ROLE_INLINE_LIMIT = 10240
+
+
+def policy_size(policy: dict[str, Any]) -> int:
+    """The characters IAM counts against its size quotas (no whitespace)."""
+    return len(re.sub(r"\s", "", json.dumps(policy)))
+
+
+def _table_statements(
+    tables: Sequence[Table], account: str, environment: str, read_only: bool
+) -> list[dict[str, Any]]:
+    arns = [
+        arn
+        for t in tables
+        for region in _regions(t)
+        for arn in table_arns(t.table_name, region, account)
+    ]
+    # by name in any region: a live replica the spec no longer lists is still read (and
+    # removed), in a region the spec cannot name
+    anywhere = [
+        f"arn:{partition(t.region)}:dynamodb:*:{account}:table/{t.table_name}" for t in tables
+    ]
+    owned = sorted({_arn("dynamodb", t.region, account, "table/*") for t in tables})
+    out = [
+        _statement("ReadTheTablesAndTheirReplicasWhereverTheyAre", TABLE_READS, anywhere),
+        _statement(
+            "ReadTablesThatLeftTheSpecByTheirOwnershipTag", TABLE_READS, owned, _owned(environment)
+        ),
+    ]
+    if read_only:
+        return out
+    out.append(_statement("ChangeTheTables", TABLE_WRITES, arns))
+    out.append(
+        _statement(
+            "RemoveReplicasInRegionsTheSpecNoLongerLists",
+            ("dynamodb:DeleteTable", "dynamodb:DeleteTableReplica"),
+            anywhere,
+        )
+    )
+    out.append(
+        _statement(
+            "PruneOnlyTablesThisEnvironmentOwns",
+            ("dynamodb:DeleteTable",),
+            owned,
+            _owned(environment),
+        )
+    )
+    replicated = [t for t in tables if t.replicas]
+    if replicated:
+        out.append(
+            _statement(
+                "CreateReplicasGlobalTablesActAsTheCaller",
+                REPLICA_WRITES,
+                [
+                    arn
+                    for t in replicated
+                    for region in _regions(t)
+                    for arn in table_arns(t.table_name, region, account)
+                ],
+            )
+        )
+        first = replicated[0]
+        out.append(
+            _statement(
+                "CreateTheReplicationServiceLinkedRoleOnce",
+                ("iam:CreateServiceLinkedRole",),
+                f"arn:{partition(first.region)}:iam::{account}:role/aws-service-role/"
+                f"{REPLICATION_ROLE}/AWSServiceRoleForDynamoDBReplication",
+                {"StringEquals": {"iam:AWSServiceName": REPLICATION_ROLE}},
+            )
+        )
+    keys = sorted(
+        {
+            key
+            for t in tables
+            if t.encryption.type == "CUSTOMER_MANAGED"
+            for key in (t.encryption.kms_key_arn, *t.encryption.replica_kms_key_arns.values())
+            if key
+        }
+    )
+    if keys:
+        regions = sorted({r for t in tables for r in _regions(t)})
+        out.append(
+            _statement(
+                "UseTheCustomerKeysOnlyThroughDynamodb",
+                ("kms:CreateGrant", "kms:DescribeKey"),
+                keys,
+                {
+                    "StringEquals": {
+                        "kms:ViaService": [f"dynamodb.{r}.amazonaws.com" for r in regions]
+                    }
+                },
+            )
+        )
+    return out
+
+
+def _backup_statements(
+    tables: Sequence[Table], account: str, read_only: bool
+) -> list[dict[str, Any]]:
+    vaults = [arn for t in tables for arn in _vault_arns(t, account)]
+    plans = _plan_arns(tables, account)
+    roles = [_role_arn(t, account) for t in tables]
+    out = [
+        _statement("ReadTheBackupVaults", VAULT_READS, vaults),
+        _statement("ReadTheBackupPlansWhoseArnsEndInGeneratedIds", PLAN_READS, plans),
+        _statement("ReadTheBackupRoles", ROLE_READS, roles),
+    ]
+    if read_only:
+        return out
+    out += [
+        _statement("RemoveTheBackupVaults", VAULT_REMOVES, vaults),
+        _statement("RemoveTheBackupPlansAndSelections", PLAN_REMOVES, plans),
+        _statement("RemoveTheBackupRoles", ROLE_REMOVES, roles),
+    ]
+    wanted = [t for t in tables if desired_backup(t).vault is not None]
+    if not wanted:
+        return out
+    wanted_roles = [_role_arn(t, account) for t in wanted]
+    regions = sorted(
+        {
+            v.region
+            for t in wanted
+            for v in (desired_backup(t).vault, *desired_backup(t).dr_vaults)
+            if v
+        }
+    )
+    out += [
+        _statement(
+            "CreateTheBackupVaults",
+            VAULT_WRITES,
+            [arn for t in wanted for arn in _vault_arns(t, account)],
+        ),
+        # CreateBackupVault mounts AWS Backup's storage and encrypts with its default key
+        _statement(
+            "CreateBackupVaultMountsStorageWhichHasNoResource",
+            ("backup-storage:MountCapsule",),
+            "*",
+        ),
+        _statement(
+            "CreateBackupVaultUsesTheAwsBackupKeyWhoseArnDiffersPerAccount",
+            (
+                "kms:CreateGrant",
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:GenerateDataKey",
+                "kms:RetireGrant",
+            ),
+            "*",
+            {"StringEquals": {"kms:ViaService": [f"backup.{r}.amazonaws.com" for r in regions]}},
+        ),
+        _statement("CreateAndUpdateTheBackupPlans", PLAN_WRITES, _plan_arns(wanted, account)),
+        _statement("CreateTheBackupRoles", ROLE_WRITES, wanted_roles),
+        _statement(
+            "AttachOnlyTheAwsBackupManagedPolicies",
+            ("iam:AttachRolePolicy",),
+            wanted_roles,
+            {"ArnEquals": {"iam:PolicyARN": list(BACKUP_POLICIES)}},
+        ),
+        _statement(
+            "PassTheBackupRolesOnlyToAwsBackup",
+            ("iam:PassRole",),
+            wanted_roles,
+            {"StringEquals": {"iam:PassedToService": BACKUP_SERVICE}},
+        ),
+    ]
+    return out
+
+
+def _alarm_arn(region: str, account: str, name: str) -> str:
+    return _arn("cloudwatch", region, account, f"alarm:{name}")
+
+
+def _alarm_statements(
+    tables: Sequence[Table], account: str, read_only: bool
+) -> list[dict[str, Any]]:
+    if read_only:
+        return []  # DescribeAlarms is unscoped (above)
+    puts = sorted(
+        {_alarm_arn(a.region, account, a.name) for t in tables for a in desired_alarms(t)}
+    )
+    # what is deleted is what is_table_alarm recognises: the table's prefix, and the shared
+    # UserErrors alarm of the environment in the region
+    deletes = sorted(
+        {_alarm_arn(t.region, account, f"{t.table_name}-*") for t in tables}
+        | {
+            _alarm_arn(t.region, account, f"{SHARED_PREFIX}{t.environment}-{t.region}")
+            for t in tables
+        }
+    )
+    out = [_statement("RemoveOnlyTheTablesOwnAlarms", ALARM_DELETES, deletes)]
+    if puts:
+        out.append(_statement("PutExactlyTheAlarmsTheSpecDerives", ALARM_PUTS, puts))
+    return out
+
+
+def policy_json(policy: dict[str, Any]) -> str:
+    """The policy as IAM takes it (indented, keys in a stable order)."""
+    return json.dumps(policy, indent=2)
+
+
+def actions(policy: dict[str, Any]) -> list[str]:
+    """Every action a policy grants, sorted (each once)."""
+    return sorted({a for s in policy["Statement"] for a in s["Action"]})
