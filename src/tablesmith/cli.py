@@ -744,7 +744,8 @@ def iam_policy(path: str, env: str, read_only: bool, account: str | None,
             click.echo(f"note: the account is not known ({exc}); the policy names "
                        f"{PRINCIPAL_ACCOUNT}", err=True)
         account = account or PRINCIPAL_ACCOUNT
-    document = iam_policy(tables, account=account, environment=env, read_only=read_only)
+    document = iam_policy(tables, account=account, environment=env, read_only=read_only,
+                          lock=spec.conventions.lock)
     click.echo(policy_json(document))
     size = policy_size(document)
     if size > MANAGED_POLICY_LIMIT:  # IAM's quotas, in characters without whitespace

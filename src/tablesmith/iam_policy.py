@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from tablesmith.around.alarms import SHARED_PREFIX, desired_alarms
 from tablesmith.around.backup import backup_names
 from tablesmith.resources import BACKUP_POLICIES, BACKUP_SERVICE, desired_backup
-from tablesmith.spec.model import OWNERSHIP_TAG
+from tablesmith.spec.model import OWNERSHIP_TAG, LockSettings
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -201,10 +201,15 @@ def _owned(environment: str) -> dict[str, Any]:
 
 
 def iam_policy(
-    tables: Sequence[Table], *, account: str, environment: str, read_only: bool = False
+    tables: Sequence[Table], *, account: str, environment: str, read_only: bool = False,
+    lock: LockSettings | None = None,
 ) -> dict[str, Any]:
     """The IAM policy document that ``plan`` (``read_only``) or ``apply``/``destroy`` of
-    ``tables`` (one environment's effective tables) needs, and nothing more."""
+    ``tables`` (one environment's effective tables) needs, and nothing more.
+
+    ``lock``: the spec's ``conventions.lock``; on AWS apply and destroy hold a lease in its
+    table (tablesmith.lock), so they need that table too.
+    """
     tables = sorted(tables, key=lambda t: (t.region, t.table_name))
     statements: list[dict[str, Any]] = [
         _statement(sid, [action], "*") for sid, action in UNSCOPED_READS
@@ -213,8 +218,23 @@ def iam_policy(
         scoped = _table_statements(tables, account, environment, read_only)
         scoped += _backup_statements(tables, account, read_only)
         scoped += _alarm_statements(tables, account, read_only)
+        scoped += _lock_statements(tables, account, read_only, lock or LockSettings())
         statements += merge_statements(scoped)
     return {"Version": VERSION, "Statement": statements}
+
+
+def _lock_statements(tables: Sequence[Table], account: str, read_only: bool,
+                     lock: LockSettings) -> list[dict[str, Any]]:
+    """The lease table apply/destroy write (created on first use: PITR and TTL on)."""
+    if read_only or lock.mode in ("off", "file"):
+        return []
+    regions = sorted({t.region for t in tables})
+    return [_statement("LockLeaseTable", [
+        "dynamodb:DescribeTable", "dynamodb:CreateTable", "dynamodb:TagResource",
+        "dynamodb:UpdateContinuousBackups", "dynamodb:UpdateTimeToLive",
+        "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:Scan"],  # Scan: force-unlock finds a lease by its id
+        [_arn("dynamodb", region, account, f"table/{lock.table}") for region in regions])]
 
 
 def merge_statements(statements: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

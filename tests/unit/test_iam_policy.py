@@ -207,3 +207,21 @@ def test_the_account_placeholder() -> None:
 def test_no_tables_only_the_unscoped_reads() -> None:
     doc = iam_policy((), account=ACCOUNT, environment="dev")
     assert [s["Sid"] for s in doc["Statement"]] == [sid for sid, _ in UNSCOPED_READS]
+
+
+def test_apply_may_hold_the_lock_lease_and_plan_may_not() -> None:
+    """On AWS apply and destroy hold a lease in conventions.lock.table (tablesmith.lock)."""
+    from tablesmith.spec.model import LockSettings
+
+    build = iam_policy
+    tables = tablesmith.load(REPO / "examples" / "bbws.yaml", env="prod").tables("prod")
+    writes = build(tables, account="123456789012", environment="prod")
+    lease = [s for s in writes["Statement"] if "LockLeaseTable" in s["Sid"]]
+    assert lease and lease[0]["Resource"] == [
+        "arn:aws:dynamodb:af-south-1:123456789012:table/tablesmith-locks"]
+    assert "dynamodb:PutItem" in lease[0]["Action"]
+    reads = build(tables, account="123456789012", environment="prod", read_only=True)
+    assert not [s for s in reads["Statement"] if "LockLeaseTable" in s["Sid"]]
+    off = build(tables, account="123456789012", environment="prod",
+                lock=LockSettings(mode="file"))
+    assert not [s for s in off["Statement"] if "LockLeaseTable" in s["Sid"]]
