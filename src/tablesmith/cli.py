@@ -664,7 +664,8 @@ def output(path: str, env: str, tables: tuple[str, ...], profile: str | None,
     global_secondary_indexes, gsi_arns, backup_plan_id, backup_vault_name, backup_vault_arn,
     replica_table_arn, replica_region, replica_backup_vault_arn, user_errors_alarm_arn,
     system_errors_alarm_arn, throttled_requests_alarm_arn, table_info — null where a feature
-    is off, as the module does — plus replica_table_arns, replica_backup_vault_arns and
+    is off, as the module does — plus replica_table_arns, replica_backup_vault_arns,
+    replica_global_secondary_indexes (each replica's GSIs, as its own region holds them) and
     alarm_arns.
 
     \b

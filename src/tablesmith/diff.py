@@ -9,11 +9,15 @@ Algorithm, per table (tables are independent and may be applied concurrently):
 3. Otherwise, field by field, in the order AWS needs them applied:
    billing -> replica deletions (a stream cannot be turned off while replicas need it)
    -> stream off -> GSI deletions -> GSI creations (one per UpdateTable, deletes first so the
-   20-GSI quota is never exceeded; a changed GSI is deleted and created again) -> stream on
+   20-GSI quota is never exceeded; a changed GSI is deleted and created again, and so is one
+   that an ACTIVE replica lacks or holds in another version, since AWS cannot make a GSI on
+   one replica but propagates the table's to all of them) -> stream on
    (replicas need it) -> SSE -> class -> on-demand caps -> deletion protection -> PITR -> TTL
    -> tags -> replica creations, each followed by the replica's own deletion protection, PITR
    and tags (AWS does not propagate them) -> the same settings of existing replicas.
-4. Tables that exist but are not in the spec are never touched, except owned orphans with
+4. A replica GSI the table lacks, or one still being built, is a plan notice (no operation
+   can change it).
+5. Tables that exist but are not in the spec are never touched, except owned orphans with
    ``prune`` (``DeleteTable``, DELETES_DATA).
 
 Every hazard is attached here, where the operation is made.
@@ -72,9 +76,13 @@ def plan_environment(live: LiveState, desired: Sequence[Table], *, environment: 
                      prune: bool = False, lift_protection: bool = False) -> Plan:
     """The plan that makes AWS hold ``desired`` (and, with ``prune``, drops owned orphans)."""
     ops: Ops = []
+    drift: list[str] = []
     for table in sorted(desired, key=lambda t: t.table_name):
-        ops += diff_table(live.tables.get(table.table_name), table)
+        current = live.tables.get(table.table_name)
+        ops += diff_table(current, table)
         ops += _around(live, table)
+        if current is not None:
+            drift += replica_index_notices(current, table)
     # one UserErrors alarm per account and region is shared by the environment's tables
     ops = dedupe_alarm_ops(ops, desired)
     orphans = sorted(live.orphans) if prune else []
@@ -85,6 +93,7 @@ def plan_environment(live: LiveState, desired: Sequence[Table], *, environment: 
             ops += _removal(orphan, lift_protection, reason="not in the spec (--prune)")
     ops, notices = _drop_unsupported(ops, live.unsupported)
     notices += tuple(backup_notices(live.advanced_dynamodb_backup, desired))
+    notices += tuple(drift)
     return Plan(environment=environment, region=live.region, desired=_sorted(desired),
                 operations=tuple(ops), fingerprint=live.fingerprint(
                     [t.table_name for t in desired] + list(live.orphans)),
@@ -311,15 +320,20 @@ def _indexes(live: LiveTable, want: Table) -> Ops:
     have = {g.name: g for g in live.table.global_secondary_indexes}
     wanted = {g.name: g for g in want.global_secondary_indexes}
     name, region = want.table_name, want.region
+    lagging = _lagging_replicas(live, want)
     deletes: Ops = []
     creates: Ops = []
     for index_name in sorted(have):
         current = have[index_name]
         target = wanted.get(index_name)
-        if target == current:
+        if target == current and index_name not in lagging:
             continue
         why = "not in the spec" if target is None else "keys or projection changed " \
             "(DynamoDB cannot modify them in place)"
+        if target == current:
+            # AWS cannot make a GSI on one replica: made again on the table, it reaches all
+            why = (f"the replica in {', '.join(lagging[index_name])} lacks it or holds "
+                   "another version; made again on the table, it reaches every replica")
         deletes.append(DeleteGsi(table=name, region=region, before=current,
                                  reason=why).with_hazard(
             HazardCode.DELETES_INDEX,
@@ -327,7 +341,7 @@ def _indexes(live: LiveTable, want: Table) -> Ops:
             if target is not None else f"index '{index_name}' is deleted: queries on it fail"))
     for index_name in sorted(wanted):
         target = wanted[index_name]
-        if have.get(index_name) == target:
+        if have.get(index_name) == target and index_name not in lagging:
             continue
         op = CreateGsi(table=name, region=region, after=target, item_count=live.item_count,
                        reason="new index" if index_name not in have else "recreated")
@@ -337,6 +351,62 @@ def _indexes(live: LiveTable, want: Table) -> Ops:
                 f"index '{index_name}' backfills ~{live.item_count} item(s) before it is usable")
         creates.append(op)
     return deletes + creates
+
+
+def _judged_replicas(live: LiveTable, want: Table) -> list[ReplicaState]:
+    """Replicas whose GSIs were read and that the spec keeps (others go or are not made)."""
+    return [r for r in live.replica_states
+            if r.global_secondary_indexes is not None and r.region in want.replicas]
+
+
+def _settling(live: LiveTable, replica: ReplicaState, index_name: str) -> bool:
+    """Is the index still on its way (being built on the table or the replica)?"""
+    table_index = live.indexes.get(index_name)
+    return (replica.status != "ACTIVE" or index_name in replica.indexes_in_progress
+            or (table_index is not None and table_index.status != "ACTIVE"))
+
+
+def _lagging_replicas(live: LiveTable, want: Table) -> dict[str, list[str]]:
+    """Index name -> regions of ACTIVE replicas that lack the table's GSI or hold another one.
+
+    AWS gives every replica each GSI made on the table (it cannot be made on a replica
+    alone), but a replica can miss one: on AWS while the replica is being created, on an
+    emulator for good. An index still being built is waiting, not missing.
+    """
+    table_gsis = {g.name: g for g in live.table.global_secondary_indexes}
+    lagging: dict[str, list[str]] = {}
+    for replica in _judged_replicas(live, want):
+        theirs = {g.name: g for g in replica.global_secondary_indexes or ()}
+        for index_name, gsi in sorted(table_gsis.items()):
+            if theirs.get(index_name) != gsi and not _settling(live, replica, index_name):
+                lagging.setdefault(index_name, []).append(replica.region)
+    return lagging
+
+
+def replica_index_notices(live: LiveTable, want: Table) -> list[str]:
+    """What the plan says about replica GSIs it cannot (or need not) change.
+
+    A replica's GSI that the table lacks cannot be deleted on the replica alone; one still
+    being built will arrive by itself. (A missing or different one is an operation: the
+    index is made again on the table, see ``_indexes``.)
+    """
+    table_gsis = {g.name: g for g in live.table.global_secondary_indexes}
+    wanted = {g.name for g in want.global_secondary_indexes}
+    notices = []
+    for replica in _judged_replicas(live, want):
+        theirs = {g.name: g for g in replica.global_secondary_indexes or ()}
+        where = f"the replica of '{want.table_name}' in {replica.region}"
+        for index_name in sorted(set(theirs) - set(table_gsis) - wanted):
+            notices.append(
+                f"{where} has index '{index_name}', which the table has not: AWS cannot "
+                "delete a GSI on one replica; remove the replica from the spec, apply, and "
+                "add it again")
+        for index_name in sorted(table_gsis):
+            if theirs.get(index_name) != table_gsis[index_name] and \
+                    _settling(live, replica, index_name):
+                notices.append(f"{where} does not yet match index '{index_name}' (still "
+                               "being built or propagated): plan again once it is ACTIVE")
+    return notices
 
 
 def _stream_off(have: Table, want: Table) -> Ops:

@@ -3,7 +3,8 @@
 Per table: DescribeTable, DescribeContinuousBackups, DescribeTimeToLive and
 ListTagsOfResource (4 calls); per replica region the replica's own DescribeTable,
 DescribeContinuousBackups and ListTagsOfResource, because AWS does not propagate deletion
-protection, PITR or tags to replicas. A KMS DescribeKey tells an AWS-managed key from a
+protection, PITR or tags to replicas (the replica's DescribeTable also gives its GSIs, which
+AWS does propagate, but not at once). A KMS DescribeKey tells an AWS-managed key from a
 customer's, cached per key (one call per region in practice). An absent table costs one call.
 Tables are read concurrently on a bounded pool, sharing thread-safe botocore clients.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from tablesmith.aws import aws_context, error_code
+from tablesmith.aws import ACCESS_DENIED, aws_context, error_code
 from tablesmith.errors import AwsError
 from tablesmith.spec.model import (
     OWNERSHIP_TAG,
@@ -69,6 +70,8 @@ def endpoint_gaps(clients: Clients, region: str) -> tuple[str, ...]:
         try:
             getattr(client, method)(**kwargs)
         except ClientError as exc:
+            if error_code(exc) in ACCESS_DENIED:
+                continue  # the service is there, and refused these credentials: not a gap
             if feature in ("backup", "cloudwatch") or \
                     error_code(exc) == "UnknownOperationException":
                 gaps.append(feature)
@@ -273,7 +276,33 @@ def _replica(clients: Clients, name: str, summary: dict[str, Any],
             point_in_time_recovery=_pitr(ddb, name),
             tags={k: v for k, v in _tags(ddb, desc["TableArn"]).items()
                   if not k.startswith("aws:")},
+            # AWS propagates GSIs to replicas; diff.py reports a replica that lags or differs
+            global_secondary_indexes=_gsis(desc),
+            indexes_in_progress=tuple(sorted(
+                g["IndexName"] for g in desc.get("GlobalSecondaryIndexes", [])
+                if g.get("IndexStatus", "ACTIVE") in ("CREATING", "UPDATING"))),
         )
+
+
+def _gsis(desc: dict[str, Any]) -> tuple[GlobalSecondaryIndex, ...]:
+    """The GSIs of a DescribeTable answer, by name (one being deleted counts as gone)."""
+    types = {a["AttributeName"]: a["AttributeType"] for a in desc["AttributeDefinitions"]}
+
+    def key(schema: list[dict[str, str]], kind: str) -> Key | None:
+        name = next((k["AttributeName"] for k in schema if k["KeyType"] == kind), None)
+        return Key(name=name, type=types[name]) if name else None
+
+    gsis = []
+    for g in desc.get("GlobalSecondaryIndexes", []):
+        if g.get("IndexStatus") == "DELETING":
+            continue
+        hash_key = key(g["KeySchema"], "HASH")
+        assert hash_key is not None  # a GSI always has a partition key
+        gsis.append(GlobalSecondaryIndex(
+            name=g["IndexName"], hash_key=hash_key, range_key=key(g["KeySchema"], "RANGE"),
+            projection_type=g["Projection"]["ProjectionType"],
+            non_key_attributes=tuple(sorted(g["Projection"].get("NonKeyAttributes", [])))))
+    return tuple(sorted(gsis, key=lambda g: g.name))
 
 
 def _table(clients: Clients, desc: dict[str, Any], region: str, desired: Table | None,
@@ -288,15 +317,7 @@ def _table(clients: Clients, desc: dict[str, Any], region: str, desired: Table |
                 Key(name=range_, type=types[range_]) if range_ else None)
 
     partition, sort = keys(desc["KeySchema"])
-    gsis = []
-    for g in desc.get("GlobalSecondaryIndexes", []):
-        if g.get("IndexStatus") == "DELETING":
-            continue
-        h, r = keys(g["KeySchema"])
-        gsis.append(GlobalSecondaryIndex(
-            name=g["IndexName"], hash_key=h, range_key=r,
-            projection_type=g["Projection"]["ProjectionType"],
-            non_key_attributes=tuple(sorted(g["Projection"].get("NonKeyAttributes", [])))))
+    gsis = list(_gsis(desc))
     lsis = []
     for i in desc.get("LocalSecondaryIndexes", []):
         _, r = keys(i["KeySchema"])

@@ -2,8 +2,11 @@
 
 The module's 17 outputs keep their names and shapes; tablesmith adds the maps the module
 could not have (it allowed one replica and made three alarms): ``replica_table_arns``,
-``replica_backup_vault_arns`` and ``alarm_arns``. ``table_id`` is the table's name, as the
-module's ``aws_dynamodb_table.this.id`` is (its description says "same as name").
+``replica_backup_vault_arns``, ``alarm_arns`` and ``replica_global_secondary_indexes`` (each
+replica's GSIs as its own region describes them, in the shape of
+``global_secondary_indexes``; null for a replica not yet readable). ``table_id`` is the
+table's name, as the module's ``aws_dynamodb_table.this.id`` is (its description says "same
+as name").
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tablesmith.spec.model import Table
+    from tablesmith.spec.model import GlobalSecondaryIndex, Table
     from tablesmith.state import LiveState
 
 MODULE_OUTPUTS = (
@@ -43,16 +46,20 @@ def table_outputs(table: Table, live: LiveState) -> dict[str, Any]:
         return alarms.get(f"{base}-{suffix}")
 
     user_errors = next((arn for name, arn in alarms.items() if "user-errors" in name), None)
+    def gsi_list(gsis: tuple[GlobalSecondaryIndex, ...]) -> list[dict[str, Any]]:
+        return [{"name": g.name, "hash_key": g.hash_key.name,
+                 "range_key": g.range_key.name if g.range_key else None} for g in gsis]
+
+    replica_gsis = {r.region: None if r.global_secondary_indexes is None
+                    else gsi_list(r.global_secondary_indexes)
+                    for r in sorted(current.replica_states, key=lambda r: r.region)}
     return {
         "table_name": t.table_name,
         "table_id": t.table_name,
         "table_arn": current.arn,
         "table_stream_arn": current.stream_arn if stream_on else None,
         "table_stream_label": current.stream_label if stream_on else None,
-        "global_secondary_indexes": [
-            {"name": g.name, "hash_key": g.hash_key.name,
-             "range_key": g.range_key.name if g.range_key else None}
-            for g in t.global_secondary_indexes],
+        "global_secondary_indexes": gsi_list(t.global_secondary_indexes),
         "gsi_arns": {g.name: f"{current.arn}/index/{g.name}"
                      for g in t.global_secondary_indexes},
         "backup_plan_id": backup.plan_id if backup and backup.plan_id else None,
@@ -80,6 +87,7 @@ def table_outputs(table: Table, live: LiveState) -> dict[str, Any]:
         "replica_table_arns": replicas,
         "replica_backup_vault_arns": dr_vaults,
         "alarm_arns": dict(sorted(alarms.items())),
+        "replica_global_secondary_indexes": replica_gsis,
         "exists": True,
     }
 

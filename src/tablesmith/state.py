@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from tablesmith.resources import Backup, MetricAlarm
-from tablesmith.spec.model import PointInTimeRecovery, Table
+from tablesmith.spec.model import GlobalSecondaryIndex, PointInTimeRecovery, Table
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -32,6 +32,10 @@ class ReplicaState(_Frozen):
     deletion_protection: bool = False
     point_in_time_recovery: PointInTimeRecovery | None = None
     tags: dict[str, str] = {}
+    # the GSIs the replica's own region describes (None: not read, e.g. while CREATING); AWS
+    # makes them equal to the table's, but a change reaches each replica on its own time
+    global_secondary_indexes: tuple[GlobalSecondaryIndex, ...] | None = None
+    indexes_in_progress: tuple[str, ...] = ()  # its GSIs whose IndexStatus is not ACTIVE
 
 
 class IndexState(_Frozen):
@@ -111,7 +115,8 @@ class LiveState(_Frozen):
                 "table": live.table.model_dump(mode="json"),
                 "arn": live.arn,
                 "stream_arn": live.stream_arn,
-                "replicas": [r.model_dump(mode="json", exclude={"status"})
+                "replicas": [r.model_dump(mode="json",
+                                          exclude={"status", "indexes_in_progress"})
                              for r in live.replica_states],
                 "backup": self.backups[name].model_dump(mode="json")
                 if name in self.backups else None,

@@ -154,6 +154,9 @@ def assert_converged(s: Session) -> None:
             assert replica.tags == want.tags, f"tags in {replica.region}"
             assert replica.deletion_protection == want.deletion_protection
             assert replica.point_in_time_recovery == want.point_in_time_recovery
+            # AWS propagates GSIs to replicas (the local target too)
+            assert replica.global_secondary_indexes == want.global_secondary_indexes, (
+                f"GSIs in {replica.region}")
     again = s.plan()
     assert not again.has_changes, f"planning again is not empty: {ops_of(again)}"
 

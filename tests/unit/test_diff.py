@@ -878,3 +878,101 @@ def test_taking_over_a_table_owned_by_another_environment_is_a_blocking_hazard()
     assert [(op.op, [h.code.value for h in op.hazards]) for op in ops] == [
         ("TagResource", ["ADOPTS_TABLE"])]
     assert "managed by environment 'dev'" in ops[0].hazards[0].message
+
+
+# --------------------------------------------------------------------------- replica GSIs
+# AWS propagates GSI changes to every replica (it cannot make one on a replica alone); a
+# replica that lacks one, or holds another version, has the index made again on the table.
+
+
+def replicated(*gsis: GlobalSecondaryIndex) -> Table:
+    return full(global_secondary_indexes=tuple(gsis))
+
+
+def test_replica_with_the_tables_indexes_is_no_change() -> None:
+    t = replicated(gsi("ByCustomer"))
+    have = live(t, replicas=(replica_of(t, global_secondary_indexes=(gsi("ByCustomer"),)),))
+    assert diff_table(have, t) == []
+    plan = plan_environment(state(have), [t], environment="prod")
+    assert plan.operations == () and plan.notices == ()
+
+
+def test_replica_missing_an_index_has_it_made_again_on_the_table() -> None:
+    t = replicated(gsi("ByCustomer"), gsi("ByHotel"))
+    rep = replica_of(t, global_secondary_indexes=(gsi("ByCustomer"),))
+    have = live(t, items=3, replicas=(rep,))
+    ops = diff_table(have, t)
+    assert steps(ops) == [
+        ("DeleteGsi", PRIMARY, ["DELETES_INDEX"]),
+        ("CreateGsi", PRIMARY, ["INDEX_BACKFILL"]),
+    ]
+    assert ops[0].before == ops[1].after == gsi("ByHotel")
+    assert DR in ops[0].reason and ops[1].reason == "recreated"
+
+
+def test_replica_with_another_projection_has_the_index_made_again() -> None:
+    t = replicated(gsi("ByUser", projection_type="INCLUDE", non_key_attributes=("total",)))
+    old = gsi("ByUser", projection_type="KEYS_ONLY")
+    have = live(t, replicas=(replica_of(t, global_secondary_indexes=(old,)),))
+    assert steps(diff_table(have, t)) == [
+        ("DeleteGsi", PRIMARY, ["DELETES_INDEX"]),
+        ("CreateGsi", PRIMARY, []),
+    ]
+
+
+def test_a_spec_change_of_a_lagging_index_is_planned_once() -> None:
+    t = replicated(gsi("ByUser"))
+    want = replicated(gsi("ByUser", projection_type="KEYS_ONLY"))
+    have = live(t, replicas=(replica_of(t, global_secondary_indexes=()),))
+    assert [op.op for op in diff_table(have, want)] == ["DeleteGsi", "CreateGsi"]
+
+
+def test_replica_index_still_being_built_is_a_notice_not_an_operation() -> None:
+    t = replicated(gsi("ByHotel"))
+    rep = replica_of(t, global_secondary_indexes=(), indexes_in_progress=("ByHotel",))
+    plan = plan_environment(state(live(t, replicas=(rep,))), [t], environment="prod")
+    assert plan.operations == ()
+    assert plan.notices == (
+        f"the replica of 'orders' in {DR} does not yet match index 'ByHotel' (still being "
+        "built or propagated): plan again once it is ACTIVE",)
+
+
+def test_replica_not_yet_active_is_waited_for() -> None:
+    t = replicated(gsi("ByHotel"))
+    rep = replica_of(t, status="UPDATING", global_secondary_indexes=())
+    plan = plan_environment(state(live(t, replicas=(rep,))), [t], environment="prod")
+    assert plan.operations == ()
+    assert len(plan.notices) == 1 and "'ByHotel'" in plan.notices[0]
+
+
+def test_replica_with_an_index_the_table_has_not_is_named_in_a_notice() -> None:
+    t = replicated()
+    rep = replica_of(t, global_secondary_indexes=(gsi("Stray"),))
+    plan = plan_environment(state(live(t, replicas=(rep,))), [t], environment="prod")
+    assert plan.operations == ()
+    assert plan.notices == (
+        f"the replica of 'orders' in {DR} has index 'Stray', which the table has not: AWS "
+        "cannot delete a GSI on one replica; remove the replica from the spec, apply, and add "
+        "it again",)
+
+
+def test_replica_indexes_not_read_or_replica_leaving_are_not_judged() -> None:
+    t = replicated(gsi("ByHotel"))
+    unread = live(t, replicas=(replica_of(t),))  # CREATING replicas are not read in full
+    assert diff_table(unread, t) == []
+    leaving = live(t, replicas=(replica_of(t, global_secondary_indexes=()),))
+    assert [op.op for op in diff_table(leaving, t.model_copy(update={"replicas": ()}))] == [
+        "UpdateDeletionProtection", "DeleteReplica"]  # no GSI operation
+
+
+def test_replica_indexes_count_in_the_fingerprint_but_their_progress_does_not() -> None:
+    t = replicated(gsi("ByHotel"))
+
+    def fingerprint(rep: ReplicaState) -> str:
+        return state(live(t, replicas=(rep,))).fingerprint()
+
+    base = replica_of(t, global_secondary_indexes=(gsi("ByHotel"),))
+    assert fingerprint(base) != fingerprint(base.model_copy(
+        update={"global_secondary_indexes": ()}))
+    assert fingerprint(base) == fingerprint(base.model_copy(
+        update={"indexes_in_progress": ("ByHotel",)}))

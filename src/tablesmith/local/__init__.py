@@ -8,9 +8,12 @@ speaks the AWS API to an endpoint URL.
                   ``tablesmith local serve``;
 * ``snapshot``    the state as inert, versioned JSON (``docs/local-state.md``), re-created
                   through moto's API on load;
-* ``dynamodb``    global-table replicas (ReplicaUpdates) with a CREATING phase and item
-                  replication, and the UpdateTable fields moto ignores (SSE, table class,
-                  on-demand throughput, re-enabling a stream);
+* ``dynamodb``    global-table replicas (ReplicaUpdates) with a CREATING phase, item
+                  replication and GSI changes copied to every replica, and the UpdateTable
+                  fields moto ignores (SSE, table class, on-demand throughput, re-enabling
+                  a stream);
+* ``unknown``     operations moto does not implement answer AWS's UnknownOperationException
+                  (a WSGI layer behind ``gate``), not an HTML page;
 * ``backup``      AWS Backup selections, UpdateBackupPlan, tag reads with or without the
                   trailing slash.
 

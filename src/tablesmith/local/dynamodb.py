@@ -27,6 +27,10 @@ DeleteTable, ``TableDescription``, ``ReplicaDescription``; global tables version
   replicates again: no recursion guard is needed. A transaction re-syncs its keys once it has
   finished, which also carries moto's rollback of a cancelled transaction to the replicas.
   PartiQL writes re-sync whole tables (moto writes them below the backend methods).
+* **Index propagation**: ``GlobalSecondaryIndexUpdates`` (create, delete, update) made on any
+  member are made on every other member too, with the same index status as the member's
+  (moto's indexes are ACTIVE at once, so the replicas' are as well); each member indexes
+  the items it already holds.
 * **UpdateTable fields moto ignores**: ``SSESpecification``, ``TableClass`` (also at
   CreateTable), ``OnDemandThroughput`` (also at CreateTable), and enabling a stream again after
   it was disabled (AWS starts a new stream with a new label and ARN; moto refuses because the
@@ -313,6 +317,8 @@ def _update_table(original: Callable[..., Any]) -> Callable[..., Any]:
         _set_sse(table, body.get("SSESpecification"))
         _set_table_class(table, body.get("TableClass"), stamp=True)
         _set_on_demand(table, body.get("OnDemandThroughput"))
+        if body.get("GlobalSecondaryIndexUpdates"):
+            _propagate_indexes(table, body["GlobalSecondaryIndexUpdates"], time.time())
         if replica_update is not None:
             action, params = replica_update
             if action == "Create":
@@ -353,6 +359,35 @@ def _update_table_streams(original: Callable[..., Any]) -> Callable[..., Any]:
         table.stream_shard = None  # moto would keep writing records without a view type
 
     return update_table_streams
+
+
+def _propagate_indexes(table: Moto, updates: list[dict[str, Any]], now: float) -> None:
+    """Copy a GSI change made on one member to every other member, as AWS does.
+
+    A global table's members have the same indexes: AWS applies a GlobalSecondaryIndexUpdates
+    made on any replica to all of them. Only the indexes the request names are touched (an
+    earlier divergence of another index stays, as it would on AWS). A created or updated
+    index is a copy of the member's own moto index, so it has the same status (phase) and
+    settings; the items each member already holds are what moto queries an index over, so
+    the replicated items are indexed at once.
+    """
+    own = {gsi.name: gsi for gsi in table.global_indexes}
+    for region in _members(table, now):
+        peer = _peer(table, region)
+        if peer is None:
+            continue
+        peer.attr = copy.deepcopy(table.attr)  # a new index may define a new key attribute
+        indexes = {gsi.name: gsi for gsi in peer.global_indexes}
+        for update in updates if isinstance(updates, list) else []:
+            for action in ("Delete", "Update", "Create"):  # moto's order within one update
+                name = (update.get(action) or {}).get("IndexName")
+                if name is None:
+                    continue
+                if action == "Delete":
+                    indexes.pop(name, None)
+                elif name in own:
+                    indexes[name] = copy.deepcopy(own[name])
+        peer.global_indexes = list(indexes.values())
 
 
 # ---------------------------------------------------------------------------- replica updates

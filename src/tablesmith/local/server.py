@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from tablesmith.errors import LocalTargetError
 from tablesmith.local.gate import Gate
 from tablesmith.local.store import StateStore, require_local_endpoint
+from tablesmith.local.unknown import UnknownOperations
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -116,7 +117,8 @@ class LocalTarget:
                 self._dirty = True
                 return list(app(environ, start_response))
 
-        gate = Gate(serialised, self.access_key)  # Host, CORS, /moto-api/*, access key
+        # Host, CORS, /moto-api/*, access key; then moto's "not implemented" made AWS-shaped
+        gate = Gate(UnknownOperations(serialised), self.access_key)
         try:
             self._server = make_server(HOST, self.port, gate, threaded=True)
         except OSError as exc:

@@ -60,7 +60,12 @@ def render_spec_text(env: Environment, tables: Sequence[Table]) -> None:
         enc = t.encryption
         tree.add(f"encryption: {enc.type}" + (f" ({enc.kms_key_arn})" if enc.kms_key_arn else ""))
         tree.add(f"deletion protection: {'on' if t.deletion_protection else 'off'}")
-        tree.add(f"replicas: {', '.join(t.replicas) or 'none'}")
+        replicas = tree.add(f"replicas: {', '.join(t.replicas) or 'none'}")
+        # AWS gives every replica the table's GSIs (`output` shows what each one holds);
+        # the JSON form leaves this out: it follows from the table's own indexes
+        gsi_names = ", ".join(g.name for g in t.global_secondary_indexes) or "none"
+        for region in t.replicas:
+            replicas.add(f"{region}: GSIs {gsi_names}")
         b = t.backup
         if b is not None and b.enabled:
             tree.add(f"backup: {b.schedule}, kept {b.retention_days} days" + (
