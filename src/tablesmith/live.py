@@ -191,21 +191,29 @@ def _tags(ddb: Any, arn: str) -> dict[str, str]:
         kwargs["NextToken"] = token
 
 
-def read_table(clients: Clients, name: str, region: str, desired: Table | None,
-               gaps: tuple[str, ...] = ()) -> LiveTable | None:
-    """One table's live state, or None when it does not exist."""
-    ddb = clients.dynamodb(region)
+def describe_table(clients: Clients, name: str, region: str) -> dict[str, Any] | None:
+    """DescribeTable's answer, or None for a table that is absent or being deleted (on its
+    way out: for planning and auditing it is gone)."""
     from botocore.exceptions import ClientError
 
     with aws_context(f"describing table '{name}' in {region}"):
         try:
-            desc = ddb.describe_table(TableName=name)["Table"]
+            desc: dict[str, Any] = clients.dynamodb(region).describe_table(
+                TableName=name)["Table"]
         except ClientError as exc:
             if error_code(exc) in _GONE:
                 return None
             raise
-    if desc.get("TableStatus") == "DELETING":
-        return None  # on its way out: for planning purposes it is gone
+    return None if desc.get("TableStatus") == "DELETING" else desc
+
+
+def read_table(clients: Clients, name: str, region: str, desired: Table | None,
+               gaps: tuple[str, ...] = ()) -> LiveTable | None:
+    """One table's live state, or None when it does not exist."""
+    ddb = clients.dynamodb(region)
+    desc = describe_table(clients, name, region)
+    if desc is None:
+        return None
     with aws_context(f"reading settings of table '{name}' in {region}"):
         # what the endpoint cannot hold reads as the spec wants it: the plan reports the gap
         pitr = desired.point_in_time_recovery if desired and "pitr" in gaps else _pitr(ddb, name)

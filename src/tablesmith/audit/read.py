@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 MAX_READERS = 16  # concurrent per-table reads; botocore's adaptive retries pace them
 PAGE_TABLES = 100  # ListTables Limit
-PAGE_TAGGED = 100  # GetResources ResourcesPerPage (1-100)
 PAGE_ALARMS = 100  # DescribeAlarms MaxRecords (1-100)
 PAGE_PROTECTED = 1000  # ListProtectedResources MaxResults (1-1000)
 PAGE_PLANS = 1000  # ListBackupPlans MaxResults (1-1000)
@@ -271,21 +270,9 @@ def read_tags(clients: Clients, region: str) -> dict[str, dict[str, str]]:
     The tagging API returns only tables that carry (or carried) a tag: a table it does not
     list has none. It is eventually consistent: a tag set seconds ago may not show yet.
     """
-    found: dict[str, dict[str, str]] = {}
-    with aws_context(f"reading the tags of the tables in {region} (GetResources)"):
-        pages = (
-            clients.client("resourcegroupstaggingapi", region)
-            .get_paginator("get_resources")
-            .paginate(ResourceTypeFilters=["dynamodb:table"], ResourcesPerPage=PAGE_TAGGED)
-        )
-        for page in pages:
-            for entry in page.get("ResourceTagMappingList", []):
-                found[entry["ResourceARN"]] = {
-                    t["Key"]: t["Value"]
-                    for t in entry.get("Tags", [])
-                    if not t["Key"].startswith("aws:")
-                }
-    return found
+    from tablesmith.live import tagged_tables
+
+    return tagged_tables(clients, region)
 
 
 def read_alarms(clients: Clients, region: str) -> list[AlarmFacts]:
@@ -432,17 +419,11 @@ def read_table(
     gaps: list[str],
 ) -> TableFacts | None:
     """One table's facts (None when it is gone or being deleted)."""
-    from botocore.exceptions import ClientError
+    from tablesmith.live import describe_table
 
     ddb = clients.dynamodb(region)
-    with aws_context(f"describing table '{name}' in {region}"):
-        try:
-            desc = ddb.describe_table(TableName=name)["Table"]
-        except ClientError as exc:
-            if error_code(exc) in _GONE:
-                return None
-            raise
-    if desc.get("TableStatus") == "DELETING":
+    desc = describe_table(clients, name, region)
+    if desc is None:
         return None
     arn = str(desc["TableArn"])
     pitr = _pitr(ddb, name, region, gaps)
