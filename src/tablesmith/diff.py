@@ -93,6 +93,7 @@ def plan_environment(live: LiveState, desired: Sequence[Table], *, environment: 
             ops += _removal(orphan, lift_protection, reason="not in the spec (--prune)")
     ops, notices = _drop_unsupported(ops, live.unsupported)
     notices += tuple(backup_notices(live.advanced_dynamodb_backup, desired))
+    notices += live.notes
     notices += tuple(drift)
     return Plan(environment=environment, region=live.region, desired=_sorted(desired),
                 operations=tuple(ops), fingerprint=live.fingerprint(

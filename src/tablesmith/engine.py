@@ -104,7 +104,7 @@ class Session:
             raise UsageError("--prune works on the whole environment: drop --table")
         return read_live(self.clients, self.tables, region=self.clients.target.region,
                          prune_environment=self.environment if orphans or prune else None,
-                         known=self.known)
+                         known=self.known, prune=prune)
 
     def describe_target(self) -> PlanTarget:
         """Where this session's calls go, as a plan records it (asks STS for the account)."""
@@ -173,7 +173,8 @@ class Session:
         else:
             live = read_live(self.clients, saved.desired, region=saved.region,
                              prune_environment=self.environment,
-                             known=saved.known or tuple(t.table_name for t in saved.desired))
+                             known=saved.known or tuple(t.table_name for t in saved.desired),
+                             prune=saved.prune)
             recomputed = plan_environment(live, saved.desired, environment=self.environment,
                                           prune=saved.prune,
                                           lift_protection=saved.lift_protection)

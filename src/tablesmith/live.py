@@ -83,22 +83,32 @@ def endpoint_gaps(clients: Clients, region: str) -> tuple[str, ...]:
 
 def read_live(clients: Clients, desired: Sequence[Table], *, region: str,
               prune_environment: str | None = None,
-              known: Sequence[str] = (), destroy: bool = False) -> LiveState:
+              known: Sequence[str] = (), destroy: bool = False,
+              prune: bool = False) -> LiveState:
     """Read every desired table (and the orphans ``prune_environment`` owns) concurrently.
 
     ``prune_environment``: look for tables that carry its ownership tag but that the spec no
-    longer names; every plan does, to show them (only ``--prune`` deletes them).
+    longer names; every plan does, to show them (only ``--prune`` deletes them). Without
+    ``prune``, credentials that may not search tags cost a notice, not the plan.
     ``known`` names every table of the spec's environment: never an orphan.
     """
     gaps = endpoint_gaps(clients, region)
     names = {t.table_name: t for t in desired}
     orphans: list[str] = []
+    notes: tuple[str, ...] = ()
     if prune_environment is not None and "tags" not in gaps:
-        orphans = find_orphans(clients, region, set(names) | set(known), prune_environment)
+        try:
+            orphans = find_orphans(clients, region, set(names) | set(known),
+                                   prune_environment)
+        except AwsError as exc:
+            if prune or exc.code not in ACCESS_DENIED:
+                raise
+            notes = (f"could not look for tables this environment owns outside the spec "
+                     f"({exc.code} on {exc.context}); grant tag:GetResources to see them",)
     jobs: list[tuple[str, Table | None]] = [(n, t) for n, t in names.items()]
     jobs += [(n, None) for n in orphans]
     if not jobs:
-        return LiveState(region=region, tables={}, unsupported=gaps)
+        return LiveState(region=region, tables={}, unsupported=gaps, notes=notes)
     with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(jobs))) as pool:
         results = list(pool.map(
             lambda job: read_table(clients, job[0], region, job[1], gaps=gaps), jobs))
@@ -115,7 +125,7 @@ def read_live(clients: Clients, desired: Sequence[Table], *, region: str,
     alarms = {} if "cloudwatch" in gaps else read_alarms(clients, around)
     return LiveState(region=region, tables=tables, orphans=tuple(sorted(orphans)),
                      unsupported=gaps, backups=backups, alarms=alarms,
-                     advanced_dynamodb_backup=advanced)
+                     advanced_dynamodb_backup=advanced, notes=notes)
 
 
 def find_orphans(clients: Clients, region: str, known: set[str], environment: str) -> list[str]:

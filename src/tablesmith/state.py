@@ -101,6 +101,7 @@ class LiveState(_Frozen):
     alarms: dict[str, tuple[LiveAlarm, ...]] = {}  # physical table name -> its alarms
     # region -> AWS Backup's "advanced DynamoDB backup" setting (needed for cross-region copy)
     advanced_dynamodb_backup: dict[str, bool] = {}
+    notes: tuple[str, ...] = ()  # what could not be read, for the plan's notices (no hash)
 
     def fingerprint(self, names: Iterable[str] | None = None) -> str:
         """A hash of the definitions (not of transient statuses or item counts).
