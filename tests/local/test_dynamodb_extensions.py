@@ -24,7 +24,7 @@ PRIMARY = "us-east-1"
 REPLICA = "eu-west-1"
 THIRD = "us-west-2"
 TABLE = "orders"
-DELAY = 0.3  # TABLESMITH_LOCAL_REPLICA_SECONDS in these tests
+DELAY = 1.5  # TABLESMITH_LOCAL_REPLICA_SECONDS: long enough to see a phase on a loaded machine
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +162,10 @@ def test_install_is_idempotent() -> None:
 # ---------------------------------------------------------------------------- replicas
 
 
-def test_create_replica_is_creating_then_active_on_both_sides(ddb: Callable[[str], Any]) -> None:
+def test_create_replica_is_creating_then_active_on_both_sides(
+        ddb: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # long enough for the CREATING phase to be seen on a loaded machine (0.3 s was not)
+    monkeypatch.setenv(extensions.REPLICA_SECONDS_ENV, "5")
     make_table(ddb)
     response = add_replica(ddb, REPLICA, wait=False)
 
