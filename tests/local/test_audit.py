@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from local_serve import local_serve
 from tablesmith.aws import Clients
 from tablesmith.engine import resolve_target
 from tablesmith.spec.model import Environment
@@ -125,22 +124,8 @@ def run(
 def account(tmp_path_factory: pytest.TempPathFactory, fake_aws_env: None) -> Iterator[Path]:
     """The fixture account's local state directory (made with boto3, then saved)."""
     state = tmp_path_factory.mktemp("audit") / "state"
-    proc = subprocess.Popen(
-        [TABLESMITH, "local", "serve", str(EXAMPLES), "--state-dir", str(state)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **ENV},
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = re.search(r"serving at (http://127\.0\.0\.1:\d+)", line)
-        assert match, line + (proc.stderr.read() if proc.poll() is not None else "")
-        build_account(match.group(1), state)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0
+    with local_serve(EXAMPLES, state, {**os.environ, **ENV}) as endpoint:
+        build_account(endpoint, state)
     yield state
 
 

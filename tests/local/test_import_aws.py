@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
+from local_serve import local_serve
 from tablesmith.around.alarms import desired_alarms, put_request
 from tablesmith.around.backup import trust_policy
 from tablesmith.aws import Clients
@@ -114,31 +113,17 @@ def state(tmp_path_factory: pytest.TempPathFactory, fake_aws_env: None) -> Itera
     """A local state holding every shape, served for the whole module."""
     base = tmp_path_factory.mktemp("import")
     directory = base / "state"
-    proc = subprocess.Popen(
-        [TABLESMITH, "local", "serve", str(base), "--state-dir", str(directory)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **ENV},
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = re.search(r"serving at (http://127\.0\.0\.1:\d+)", line)
-        assert match, line + (proc.stderr.read() if proc.poll() is not None else "")
+    with local_serve(base, directory, {**os.environ, **ENV}) as endpoint:
         aws = Clients(
             resolve_target(
                 Environment(name="dev", region=PRIMARY),
-                endpoint_url=match.group(1),
+                endpoint_url=endpoint,
                 local=True,
                 state_dir=str(directory),
             )
         )
         build(aws, base)
         yield directory
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0
 
 
 def key(name: str, kind: str = "HASH") -> dict[str, str]:
