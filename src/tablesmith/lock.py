@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tablesmith.aws import aws_context, error_code
-from tablesmith.errors import AwsError, LockHeld
+from tablesmith.errors import LockHeld
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -222,7 +222,8 @@ class _TableLease:
 
     def _renew(self) -> None:
         while not self._stop.wait(self.lease / 3):
-            with contextlib.suppress(AwsError, Exception):
+            # a missed renewal is retried at the next tick; the lease outlives two of them
+            with contextlib.suppress(Exception):
                 self.ddb.update_item(
                     TableName=self.table, Key={"LockKey": {"S": self.key}},
                     UpdateExpression="SET ExpiresAt = :exp",
