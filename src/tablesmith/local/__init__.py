@@ -12,6 +12,14 @@ speaks the AWS API to an endpoint URL.
                   replication and GSI changes copied to every replica, and the UpdateTable
                   fields moto ignores (SSE, table class, on-demand throughput, re-enabling
                   a stream);
+* ``realistic``   the opt-in realistic mode (``local serve --realistic``,
+                  ``TABLESMITH_LOCAL_REALISTIC=1``): GSI backfill, table, replica and index
+                  phases that take time, the TTL cooldown, on a clock scaled by
+                  ``TABLESMITH_LOCAL_TIME_SCALE``; and, in every mode, GSI ``ItemCount`` /
+                  ``IndexSizeBytes`` and ``TableSizeBytes`` (``docs/local-realistic.md``);
+* ``cloudwatch``  new alarms start INSUFFICIENT_DATA, an updated alarm keeps its state;
+* ``partiql``     ExecuteStatement ``Parameters`` wherever a value may stand, and parser
+                  failures as ValidationException instead of a 500;
 * ``unknown``     operations moto does not implement answer AWS's UnknownOperationException
                   (a WSGI layer behind ``gate``), not an HTML page;
 * ``backup``      AWS Backup selections, UpdateBackupPlan, tag reads with or without the

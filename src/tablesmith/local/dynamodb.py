@@ -17,7 +17,8 @@ DeleteTable, ``TableDescription``, ``ReplicaDescription``; global tables version
       Delete  -> DELETING until now + delay, then gone (the replica table goes at once)
 
   The delay is ``TABLESMITH_LOCAL_REPLICA_SECONDS`` (default 2.0), read when the update is
-  made. While any record is CREATING or DELETING the table is UPDATING; a new replica table is
+  made; in the realistic mode it is that mode's model (a base plus a time per item). While
+  any record is CREATING or DELETING the table is UPDATING; a new replica table is
   CREATING for the same delay (``_ts_creating_until``). DescribeTable lists ``Replicas`` (every
   other Region, as AWS does) and ``GlobalTableVersion``.
 * **Replication**: after a write of key K on a member (PutItem, UpdateItem, DeleteItem, and
@@ -28,9 +29,13 @@ DeleteTable, ``TableDescription``, ``ReplicaDescription``; global tables version
   finished, which also carries moto's rollback of a cancelled transaction to the replicas.
   PartiQL writes re-sync whole tables (moto writes them below the backend methods).
 * **Index propagation**: ``GlobalSecondaryIndexUpdates`` (create, delete, update) made on any
-  member are made on every other member too, with the same index status as the member's
-  (moto's indexes are ACTIVE at once, so the replicas' are as well); each member indexes
-  the items it already holds.
+  member are made on every other member too, with the same index status and phase as the
+  member's (ACTIVE at once by default; CREATING, backfilling, DELETING for a while in the
+  realistic mode, ``local/realistic.py``); each member indexes the items it already holds.
+* **Realistic mode** (``local/realistic.py``, off by default): CreateTable starts a CREATING
+  phase, index changes start index phases (the table is UPDATING meanwhile, and only the
+  deletion of a backfilling index gets past that), replica delays follow its model, and
+  UpdateTimeToLive is refused within the hour after a change.
 * **UpdateTable fields moto ignores**: ``SSESpecification``, ``TableClass`` (also at
   CreateTable), ``OnDemandThroughput`` (also at CreateTable), and enabling a stream again after
   it was disabled (AWS starts a new stream with a new label and ARN; moto refuses because the
@@ -51,6 +56,8 @@ import math
 import os
 import time
 from typing import TYPE_CHECKING, Any, TypedDict
+
+from tablesmith.local import realistic
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -100,6 +107,7 @@ def install() -> None:
         return
     _wrap(DynamoHandler, "create_table", _create_table)
     _wrap(DynamoHandler, "update_table", _update_table)
+    _wrap(DynamoHandler, "update_time_to_live", _update_time_to_live)
     _wrap(DynamoDBBackend, "delete_table", _delete_table)
     _wrap(DynamoDBBackend, "update_table_streams", _update_table_streams)
     for method in ("put_item", "update_item", "delete_item"):
@@ -107,7 +115,22 @@ def install() -> None:
     _wrap(DynamoDBBackend, "transact_write_items", _transact_write_items)
     _wrap(DynamoDBBackend, "execute_statement", _execute_statement)
     _wrap(Table, "describe", _describe)
+    _wrap(DynamoDBBackend, "tag_resource", _tag_resource)
     setattr(DynamoDBBackend, _INSTALLED, True)
+
+
+def _tag_resource(original: Callable[..., Any]) -> Callable[..., Any]:
+    """TagResource sets each key once, as AWS does ("if a tag key already exists, its value is
+    overwritten"). moto appends, so a retried TagResource held every key twice, and its
+    ListTagsOfResource, which pages by the first index of a key, then never ended."""
+
+    def tag_resource(self: Moto, arn: str, tags: dict[str, str]) -> None:
+        for table in self.tables.values():
+            if table.table_arn == arn:
+                table.tags = [t for t in table.tags if t["Key"] not in tags]
+        original(self, arn, tags)
+
+    return tag_resource
 
 
 def _wrap(cls: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
@@ -118,7 +141,10 @@ def _wrap(cls: type, name: str, make: Callable[[Callable[..., Any]], Callable[..
 # ---------------------------------------------------------------------------- replica state
 
 
-def _replica_seconds() -> float:
+def _replica_seconds(items: int = 0) -> float:
+    """How long a replica stays CREATING or DELETING: the realistic model, else the setting."""
+    if realistic.enabled():
+        return realistic.scaled(realistic.replica_seconds(items))
     try:
         seconds = float(os.environ.get(REPLICA_SECONDS_ENV, DEFAULT_REPLICA_SECONDS))
     except ValueError:
@@ -158,6 +184,8 @@ def _table_status(table: Moto, now: float) -> str | None:
     """CREATING or UPDATING while a replica change is under way, else None (moto's own)."""
     if now < getattr(table, "_ts_creating_until", 0.0):
         return "CREATING"
+    if realistic.busy(table, now):  # a GSI being created, updated or deleted
+        return "UPDATING"
     if any(status != "ACTIVE" for status in _view(table, now).values()):
         return "UPDATING"
     return None
@@ -206,9 +234,11 @@ def _replica_descriptions(table: Moto, now: float) -> list[dict[str, Any]]:
 
 def _describe(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
     def describe(self: Moto, base_key: str = "TableDescription") -> dict[str, Any]:
+        now = time.time()
+        realistic.settle(self, now)  # index phases that are over end before moto reads them
         result = original(self, base_key=base_key)
         desc = result[base_key]
-        now = time.time()
+        realistic.describe_indexes(self, desc, now)
         status = _table_status(self, now)
         if status:
             desc["TableStatus"] = status
@@ -284,11 +314,14 @@ def _create_table(original: Callable[..., Any]) -> Callable[..., Any]:
         body = self.body
         _check_table_class(body.get("TableClass"))
         result = original(self)
-        if body.get("TableClass") is None and not body.get("OnDemandThroughput"):
+        slow = realistic.enabled()
+        if body.get("TableClass") is None and not body.get("OnDemandThroughput") and not slow:
             return result
         table = self.dynamodb_backend.get_table(body["TableName"])
         _set_table_class(table, body.get("TableClass"), stamp=False)
         _set_on_demand(table, body.get("OnDemandThroughput"))
+        if slow:
+            realistic.start_table(table, time.time())
         return DynamoResult(table.describe())
 
     return create_table
@@ -303,8 +336,9 @@ def _update_table(original: Callable[..., Any]) -> Callable[..., Any]:
         backend = self.dynamodb_backend
         table = backend.get_table(body["TableName"])
         now = time.time()
+        realistic.settle(table, now)
         status = _table_status(table, now)
-        if status:
+        if status and not _deletes_backfilling_index(table, body, now):
             # AWS: "While it's UPDATING, you can't issue another UpdateTable request."
             raise ResourceInUseException(
                 f"Attempt to change a resource which is still in use: Table is being "
@@ -313,12 +347,16 @@ def _update_table(original: Callable[..., Any]) -> Callable[..., Any]:
         _prune(table, now)
         replica_update = _check_replica_updates(table, body.get("ReplicaUpdates"), now)
         _check_table_class(body.get("TableClass"))
+        before = {gsi.name: gsi for gsi in table.global_indexes}
         original(self)  # what moto handles itself: throughput, GSIs, billing, stream, ...
         _set_sse(table, body.get("SSESpecification"))
         _set_table_class(table, body.get("TableClass"), stamp=True)
         _set_on_demand(table, body.get("OnDemandThroughput"))
-        if body.get("GlobalSecondaryIndexUpdates"):
-            _propagate_indexes(table, body["GlobalSecondaryIndexUpdates"], time.time())
+        index_updates = body.get("GlobalSecondaryIndexUpdates")
+        if index_updates and isinstance(index_updates, list):
+            if realistic.enabled():
+                realistic.start_index_changes(table, index_updates, before, time.time())
+            _propagate_indexes(table, index_updates, time.time())
         if replica_update is not None:
             action, params = replica_update
             if action == "Create":
@@ -328,6 +366,35 @@ def _update_table(original: Callable[..., Any]) -> Callable[..., Any]:
         return DynamoResult(table.describe())
 
     return update_table
+
+
+def _deletes_backfilling_index(table: Moto, body: Mapping[str, Any], now: float) -> bool:
+    """Whether the request only deletes an index that is backfilling (AWS allows that)."""
+    updates = body.get("GlobalSecondaryIndexUpdates")
+    others = set(body) - {"TableName", "GlobalSecondaryIndexUpdates", "AttributeDefinitions"}
+    if others or not isinstance(updates, list) or len(updates) != 1:
+        return False
+    (update,) = updates
+    delete = update.get("Delete") if isinstance(update, dict) and len(update) == 1 else None
+    name = delete.get("IndexName") if isinstance(delete, dict) else None
+    return isinstance(name, str) and realistic.backfilling(table, name, now)
+
+
+def _update_time_to_live(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Realistic mode: one TTL change an hour, as AWS allows (the handler, not the backend
+    method, so that loading the saved state does not count as a change)."""
+
+    def update_time_to_live(self: Moto) -> Any:
+        table = _find_table(self.dynamodb_backend, self.body.get("TableName"))
+        if table is None:
+            return original(self)  # moto's own errors
+        now = time.time()
+        realistic.check_ttl_change(table, now)
+        result = original(self)
+        realistic.record_ttl_change(table, now)
+        return result
+
+    return update_time_to_live
 
 
 def _update_table_streams(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -383,10 +450,11 @@ def _propagate_indexes(table: Moto, updates: list[dict[str, Any]], now: float) -
                 name = (update.get(action) or {}).get("IndexName")
                 if name is None:
                     continue
-                if action == "Delete":
-                    indexes.pop(name, None)
-                elif name in own:
+                if name in own:  # created, updated, or DELETING (realistic mode keeps it listed)
                     indexes[name] = copy.deepcopy(own[name])
+                else:
+                    indexes.pop(name, None)
+                realistic.copy_phases(table, peer, [name])
         peer.global_indexes = list(indexes.values())
 
 
@@ -493,7 +561,7 @@ def _check_replica_key(table: Moto, params: Mapping[str, Any]) -> None:
 
 def _create_replica(table: Moto, params: Mapping[str, Any], now: float) -> None:
     region: str = params["RegionName"]
-    until = now + _replica_seconds()
+    until = now + _replica_seconds(len(table))
     spec = table.stream_specification or {}
     if not spec.get("StreamEnabled"):  # AWS turns the stream on for a global table
         table.set_stream_specification(
@@ -681,8 +749,9 @@ def _syncing_write(original: Callable[..., Any]) -> Callable[..., Any]:
     hold the key attributes, which is all the sync needs.
     """
 
-    def write(self: Moto, table_name: str, item_or_key: dict[str, Any], *args: Any,
-              **kwargs: Any) -> Any:
+    def write(
+        self: Moto, table_name: str, item_or_key: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
         try:
             return original(self, table_name, item_or_key, *args, **kwargs)
         finally:

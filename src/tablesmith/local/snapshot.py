@@ -54,7 +54,15 @@ SERVICES = ("dynamodb", "dynamodbstreams", "backup", "iam", "cloudwatch", "kms",
 
 # Extension state (see local/dynamodb.py and local/backup.py) that the document carries.
 _TABLE_EXTENSION_ATTRS = frozenset(
-    {"_ts_replicas", "_ts_creating_until", "_ts_sourced_at", "_ts_table_class", "_ts_on_demand"}
+    {
+        "_ts_replicas",
+        "_ts_creating_until",
+        "_ts_sourced_at",
+        "_ts_table_class",
+        "_ts_on_demand",
+        "_ts_index_phases",  # this one and the next: local/realistic.py
+        "_ts_ttl_changed_at",
+    }
 )
 _BACKUP_EXTENSION_ATTRS = frozenset(
     {"_ts_selections", "_ts_region_settings", "_ts_recovery_points"}  # the last: local/bulk.py
@@ -238,6 +246,15 @@ class ReplicaRecord(_Strict):
     kms_key: Str | None = None
 
 
+class IndexPhaseRecord(_Strict):
+    """A GSI change under way in the realistic mode (local/realistic.py)."""
+
+    phase: Literal["CREATING", "UPDATING", "DELETING"]
+    until: Stamp
+    backfill_from: Stamp | None = None
+    items: Count = 0
+
+
 def _check_attribute_value(value: Any, depth: int = 0) -> None:
     """A DynamoDB AttributeValue in the wire format (B and BS base64)."""
     if depth > MAX_DEPTH:
@@ -324,6 +341,8 @@ class TableState(_Strict):
     Replicas: Annotated[dict[Region, ReplicaRecord], Field(max_length=64)] = {}
     CreatingUntil: Stamp | None = None
     SourcedAt: Stamp | None = None
+    IndexPhases: Annotated[dict[Str, IndexPhaseRecord], Field(max_length=100)] = {}
+    TtlChangedAt: Stamp | None = None
     Items: list[dict[str, Any]] = []  # checked by _check_item
 
     def model_post_init(self, context: Any, /) -> None:
@@ -857,7 +876,14 @@ def _dump_table(table: Any) -> dict[str, Any]:
             region: {"phase": r["phase"], "until": float(r["until"]), "kms_key": r["kms_key"]}
             for region, r in replicas.items()
         }
-    for attr, key in (("_ts_creating_until", "CreatingUntil"), ("_ts_sourced_at", "SourcedAt")):
+    phases = getattr(table, "_ts_index_phases", None)
+    if phases:
+        state["IndexPhases"] = {name: dict(record) for name, record in phases.items()}
+    for attr, key in (
+        ("_ts_creating_until", "CreatingUntil"),
+        ("_ts_sourced_at", "SourcedAt"),
+        ("_ts_ttl_changed_at", "TtlChangedAt"),
+    ):
         value = getattr(table, attr, None)
         if value is not None and math.isfinite(value):
             state[key] = float(value)
@@ -1349,6 +1375,12 @@ def _restore_table(backend: Any, state: TableState) -> None:
         table._ts_creating_until = state.CreatingUntil
     if state.SourcedAt is not None:
         table._ts_sourced_at = state.SourcedAt
+    if state.IndexPhases:
+        table._ts_index_phases = {
+            name: record.model_dump() for name, record in state.IndexPhases.items()
+        }
+    if state.TtlChangedAt is not None:
+        table._ts_ttl_changed_at = state.TtlChangedAt
     shard, table.stream_shard = table.stream_shard, None  # no stream records for a reload
     try:
         for item in state.Items:
