@@ -50,6 +50,17 @@ class Target:
         return f"{where} ({self.region}" + (f", profile {self.profile})" if self.profile else ")")
 
 
+class _NoGaps(dict[str, tuple[str, ...]]):
+    """The embedded local target's gaps: none, in every region, so nothing is probed.
+
+    It is moto with tablesmith's extensions, which serve every feature the probes ask about
+    (tags, PITR, AWS Backup, CloudWatch); probing would cost four calls per region.
+    """
+
+    def get(self, key: str, default: Any = None) -> tuple[str, ...]:
+        return super().get(key, ())
+
+
 class Clients:
     """Thread-safe cache of boto3 clients per (service, region), counting every API call."""
 
@@ -61,7 +72,8 @@ class Clients:
         self.calls: Counter[str] = Counter()  # "dynamodb.DescribeTable" -> count
         self._key_managers: dict[str, str] = {}
         self._kms_lock = threading.Lock()  # one DescribeKey per key, even with 16 readers
-        self.gaps: dict[str, tuple[str, ...]] = {}  # region -> features the endpoint lacks
+        # region -> features the endpoint lacks (probed once per region, live.endpoint_gaps)
+        self.gaps: dict[str, tuple[str, ...]] = _NoGaps() if target.static_credentials else {}
         self._account: str | None = None  # "" once asked and the endpoint has no STS
 
     @property
@@ -169,18 +181,31 @@ class Clients:
                 self._account = str(self.client("sts").get_caller_identity()["Account"])
             return self._account
         from botocore.config import Config
+        from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-        try:  # the same session and endpoint; one attempt, short timeouts
-            with self._lock:
-                if self._session is None:
-                    self._session = self._make_session()
-            once = self._session.client(
-                "sts", region_name=self.target.region, endpoint_url=self.custom_endpoint,
-                config=Config(retries={"total_max_attempts": 1}, connect_timeout=5,
-                              read_timeout=10))
-            once.meta.events.register("before-call", self._count)
-            self._account = str(once.get_caller_identity()["Account"])
-        except Exception:  # any answer but an identity means "no STS here"
+        with self._lock:
+            if self._session is None:
+                self._session = self._make_session()
+        # the same session and endpoint, short timeouts; botocore's standard retries cover a
+        # throttle or a 5xx, and one that outlasts them is an error, never "no STS": caching
+        # that would drop the account from every trust policy of the run
+        sts = self._session.client(
+            "sts", region_name=self.target.region, endpoint_url=self.custom_endpoint,
+            config=Config(retries={"mode": "standard", "total_max_attempts": 4},
+                          connect_timeout=5, read_timeout=10))
+        sts.meta.events.register("before-call", self._count)
+        try:
+            self._account = str(sts.get_caller_identity()["Account"])
+        except (ConnectionError, HTTPClientError) as exc:
+            raise AwsError("reading the caller identity (STS GetCallerIdentity)",
+                           "ConnectionError", str(exc)) from exc
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if status >= 500 or status == 429 or "Throttl" in error_code(exc):
+                with aws_context("reading the caller identity (STS GetCallerIdentity)"):
+                    raise
+            self._account = ""  # an answer, but not an identity: no STS at this endpoint
+        except Exception:  # an unparseable answer: not STS either
             self._account = ""
         return self._account or None
 

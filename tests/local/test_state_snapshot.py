@@ -213,8 +213,9 @@ def test_round_trip_keeps_ids_arns_items_and_resources(applied: Path, tmp_path: 
     assert saved["format"] == 2 and saved["schema"] == "tablesmith-local-state"
     assert not (state / "state.pickle").exists()
 
-    planned = plan(state)  # a new process loads it, plans, saves it again
+    planned = plan(state)  # a new process loads it and plans: reads only, so nothing is saved
     assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert json.loads((state / "state.json").read_text()) == saved
     reloaded = json.loads(python(PROBE, str(state), "read"))
     assert reloaded == written
 
