@@ -93,9 +93,11 @@ class Backup(_Frozen):
     dr_vaults: tuple[BackupVault, ...] = ()  # one per replica region, sorted by region
 
 
-def _tags(table: Table, name: str, component: str) -> dict[str, str]:
-    # the module's tags: the table's, with the resource's Name and its own Component
-    return dict(sorted({**table.tags, "Name": name, "Component": component}.items()))
+def around_tags(table: Table, name: str, component: str) -> dict[str, str]:
+    """The module's tags of a resource around ``table``: the table's (without those that are
+    the table's alone, ``table_tags``), with the resource's Name and its own Component."""
+    base = table.tags if table.resource_tags is None else table.resource_tags
+    return dict(sorted({**base, "Name": name, "Component": component}.items()))
 
 
 def desired_backup(table: Table) -> Backup:
@@ -109,7 +111,7 @@ def desired_backup(table: Table) -> Backup:
     copy_regions = table.replicas if settings.copy_to_replica_regions else ()
     dr_vaults = tuple(
         BackupVault(name=dr_name, region=region,
-                    tags={**_tags(table, dr_name, "backup"), "Region": region})
+                    tags={**around_tags(table, dr_name, "backup"), "Region": region})
         for region in sorted(copy_regions))
     rule = BackupRule(
         name=f"{base}-backup-rule", target_vault=vault_name, schedule=settings.schedule,
@@ -124,12 +126,12 @@ def desired_backup(table: Table) -> Backup:
     plan_name = f"{base}-backup-plan"
     return Backup(
         vault=BackupVault(name=vault_name, region=table.region,
-                          tags=_tags(table, vault_name, "backup")),
+                          tags=around_tags(table, vault_name, "backup")),
         plan=BackupPlan(name=plan_name, region=table.region, rule=rule,
-                        tags=_tags(table, plan_name, "backup")),
+                        tags=around_tags(table, plan_name, "backup")),
         selection=BackupSelection(name=f"{base}-backup-selection", plan=plan_name,
                                   role=role_name, table=base),
-        role=BackupRole(name=role_name, tags=_tags(table, role_name, "iam")),
+        role=BackupRole(name=role_name, tags=around_tags(table, role_name, "iam")),
         dr_vaults=dr_vaults,
     )
 

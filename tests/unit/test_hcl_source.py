@@ -29,6 +29,7 @@ TENANTS_DEV: dict[str, Any] = {
     "backup": {"enabled": True, "retention_days": 7},
     "deletion_protection": False,
     "tags": {"Environment": "dev", **TAGS},
+    "table_tags": {"Name": "tenants", "Type": "DynamoDB"},  # main.tf merges them in
 }
 
 PRODUCTS_SIT: dict[str, Any] = {
@@ -54,6 +55,7 @@ PRODUCTS_SIT: dict[str, Any] = {
     "backup": {"enabled": True, "retention_days": 14, "schedule": "cron(0 2 * * ? *)"},
     "deletion_protection": False,
     "tags": {"Environment": "sit", **TAGS},
+    "table_tags": {"Name": "products", "Type": "DynamoDB"},  # main.tf merges them in
 }
 
 CAMPAIGNS_PROD: dict[str, Any] = {
@@ -80,6 +82,7 @@ CAMPAIGNS_PROD: dict[str, Any] = {
     "deletion_protection": True,
     "replicas": ["eu-west-1"],
     "tags": {"Environment": "prod", **TAGS, "DR": "enabled", "BackupPolicy": "hourly"},
+    "table_tags": {"Name": "campaigns", "Type": "DynamoDB"},  # main.tf merges them in
 }
 
 
@@ -209,6 +212,7 @@ def test_all_variables_map_to_native_paths(tmp_path: Path) -> None:
             },
             {"name": "ByB", "hash_key": "b"},
         ],
+        "table_tags": {"Name": "orders", "Type": "DynamoDB"},  # what main.tf merges in
     }
     layer = table.layer
     assert origin(layer, "stream", "view_type") == (9, "stream_view_type")
@@ -303,7 +307,7 @@ def test_meta_arguments_are_ignored(tmp_path: Path) -> None:
     )
     assert problems == []
     assert tables[0].name == "t"
-    assert tables[0].layer.data == {}
+    assert tables[0].layer.data == {"table_tags": {"Name": "t", "Type": "DynamoDB"}}
 
 
 # --------------------------------------------------------------------------- problems
@@ -458,6 +462,7 @@ def test_tfvars_file_is_one_table(tmp_path: Path) -> None:
         "partition_key": {"name": "id", "type": "S"},
         "tags": {"Environment": "qa"},
         "deletion_protection": True,
+        "table_tags": {"Name": "orders", "Type": "DynamoDB"},
     }
     assert origin(table.layer, "tags", "Environment") == (4, "tags.Environment")
     assert origin(table.layer, "deletion_protection") == (6, "enable_deletion_protection")

@@ -193,7 +193,13 @@ def table_settings(t: Table, env: Environment, *, claim: bool) -> dict[str, Any]
             "ok_actions": _FlowList(a.ok_actions),
             **{name: _rule(getattr(a, name)) for name in ALARM_RULES},
         }
-    body["tags"] = written_tags(t.tags, env, claim=claim)
+    if t.resource_tags is None:
+        body["tags"] = written_tags(t.tags, env, claim=claim)
+    else:  # some tags are the table's alone (the module's Name and Type)
+        body["tags"] = written_tags(t.resource_tags, env, claim=claim)
+        body["table_tags"] = {
+            k: v for k, v in sorted(t.tags.items()) if t.resource_tags.get(k) != v
+        }
     return body
 
 
@@ -213,7 +219,16 @@ def written_tags(tags: Mapping[str, str], env: Environment, *, claim: bool) -> d
 
 
 def write_spec(directory: Path, env_name: str, text: str, *, force: bool) -> Path:
-    """Write ``text`` to ``directory/<env>.yaml``; an existing file only with ``force``.
+    """Write ``text`` to ``directory/<env>.yaml``; an existing file only with ``force``."""
+    from tablesmith.errors import UsageError
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", env_name):
+        raise UsageError(f"environment name {env_name!r} cannot be a file name")
+    return write_file(directory, f"{env_name}.yaml", text, force=force)
+
+
+def write_file(directory: Path, name: str, text: str, *, force: bool) -> Path:
+    """Write ``text`` to ``directory/name``; an existing file only with ``force``.
 
     Symlinks are never followed: the directory and the file are opened with ``O_NOFOLLOW``
     (a symlinked directory or file is refused, not written through).
@@ -223,8 +238,6 @@ def write_spec(directory: Path, env_name: str, text: str, *, force: bool) -> Pat
 
     from tablesmith.errors import UsageError
 
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", env_name):
-        raise UsageError(f"environment name {env_name!r} cannot be a file name")
     nofollow = getattr(os, "O_NOFOLLOW", 0)
     directory.mkdir(parents=True, exist_ok=True)
     try:
@@ -235,7 +248,6 @@ def write_spec(directory: Path, env_name: str, text: str, *, force: bool) -> Pat
         raise UsageError(
             f"cannot use {directory} as the output directory: {exc.strerror}"
         ) from None
-    name = f"{env_name}.yaml"
     target = directory / name
     # O_NONBLOCK: a FIFO planted at the name must not hang the command (it is refused below)
     flags = (

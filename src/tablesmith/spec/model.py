@@ -161,6 +161,9 @@ class TableSettings(_Frozen):
     backup: Backup
     alarms: Alarms
     tags: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    # tags on the table alone, over ``tags``: the resources around it (backup vault, plan,
+    # role, alarms) get ``tags`` without these (the module's ``Name`` and ``Type``)
+    table_tags: dict[StrictStr, StrictStr] = Field(default_factory=dict)
 
 
 class Quotas(_Frozen):
@@ -273,6 +276,10 @@ class Table(_Frozen):
     table_class: TableClass
     replicas: tuple[str, ...] = ()  # sorted region names
     tags: dict[str, str]
+    # The tags the resources around the table start from (each adds its Name and Component);
+    # None: the table's own. Set by the spec when some tags are the table's alone
+    # (``table_tags``); None on tables read from AWS.
+    resource_tags: dict[str, str] | None = None
     # Intent for the resources around the table (AWS Backup, CloudWatch). Set by the spec;
     # None on tables read from AWS, whose backup and alarms are read as resources of their own.
     backup: Backup | None = None

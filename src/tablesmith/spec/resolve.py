@@ -168,6 +168,9 @@ def resolve_table(
     # (an imported table, until `import --claim`)
     tags = {**settings.tags} if OWNERSHIP_TAG in nulled else \
         {**settings.tags, OWNERSHIP_TAG: env.name}
+    # table_tags (the module's Name and Type) are the table's alone, not its resources'
+    resource_tags = dict(sorted(tags.items())) if settings.table_tags else None
+    tags = {**tags, **settings.table_tags}
     table = Table(
         name=name,
         table_name=env.physical_name(name),
@@ -190,6 +193,7 @@ def resolve_table(
         backup=settings.backup,
         alarms=settings.alarms,
         tags=dict(sorted(tags.items())),
+        resource_tags=resource_tags,
     )
     _check_alarm_names(report, table, settings, name_origin)
     if any(d.severity == "error" for d in report.found):
@@ -808,17 +812,23 @@ def _check_tags(report: _Reporter, settings: TableSettings, conventions: Convent
         extra = ", ".join(sorted(added - set(tags)))
         report.add(("tags",), f"{len(tags)} tags (+{extra} added by tablesmith): AWS allows "
                    f"{MAX_TAGS} per resource", f"remove at least {count - MAX_TAGS} tag(s)")
-    for key, value in tags.items():
-        if not 1 <= len(key) <= 128 or not _tag_text(key):
-            report.add(("tags", key), f"tag key {key!r} is not valid",
-                       "1-128 letters, digits, spaces and _ . : / = + - @ (no tabs, newlines "
-                       "or other control characters)")
-        elif key.lower().startswith("aws:"):
-            report.add(("tags", key), f"tag key '{key}' uses the reserved prefix 'aws:'")
-        if len(value) > 256 or not _tag_text(value):
-            report.add(("tags", key), f"tag value of {key!r} is not valid",
-                       "0-256 letters, digits, spaces and _ . : / = + - @ (no tabs, newlines "
-                       "or other control characters)")
+    on_table = len(set(tags) | set(settings.table_tags) | {OWNERSHIP_TAG})
+    if on_table > MAX_TAGS:
+        report.add(("table_tags",), f"the table carries {on_table} tags with its table_tags: "
+                   f"AWS allows {MAX_TAGS} per resource",
+                   f"remove at least {on_table - MAX_TAGS} tag(s)")
+    for setting, written in (("tags", tags), ("table_tags", settings.table_tags)):
+        for key, value in written.items():
+            if not 1 <= len(key) <= 128 or not _tag_text(key):
+                report.add((setting, key), f"tag key {key!r} is not valid",
+                           "1-128 letters, digits, spaces and _ . : / = + - @ (no tabs, "
+                           "newlines or other control characters)")
+            elif key.lower().startswith("aws:"):
+                report.add((setting, key), f"tag key '{key}' uses the reserved prefix 'aws:'")
+            if len(value) > 256 or not _tag_text(value):
+                report.add((setting, key), f"tag value of {key!r} is not valid",
+                           "0-256 letters, digits, spaces and _ . : / = + - @ (no tabs, "
+                           "newlines or other control characters)")
 
 
 def _tag_text(text: str) -> bool:
