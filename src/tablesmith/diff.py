@@ -20,7 +20,11 @@ Algorithm, per table (tables are independent and may be applied concurrently):
 5. Tables that exist but are not in the spec are never touched, except owned orphans with
    ``prune`` (``DeleteTable``, DELETES_DATA).
 
-Every hazard is attached here, where the operation is made.
+Every hazard is attached here, where the operation is made, and so is every operation's
+category (``plan.Category``): ``new`` for what is in the spec and not live, ``drift`` for what
+exists and differs, ``module-defect`` where the live state is what the reference Terraform
+module makes and the spec corrects one of its known defects (each with a one-line reason:
+``MODULE_*`` below and in ``around/``), ``destroy`` for ``tablesmith destroy``.
 """
 
 from __future__ import annotations
@@ -36,8 +40,10 @@ from tablesmith.around.alarms import (
 from tablesmith.around.backup import diff_backup, diff_backup_destroy
 from tablesmith.around.backup import notices as backup_notices
 from tablesmith.errors import PlanError
+from tablesmith.handover import MANAGED_BY, tag_notice
 from tablesmith.hazards import HazardCode
 from tablesmith.plan import (
+    Category,
     CreateGsi,
     CreateReplica,
     CreateTable,
@@ -67,13 +73,32 @@ if TYPE_CHECKING:
 
 Ops = list[Any]
 
-_MIGRATE = ("to keep the data, create a new table with the new keys, copy the items "
-            "(export to S3 + import, or a scan-and-write job), switch readers, then remove "
-            "the old table")
+# the reference module's replica block (``replica { region_name, point_in_time_recovery }``)
+# sets neither tags (no ``propagate_tags``) nor deletion protection, and AWS copies neither
+MODULE_REPLICA_PROTECTION = (
+    "the Terraform module protects only the primary table: its replica "
+    "in {region} could be deleted on its own"
+)
+MODULE_REPLICA_TAGS = (
+    "the Terraform module does not tag its replica (no propagate_tags) and "
+    "AWS copies no tags: the replica in {region} has none"
+)
+
+_MIGRATE = (
+    "to keep the data, create a new table with the new keys, copy the items "
+    "(export to S3 + import, or a scan-and-write job), switch readers, then remove "
+    "the old table"
+)
 
 
-def plan_environment(live: LiveState, desired: Sequence[Table], *, environment: str,
-                     prune: bool = False, lift_protection: bool = False) -> Plan:
+def plan_environment(
+    live: LiveState,
+    desired: Sequence[Table],
+    *,
+    environment: str,
+    prune: bool = False,
+    lift_protection: bool = False,
+) -> Plan:
     """The plan that makes AWS hold ``desired`` (and, with ``prune``, drops owned orphans)."""
     ops: Ops = []
     drift: list[str] = []
@@ -90,21 +115,43 @@ def plan_environment(live: LiveState, desired: Sequence[Table], *, environment: 
         orphan = live.tables.get(name)
         if orphan is not None:
             ops += _around_removal(live, name, orphan.table)
-            ops += _removal(orphan, lift_protection, reason="not in the spec (--prune)")
+            ops += _removal(
+                orphan, lift_protection, reason="not in the spec (--prune)", category=Category.DRIFT
+            )
     ops, notices = _drop_unsupported(ops, live.unsupported)
+    notices += tuple(_terraform_notices(live, ops))
     notices += tuple(backup_notices(live.advanced_dynamodb_backup, desired))
     notices += live.notes
     notices += tuple(drift)
-    return Plan(environment=environment, region=live.region, desired=_sorted(desired),
-                operations=tuple(ops), fingerprint=live.fingerprint(
-                    [t.table_name for t in desired] + list(live.orphans)),
-                orphans=tuple(sorted(live.orphans)), notices=notices)
+    return Plan(
+        environment=environment,
+        region=live.region,
+        desired=_sorted(desired),
+        operations=tuple(ops),
+        fingerprint=live.fingerprint([t.table_name for t in desired] + list(live.orphans)),
+        orphans=tuple(sorted(live.orphans)),
+        notices=notices,
+    )
+
+
+def _terraform_notices(live: LiveState, ops: Ops) -> list[str]:
+    """Tables this plan changes that are tagged ManagedBy=Terraform: Terraform may still hold
+    them, and would revert the plan (``tablesmith.handover``)."""
+    key, value = MANAGED_BY
+    changed = sorted({op.table for op in ops})
+    return [
+        tag_notice(name)
+        for name in changed
+        if (current := live.tables.get(name)) is not None and current.table.tags.get(key) == value
+    ]
 
 
 def _sorted(tables: Sequence[Table]) -> tuple[Table, ...]:
     """Tables by name, tags sorted: the same spec always gives the same plan JSON."""
-    return tuple(t.model_copy(update={"tags": dict(sorted(t.tags.items()))})
-                 for t in sorted(tables, key=lambda t: t.table_name))
+    return tuple(
+        t.model_copy(update={"tags": dict(sorted(t.tags.items()))})
+        for t in sorted(tables, key=lambda t: t.table_name)
+    )
 
 
 def _around(live: LiveState, table: Table) -> Ops:
@@ -132,8 +179,12 @@ _FEATURE_OPS = {
     "tags": ("TagResource", "UntagResource"),
     "pitr": ("UpdatePitr",),
 }
-_FEATURE_NAMES = {"tags": "tagging", "pitr": "point-in-time recovery",
-                  "backup": "AWS Backup", "cloudwatch": "CloudWatch alarms"}
+_FEATURE_NAMES = {
+    "tags": "tagging",
+    "pitr": "point-in-time recovery",
+    "backup": "AWS Backup",
+    "cloudwatch": "CloudWatch alarms",
+}
 
 
 def _drop_unsupported(ops: Ops, unsupported: tuple[str, ...]) -> tuple[Ops, tuple[str, ...]]:
@@ -141,13 +192,20 @@ def _drop_unsupported(ops: Ops, unsupported: tuple[str, ...]) -> tuple[Ops, tupl
     for feature in unsupported:
         names = _FEATURE_OPS.get(feature, ())
         ops = [op for op in ops if op.op not in names]
-        notices.append(f"the endpoint does not implement {_FEATURE_NAMES[feature]}: "
-                       "it is not managed there")
+        notices.append(
+            f"the endpoint does not implement {_FEATURE_NAMES[feature]}: it is not managed there"
+        )
     return ops, tuple(notices)
 
 
-def plan_destroy(live: LiveState, desired: Sequence[Table], *, environment: str,
-                 lift_protection: bool = False, remaining: Sequence[Table] = ()) -> Plan:
+def plan_destroy(
+    live: LiveState,
+    desired: Sequence[Table],
+    *,
+    environment: str,
+    lift_protection: bool = False,
+    remaining: Sequence[Table] = (),
+) -> Plan:
     """The plan that removes every table of ``desired`` that exists, replicas first.
 
     ``remaining``: the environment's other tables (a ``--table`` destroy), which keep what
@@ -157,24 +215,33 @@ def plan_destroy(live: LiveState, desired: Sequence[Table], *, environment: str,
     for table in sorted(desired, key=lambda t: t.table_name):
         # destroying a table takes its backup plan and selection with it: DELETES_DATA (on
         # the table) is the decision that matters, so DISABLES_RECOVERY is not asked again
-        ops += [_without(op, HazardCode.DISABLES_RECOVERY)
-                for op in _around_removal(live, table.table_name, table)]
+        ops += [
+            _without(op, HazardCode.DISABLES_RECOVERY).model_copy(
+                update={"category": Category.DESTROY}
+            )
+            for op in _around_removal(live, table.table_name, table)
+        ]
         current = live.tables.get(table.table_name)
         if current is not None:
-            ops += _removal(current, lift_protection, reason="destroy")
+            ops += _removal(current, lift_protection, reason="destroy", category=Category.DESTROY)
     # the shared alarm stays while another table of the environment still wants it
     gone = {t.table_name for t in desired}
     ops = dedupe_alarm_ops(ops, [t for t in remaining if t.table_name not in gone])
-    return Plan(environment=environment, region=live.region, destroy=True,
-                desired=_sorted(desired), operations=tuple(ops),
-                fingerprint=live.fingerprint([t.table_name for t in desired]))
+    return Plan(
+        environment=environment,
+        region=live.region,
+        destroy=True,
+        desired=_sorted(desired),
+        operations=tuple(ops),
+        fingerprint=live.fingerprint([t.table_name for t in desired]),
+    )
 
 
 def _without(op: Any, code: HazardCode) -> Any:
     return op.model_copy(update={"hazards": tuple(h for h in op.hazards if h.code != code)})
 
 
-def _removal(live: LiveTable, lift_protection: bool, *, reason: str) -> Ops:
+def _removal(live: LiveTable, lift_protection: bool, *, reason: str, category: Category) -> Ops:
     """Delete a table: lift protection (if asked), replicas one by one, then the table."""
     t = live.table
     protected = [r.region for r in live.replica_states if r.deletion_protection]
@@ -184,80 +251,153 @@ def _removal(live: LiveTable, lift_protection: bool, *, reason: str) -> Ops:
         raise PlanError(
             f"table '{t.table_name}' has deletion protection (in {', '.join(protected)}); "
             "to delete it anyway re-run with --lift-deletion-protection "
-            "--allow-hazards DELETES_DATA")
+            "--allow-hazards DELETES_DATA"
+        )
     ops: Ops = []
     if t.deletion_protection:
-        ops.append(UpdateDeletionProtection(table=t.table_name, region=t.region, before=True,
-                                            after=False, reason=f"{reason}: lift protection"))
+        ops.append(
+            UpdateDeletionProtection(
+                table=t.table_name,
+                region=t.region,
+                before=True,
+                after=False,
+                category=category,
+                reason=f"{reason}: lift protection",
+            )
+        )
     for replica in live.replica_states:
         if replica.deletion_protection:
-            ops.append(UpdateDeletionProtection(table=t.table_name, region=replica.region,
-                                                before=True, after=False,
-                                                reason=f"{reason}: lift protection"))
-        ops.append(_delete_replica(t, replica.region, reason))
-    ops.append(DeleteTable(table=t.table_name, region=t.region, before=t,
-                           item_count=live.item_count, reason=reason).with_hazard(
-        HazardCode.DELETES_DATA,
-        f"table '{t.table_name}' and its ~{live.item_count} item(s) will be deleted",
-        "take an on-demand backup first (aws dynamodb create-backup)"))
+            ops.append(
+                UpdateDeletionProtection(
+                    table=t.table_name,
+                    region=replica.region,
+                    before=True,
+                    after=False,
+                    category=category,
+                    reason=f"{reason}: lift protection",
+                )
+            )
+        ops.append(_delete_replica(t, replica.region, reason, category))
+    ops.append(
+        DeleteTable(
+            table=t.table_name,
+            region=t.region,
+            before=t,
+            item_count=live.item_count,
+            reason=reason,
+            category=category,
+        ).with_hazard(
+            HazardCode.DELETES_DATA,
+            f"table '{t.table_name}' and its ~{live.item_count} item(s) will be deleted",
+            "take an on-demand backup first (aws dynamodb create-backup)",
+        )
+    )
     return ops
 
 
-def _delete_replica_ops(t: Table, replica: ReplicaState | None, region: str,
-                        reason: str) -> Ops:
+def _delete_replica_ops(t: Table, replica: ReplicaState | None, region: str, reason: str) -> Ops:
+    # both callers act on what the spec no longer holds as it is: drift
     """Delete one replica, lifting its own deletion protection first (AWS refuses otherwise)."""
     ops: Ops = []
     if replica is not None and replica.deletion_protection:
-        ops.append(UpdateDeletionProtection(
-            table=t.table_name, region=region, before=True, after=False,
-            reason=f"{reason}: lift the replica's protection").with_hazard(
-            HazardCode.LIFTS_PROTECTION,
-            f"deletion protection of '{t.table_name}' in {region} is lifted to delete it"))
-    return [*ops, _delete_replica(t, region, reason)]
+        ops.append(
+            UpdateDeletionProtection(
+                table=t.table_name,
+                region=region,
+                before=True,
+                after=False,
+                category=Category.DRIFT,
+                reason=f"{reason}: lift the replica's protection",
+            ).with_hazard(
+                HazardCode.LIFTS_PROTECTION,
+                f"deletion protection of '{t.table_name}' in {region} is lifted to delete it",
+            )
+        )
+    return [*ops, _delete_replica(t, region, reason, Category.DRIFT)]
 
 
-def _delete_replica(t: Table, region: str, reason: str) -> Any:
-    return DeleteReplica(table=t.table_name, region=t.region, replica_region=region,
-                         reason=reason).with_hazard(
+def _delete_replica(t: Table, region: str, reason: str, category: Category) -> Any:
+    return DeleteReplica(
+        table=t.table_name, region=t.region, replica_region=region, reason=reason, category=category
+    ).with_hazard(
         HazardCode.DELETES_DATA,
         f"the replica of '{t.table_name}' in {region} and its copy of the data will be deleted",
-        "make sure no application writes to that region first")
+        "make sure no application writes to that region first",
+    )
 
 
 def diff_table(live: LiveTable | None, want: Table) -> Ops:
     """The operations that turn ``live`` (None: absent) into ``want``, in apply order."""
     if live is None:
-        return _create(want, reason="new table")
+        return _create(want, reason="new table", category=Category.NEW)
     have = live.table
     if _structure(have) != _structure(want):
         return _replace(live, want)
     ops: Ops = []
     name, region = want.table_name, want.region
     if have.billing_mode != want.billing_mode:
-        ops.append(UpdateBillingMode(table=name, region=region, before=have.billing_mode,
-                                     after=want.billing_mode).with_hazard(
-            HazardCode.COST_CHANGE, "billing switches to on-demand; AWS allows one switch "
-            "per 24 hours"))
+        ops.append(
+            UpdateBillingMode(
+                table=name,
+                region=region,
+                before=have.billing_mode,
+                after=want.billing_mode,
+                category=Category.DRIFT,
+            ).with_hazard(
+                HazardCode.COST_CHANGE,
+                "billing switches to on-demand; AWS allows one switch per 24 hours",
+            )
+        )
     for region_gone in sorted(set(have.replicas) - set(want.replicas)):
-        ops += _delete_replica_ops(want, live.replica(region_gone), region_gone,
-                                   "replica not in the spec")
+        ops += _delete_replica_ops(
+            want, live.replica(region_gone), region_gone, "replica not in the spec"
+        )
     ops += _stream_off(have, want)
     ops += _indexes(live, want)
     ops += _stream_on(have, want)
     if have.encryption != want.encryption:
-        ops.append(UpdateSse(table=name, region=region, before=have.encryption,
-                             after=want.encryption))
+        ops.append(
+            UpdateSse(
+                table=name,
+                region=region,
+                before=have.encryption,
+                after=want.encryption,
+                category=Category.DRIFT,
+            )
+        )
     if have.table_class != want.table_class:
-        ops.append(UpdateTableClass(table=name, region=region, before=have.table_class,
-                                    after=want.table_class).with_hazard(
-            HazardCode.COST_CHANGE, f"table class {have.table_class} -> {want.table_class} "
-            "changes storage and request prices"))
+        ops.append(
+            UpdateTableClass(
+                table=name,
+                region=region,
+                before=have.table_class,
+                after=want.table_class,
+                category=Category.DRIFT,
+            ).with_hazard(
+                HazardCode.COST_CHANGE,
+                f"table class {have.table_class} -> {want.table_class} "
+                "changes storage and request prices",
+            )
+        )
     if have.on_demand_throughput != want.on_demand_throughput:
-        ops.append(UpdateOnDemandThroughput(table=name, region=region,
-                                            before=have.on_demand_throughput,
-                                            after=want.on_demand_throughput))
-    ops += _settings(want, region, have.deletion_protection, have.point_in_time_recovery,
-                     None, replica=False)
+        ops.append(
+            UpdateOnDemandThroughput(
+                table=name,
+                region=region,
+                before=have.on_demand_throughput,
+                after=want.on_demand_throughput,
+                category=Category.DRIFT,
+            )
+        )
+    ops += _settings(
+        want,
+        region,
+        have.deletion_protection,
+        have.point_in_time_recovery,
+        None,
+        replica=False,
+        category=Category.DRIFT,
+    )
     ops += _ttl(live, want)
     ops += _adopting(have, want, _tags(want, region, have.tags))
     live_regions = set(have.replicas)
@@ -266,8 +406,20 @@ def diff_table(live: LiveTable | None, want: Table) -> Ops:
             ops += _new_replica(want, replica_region)
     for replica_region in want.replicas:
         state = live.replica(replica_region)
-        if state is not None and state.status != "CREATING":
-            ops += _replica_settings(want, state)
+        if state is not None and state.status == "CREATING":
+            # still being made (an apply stopped in its wait): it has none of its own settings
+            # yet, as a new one; leaving them out, the next apply would stop one short
+            ops += _settings(
+                want,
+                replica_region,
+                False,
+                PointInTimeRecovery(enabled=False, recovery_period_days=35),
+                {},
+                replica=True,
+                category=Category.NEW,
+            )
+        elif state is not None:
+            ops += _replica_settings(want, have, state)
     return ops
 
 
@@ -276,17 +428,34 @@ def _structure(t: Table) -> tuple[Any, ...]:
     return (t.partition_key, t.sort_key, t.local_secondary_indexes)
 
 
-def _create(want: Table, *, reason: str) -> Ops:
+def _create(want: Table, *, reason: str, category: Category) -> Ops:
+    """CreateTable and what it cannot set (``category``: new, or drift for a replacement)."""
     name, region = want.table_name, want.region
-    ops: Ops = [CreateTable(table=name, region=region, after=want, reason=reason)]
+    ops: Ops = [
+        CreateTable(table=name, region=region, after=want, reason=reason, category=category)
+    ]
     defaults = PointInTimeRecovery(enabled=False, recovery_period_days=35)
-    ops += _settings(want, region, want.deletion_protection, defaults, want.tags, replica=False)
+    ops += _settings(
+        want,
+        region,
+        want.deletion_protection,
+        defaults,
+        want.tags,
+        replica=False,
+        category=category,
+    )
     if want.ttl.enabled:
-        ops.append(UpdateTtl(table=name, region=region,
-                             before=want.ttl.model_copy(update={"enabled": False}),
-                             after=want.ttl))
+        ops.append(
+            UpdateTtl(
+                table=name,
+                region=region,
+                before=want.ttl.model_copy(update={"enabled": False}),
+                after=want.ttl,
+                category=category,
+            )
+        )
     for replica_region in want.replicas:
-        ops += _new_replica(want, replica_region)
+        ops += _new_replica(want, replica_region, category)
     return ops
 
 
@@ -299,21 +468,38 @@ def _replace(live: LiveTable, want: Table) -> Ops:
         changed.append("local secondary indexes")
     ops: Ops = []
     if have.deletion_protection:
-        ops.append(UpdateDeletionProtection(
-            table=want.table_name, region=want.region, before=True, after=False,
-            reason="replacement needs protection lifted").with_hazard(
-            HazardCode.LIFTS_PROTECTION,
-            f"deletion protection of '{want.table_name}' is lifted to replace it"))
+        ops.append(
+            UpdateDeletionProtection(
+                table=want.table_name,
+                region=want.region,
+                before=True,
+                after=False,
+                category=Category.DRIFT,
+                reason="replacement needs protection lifted",
+            ).with_hazard(
+                HazardCode.LIFTS_PROTECTION,
+                f"deletion protection of '{want.table_name}' is lifted to replace it",
+            )
+        )
     for replica in live.replica_states:
         ops += _delete_replica_ops(want, replica, replica.region, "replacement")
-    ops.append(ReplaceTable(
-        table=want.table_name, region=want.region, before=have, after=want,
-        item_count=live.item_count, reason=f"{' and '.join(changed)} changed").with_hazard(
-        HazardCode.REPLACES_TABLE,
-        f"DynamoDB cannot change the {' or '.join(changed)} of '{want.table_name}' in place: "
-        f"the table would be deleted with its ~{live.item_count} item(s) and created again",
-        _MIGRATE))
-    create = _create(want, reason="replacement")
+    ops.append(
+        ReplaceTable(
+            table=want.table_name,
+            region=want.region,
+            before=have,
+            after=want,
+            item_count=live.item_count,
+            reason=f"{' and '.join(changed)} changed",
+            category=Category.DRIFT,
+        ).with_hazard(
+            HazardCode.REPLACES_TABLE,
+            f"DynamoDB cannot change the {' or '.join(changed)} of '{want.table_name}' in place: "
+            f"the table would be deleted with its ~{live.item_count} item(s) and created again",
+            _MIGRATE,
+        )
+    )
+    create = _create(want, reason="replacement", category=Category.DRIFT)
     return ops + create[1:]  # ReplaceTable does the CreateTable itself
 
 
@@ -329,42 +515,65 @@ def _indexes(live: LiveTable, want: Table) -> Ops:
         target = wanted.get(index_name)
         if target == current and index_name not in lagging:
             continue
-        why = "not in the spec" if target is None else "keys or projection changed " \
-            "(DynamoDB cannot modify them in place)"
+        why = (
+            "not in the spec"
+            if target is None
+            else "keys or projection changed (DynamoDB cannot modify them in place)"
+        )
         if target == current:
             # AWS cannot make a GSI on one replica: made again on the table, it reaches all
-            why = (f"the replica in {', '.join(lagging[index_name])} lacks it or holds "
-                   "another version; made again on the table, it reaches every replica")
-        deletes.append(DeleteGsi(table=name, region=region, before=current,
-                                 reason=why).with_hazard(
-            HazardCode.DELETES_INDEX,
-            f"index '{index_name}' is deleted: queries on it fail until it is back"
-            if target is not None else f"index '{index_name}' is deleted: queries on it fail"))
+            why = (
+                f"the replica in {', '.join(lagging[index_name])} lacks it or holds "
+                "another version; made again on the table, it reaches every replica"
+            )
+        deletes.append(
+            DeleteGsi(
+                table=name, region=region, before=current, reason=why, category=Category.DRIFT
+            ).with_hazard(
+                HazardCode.DELETES_INDEX,
+                f"index '{index_name}' is deleted: queries on it fail until it is back"
+                if target is not None
+                else f"index '{index_name}' is deleted: queries on it fail",
+            )
+        )
     for index_name in sorted(wanted):
         target = wanted[index_name]
         if have.get(index_name) == target and index_name not in lagging:
             continue
-        op = CreateGsi(table=name, region=region, after=target, item_count=live.item_count,
-                       reason="new index" if index_name not in have else "recreated")
+        op = CreateGsi(
+            table=name,
+            region=region,
+            after=target,
+            item_count=live.item_count,
+            reason="new index" if index_name not in have else "recreated",
+            category=Category.NEW if index_name not in have else Category.DRIFT,
+        )
         if live.item_count > 0:
             op = op.with_hazard(
                 HazardCode.INDEX_BACKFILL,
-                f"index '{index_name}' backfills ~{live.item_count} item(s) before it is usable")
+                f"index '{index_name}' backfills ~{live.item_count} item(s) before it is usable",
+            )
         creates.append(op)
     return deletes + creates
 
 
 def _judged_replicas(live: LiveTable, want: Table) -> list[ReplicaState]:
     """Replicas whose GSIs were read and that the spec keeps (others go or are not made)."""
-    return [r for r in live.replica_states
-            if r.global_secondary_indexes is not None and r.region in want.replicas]
+    return [
+        r
+        for r in live.replica_states
+        if r.global_secondary_indexes is not None and r.region in want.replicas
+    ]
 
 
 def _settling(live: LiveTable, replica: ReplicaState, index_name: str) -> bool:
     """Is the index still on its way (being built on the table or the replica)?"""
     table_index = live.indexes.get(index_name)
-    return (replica.status != "ACTIVE" or index_name in replica.indexes_in_progress
-            or (table_index is not None and table_index.status != "ACTIVE"))
+    return (
+        replica.status != "ACTIVE"
+        or index_name in replica.indexes_in_progress
+        or (table_index is not None and table_index.status != "ACTIVE")
+    )
 
 
 def _lagging_replicas(live: LiveTable, want: Table) -> dict[str, list[str]]:
@@ -401,12 +610,16 @@ def replica_index_notices(live: LiveTable, want: Table) -> list[str]:
             notices.append(
                 f"{where} has index '{index_name}', which the table has not: AWS cannot "
                 "delete a GSI on one replica; remove the replica from the spec, apply, and "
-                "add it again")
+                "add it again"
+            )
         for index_name in sorted(table_gsis):
-            if theirs.get(index_name) != table_gsis[index_name] and \
-                    _settling(live, replica, index_name):
-                notices.append(f"{where} does not yet match index '{index_name}' (still "
-                               "being built or propagated): plan again once it is ACTIVE")
+            if theirs.get(index_name) != table_gsis[index_name] and _settling(
+                live, replica, index_name
+            ):
+                notices.append(
+                    f"{where} does not yet match index '{index_name}' (still "
+                    "being built or propagated): plan again once it is ACTIVE"
+                )
     return notices
 
 
@@ -416,15 +629,27 @@ def _stream_off(have: Table, want: Table) -> Ops:
     if want.stream.enabled and want.stream.view_type == have.stream.view_type:
         return []
     # AWS cannot change a stream's view type in place: it is disabled, then enabled again
-    again = " (to change its view type it is disabled, then enabled again)" \
-        if want.stream.enabled else ""
-    return [UpdateStream(table=want.table_name, region=want.region, before=have.stream,
-                         after=Stream(enabled=False, view_type=have.stream.view_type),
-                         reason="stream off" + again).with_hazard(
-        HazardCode.STREAM_ARN_CHANGES,
-        f"the stream of '{want.table_name}' is disabled{again}: its consumers "
-        "(Lambda triggers, Kinesis adapters) lose their position and must move to the new "
-        "stream ARN", "drain consumers first")]
+    again = (
+        " (to change its view type it is disabled, then enabled again)"
+        if want.stream.enabled
+        else ""
+    )
+    return [
+        UpdateStream(
+            table=want.table_name,
+            region=want.region,
+            before=have.stream,
+            after=Stream(enabled=False, view_type=have.stream.view_type),
+            reason="stream off" + again,
+            category=Category.DRIFT,
+        ).with_hazard(
+            HazardCode.STREAM_ARN_CHANGES,
+            f"the stream of '{want.table_name}' is disabled{again}: its consumers "
+            "(Lambda triggers, Kinesis adapters) lose their position and must move to the new "
+            "stream ARN",
+            "drain consumers first",
+        )
+    ]
 
 
 def _stream_on(have: Table, want: Table) -> Ops:
@@ -432,39 +657,67 @@ def _stream_on(have: Table, want: Table) -> Ops:
         return []
     if have.stream.enabled and have.stream.view_type == want.stream.view_type:
         return []
-    return [UpdateStream(table=want.table_name, region=want.region,
-                         before=Stream(enabled=False, view_type=have.stream.view_type),
-                         after=want.stream, reason="stream on")]
+    return [
+        UpdateStream(
+            table=want.table_name,
+            region=want.region,
+            before=Stream(enabled=False, view_type=have.stream.view_type),
+            after=want.stream,
+            reason="stream on",
+            category=Category.DRIFT,
+        )
+    ]
 
 
-def _settings(want: Table, region: str, protection: bool, pitr: PointInTimeRecovery,
-              tags: dict[str, str] | None, *, replica: bool) -> Ops:
-    """Deletion protection, PITR and tags (unless None): what each region holds on its own."""
+def _settings(
+    want: Table,
+    region: str,
+    protection: bool,
+    pitr: PointInTimeRecovery,
+    tags: dict[str, str] | None,
+    *,
+    replica: bool,
+    category: Category,
+) -> Ops:
+    """Deletion protection, PITR and tags (unless None): what each region holds on its own.
+
+    ``category``: new (a table or replica being made) or drift (an existing one).
+    """
     ops: Ops = []
     name = want.table_name
     where = f" in {region}" if replica else ""
     if protection != want.deletion_protection:
-        protect: Any = UpdateDeletionProtection(table=name, region=region, before=protection,
-                                                after=want.deletion_protection)
+        protect: Any = UpdateDeletionProtection(
+            table=name,
+            region=region,
+            before=protection,
+            after=want.deletion_protection,
+            category=category,
+        )
         if protection:
-            protect = protect.with_hazard(HazardCode.LIFTS_PROTECTION,
-                                          f"deletion protection of '{name}'{where} is turned off")
+            protect = protect.with_hazard(
+                HazardCode.LIFTS_PROTECTION, f"deletion protection of '{name}'{where} is turned off"
+            )
         ops.append(protect)
     want_pitr = want.point_in_time_recovery
     if _pitr_differs(pitr, want_pitr):
-        op = UpdatePitr(table=name, region=region, before=pitr, after=want_pitr)
+        op = UpdatePitr(table=name, region=region, before=pitr, after=want_pitr, category=category)
         if pitr.enabled and not want_pitr.enabled:
-            op = op.with_hazard(HazardCode.DISABLES_RECOVERY,
-                                f"point-in-time recovery of '{name}'{where} is turned off: "
-                                "its restore window is lost")
+            op = op.with_hazard(
+                HazardCode.DISABLES_RECOVERY,
+                f"point-in-time recovery of '{name}'{where} is turned off: "
+                "its restore window is lost",
+            )
         elif pitr.enabled and want_pitr.recovery_period_days < pitr.recovery_period_days:
-            op = op.with_hazard(HazardCode.DISABLES_RECOVERY,
-                                f"the PITR window of '{name}'{where} shrinks from "
-                                f"{pitr.recovery_period_days} to "
-                                f"{want_pitr.recovery_period_days} days")
+            op = op.with_hazard(
+                HazardCode.DISABLES_RECOVERY,
+                f"the PITR window of '{name}'{where} shrinks from "
+                f"{pitr.recovery_period_days} to "
+                f"{want_pitr.recovery_period_days} days",
+            )
         ops.append(op)
     if tags is not None:
-        ops += _tags(want, region, tags)
+        ops += _tags(want, region, tags, category if category == Category.NEW else None)
     return ops
 
 
@@ -483,23 +736,47 @@ def _adopting(have: Table, want: Table, tag_ops: Ops) -> Ops:
     owner = have.tags.get(OWNERSHIP_TAG)
     if owner is None or owner == want.environment:
         return tag_ops
-    message = (f"table '{want.table_name}' is managed by environment '{owner}'; applying "
-               f"'{want.environment}' takes it over")
+    message = (
+        f"table '{want.table_name}' is managed by environment '{owner}'; applying "
+        f"'{want.environment}' takes it over"
+    )
     hint = "give the environments their own accounts, or a table_prefix, so names differ"
-    return [op.with_hazard(HazardCode.ADOPTS_TABLE, message, hint)
-            if op.op == "TagResource" and OWNERSHIP_TAG in op.after else op for op in tag_ops]
+    return [
+        op.with_hazard(HazardCode.ADOPTS_TABLE, message, hint)
+        if op.op == "TagResource" and OWNERSHIP_TAG in op.after
+        else op
+        for op in tag_ops
+    ]
 
 
-def _tags(want: Table, region: str, have: dict[str, str]) -> Ops:
+def _tags(want: Table, region: str, have: dict[str, str], category: Category | None = None) -> Ops:
+    """Untag what the spec lacks, tag what it adds or changes.
+
+    ``category`` None: judged here: keys only added are new, a changed or removed one drift.
+    """
     ops: Ops = []
     gone = {k: v for k, v in sorted(have.items()) if k not in want.tags}
     changed = {k: v for k, v in sorted(want.tags.items()) if have.get(k) != v}
     if gone:
-        ops.append(UntagResource(table=want.table_name, region=region, before=gone))
+        ops.append(
+            UntagResource(
+                table=want.table_name,
+                region=region,
+                before=gone,
+                category=category or Category.DRIFT,
+            )
+        )
     if changed:
-        ops.append(TagResource(table=want.table_name, region=region,
-                               before={k: have[k] for k in changed if k in have},
-                               after=changed))
+        before = {k: have[k] for k in changed if k in have}
+        ops.append(
+            TagResource(
+                table=want.table_name,
+                region=region,
+                before=before,
+                after=changed,
+                category=category or (Category.DRIFT if before else Category.NEW),
+            )
+        )
     return ops
 
 
@@ -515,33 +792,88 @@ def _ttl(live: LiveTable, want: Table) -> Ops:
         # a new attribute: disable, then enable; AWS then refuses a second change for ~1 hour
         off = TimeToLive(enabled=False, attribute_name=have.attribute_name)
         return [
-            UpdateTtl(table=name, region=region, before=have, after=off,
-                      reason="TTL attribute change, step 1 of 2").with_hazard(
+            UpdateTtl(
+                table=name,
+                region=region,
+                before=have,
+                after=off,
+                reason="TTL attribute change, step 1 of 2",
+                category=Category.DRIFT,
+            ).with_hazard(
                 HazardCode.TTL_TWO_STEPS,
                 f"TTL of '{name}' moves from '{have.attribute_name}' to "
                 f"'{target.attribute_name}': disabled now; AWS accepts the enable about an "
                 "hour later, so apply reports step 2 as pending until then",
-                "re-run apply after an hour"),
-            UpdateTtl(table=name, region=region, before=off, after=target,
-                      reason="TTL attribute change, step 2 of 2"),
+                "re-run apply after an hour",
+            ),
+            UpdateTtl(
+                table=name,
+                region=region,
+                before=off,
+                after=target,
+                reason="TTL attribute change, step 2 of 2",
+                category=Category.DRIFT,
+            ),
         ]
-    return [UpdateTtl(table=name, region=region, before=have, after=target)]
+    return [
+        UpdateTtl(table=name, region=region, before=have, after=target, category=Category.DRIFT)
+    ]
 
 
-def _new_replica(want: Table, replica_region: str) -> Ops:
-    ops: Ops = [CreateReplica(table=want.table_name, region=want.region,
-                              replica_region=replica_region, reason="new replica").with_hazard(
-        HazardCode.COST_CHANGE,
-        f"a replica in {replica_region} doubles write and storage cost for that region")]
+def _new_replica(want: Table, replica_region: str, category: Category = Category.NEW) -> Ops:
+    ops: Ops = [
+        CreateReplica(
+            table=want.table_name,
+            region=want.region,
+            replica_region=replica_region,
+            reason="new replica",
+            category=category,
+        ).with_hazard(
+            HazardCode.COST_CHANGE,
+            f"a replica in {replica_region} doubles write and storage cost for that region",
+        )
+    ]
     # a new replica starts unprotected, without PITR and untagged: AWS copies none of them
-    ops += _settings(want, replica_region, False,
-                     PointInTimeRecovery(enabled=False, recovery_period_days=35), {},
-                     replica=True)
+    ops += _settings(
+        want,
+        replica_region,
+        False,
+        PointInTimeRecovery(enabled=False, recovery_period_days=35),
+        {},
+        replica=True,
+        category=category,
+    )
     return ops
 
 
-def _replica_settings(want: Table, state: ReplicaState) -> Ops:
-    pitr = state.point_in_time_recovery or PointInTimeRecovery(enabled=False,
-                                                               recovery_period_days=35)
-    return _settings(want, state.region, state.deletion_protection, pitr, state.tags,
-                     replica=True)
+def _replica_settings(want: Table, have: Table, state: ReplicaState) -> Ops:
+    """An existing replica's own protection, PITR and tags; what the module leaves out of
+    its replica (``MODULE_REPLICA_*``) is a module defect, anything else drift."""
+    pitr = state.point_in_time_recovery or PointInTimeRecovery(
+        enabled=False, recovery_period_days=35
+    )
+    ops = _settings(
+        want,
+        state.region,
+        state.deletion_protection,
+        pitr,
+        state.tags,
+        replica=True,
+        category=Category.DRIFT,
+    )
+    return [_replica_defect(op, have, state) for op in ops]
+
+
+def _replica_defect(op: Any, have: Table, state: ReplicaState) -> Any:
+    """``op`` as a module defect when it gives the replica what the module's primary has and
+    its replica lacks: protection the primary already holds, tags on a replica with none."""
+    why = ""
+    if op.op == "UpdateDeletionProtection" and op.after and have.deletion_protection:
+        why = MODULE_REPLICA_PROTECTION
+    elif op.op == "TagResource" and not state.tags and have.tags:
+        why = MODULE_REPLICA_TAGS
+    if not why:
+        return op
+    return op.model_copy(
+        update={"category": Category.MODULE_DEFECT, "reason": why.format(region=state.region)}
+    )

@@ -2,7 +2,9 @@
 
 Every operation is a frozen model named after the AWS action it performs, carrying the
 physical table, the region it acts in (the primary, or a replica's own region), an
-:class:`Action`, ``before``/``after`` values that explain it, and its hazards. A :class:`Plan`
+:class:`Action`, a :class:`Category` (why it is planned: drift, a module defect corrected,
+something new) with a one-line ``reason``, ``before``/``after`` values that explain it, and its
+hazards. A :class:`Plan`
 is the ordered list of operations for one environment, the desired tables it was made for,
 and a fingerprint of the live state it was made from; it round-trips through JSON so that
 ``plan --out`` / ``apply PLANFILE`` work like Terraform's saved plans.
@@ -35,7 +37,8 @@ from tablesmith.spec.model import (
 )
 
 # 2: saved plans record their target, context, approvals and an optional signature
-PLAN_FORMAT_VERSION = 2
+# 3: every operation has a category; tags of vaults, plans and roles are UpdateTags
+PLAN_FORMAT_VERSION = 3
 _TABLE_OPS = ("CreateTable", "ReplaceTable", "DeleteTable")  # ops on the table as a whole
 
 
@@ -49,14 +52,24 @@ class Action(StrEnum):
     NO_OP = "no-op"
 
 
+class Category(StrEnum):
+    """Why an operation is planned (closed set; the diff decides it where it acts)."""
+
+    DRIFT = "drift"  # the resource exists and differs from the spec
+    MODULE_DEFECT = "module-defect"  # a known defect of the reference Terraform module is fixed
+    NEW = "new"  # in the spec, not live
+    DESTROY = "destroy"  # asked for by `tablesmith destroy`
+
+
 class _Op(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     table: str  # physical table name
     region: str  # where the call is made: the table's region or a replica's own region
     action: Action
+    category: Category  # no default: every place that makes an operation says why
     hazards: tuple[Hazard, ...] = ()
-    reason: str = ""  # for display only
+    reason: str = ""  # one line for people (a module defect: what the module got wrong)
 
     @property
     def label(self) -> str:
@@ -65,8 +78,14 @@ class _Op(BaseModel):
 
     def with_hazard(self, code: HazardCode, message: str, suggestion: str = "") -> Any:
         """A copy with one more hazard."""
-        return self.model_copy(update={"hazards": (*self.hazards, Hazard(
-            code=code, message=message, suggestion=suggestion))})
+        return self.model_copy(
+            update={
+                "hazards": (
+                    *self.hazards,
+                    Hazard(code=code, message=message, suggestion=suggestion),
+                )
+            }
+        )
 
 
 class CreateTable(_Op):
@@ -291,6 +310,27 @@ class CreateRole(_Op):
     after: BackupRole
 
 
+class UpdateAssumeRolePolicy(_Op):
+    """IAM UpdateAssumeRolePolicy: the role's trust policy (conditions already on it stay)."""
+
+    op: Literal["UpdateAssumeRolePolicy"] = "UpdateAssumeRolePolicy"
+    action: Action = Action.UPDATE
+    before: BackupRole
+    after: BackupRole
+
+
+class UpdateTags(_Op):
+    """Tag and untag a backup vault, backup plan or IAM role (AWS Backup TagResource /
+    UntagResource, IAM TagRole / UntagRole): the table's own tags are TagResource."""
+
+    op: Literal["UpdateTags"] = "UpdateTags"
+    action: Action = Action.UPDATE
+    resource: Literal["backup vault", "backup plan", "IAM role"]
+    name: str  # the vault, plan or role
+    before: dict[str, str]  # the current values of the keys that change or go
+    after: dict[str, str]  # the new values of the keys added or changed (absent: removed)
+
+
 class AttachRolePolicy(_Op):
     """IAM AttachRolePolicy of one managed policy."""
 
@@ -335,13 +375,38 @@ class DeleteAlarms(_Op):
 
 
 Operation = Annotated[
-    CreateTable | DeleteTable | ReplaceTable | CreateGsi | DeleteGsi | UpdateBillingMode
-    | UpdateOnDemandThroughput | UpdateTableClass | UpdateStream | UpdateSse
-    | UpdateDeletionProtection | UpdatePitr | UpdateTtl | TagResource | UntagResource
-    | CreateReplica | DeleteReplica
-    | CreateBackupVault | DeleteBackupVault | CreateBackupPlan | UpdateBackupPlan
-    | DeleteBackupPlan | CreateBackupSelection | DeleteBackupSelection | CreateRole
-    | AttachRolePolicy | DetachRolePolicy | DeleteRole | PutMetricAlarm | DeleteAlarms,
+    CreateTable
+    | DeleteTable
+    | ReplaceTable
+    | CreateGsi
+    | DeleteGsi
+    | UpdateBillingMode
+    | UpdateOnDemandThroughput
+    | UpdateTableClass
+    | UpdateStream
+    | UpdateSse
+    | UpdateDeletionProtection
+    | UpdatePitr
+    | UpdateTtl
+    | TagResource
+    | UntagResource
+    | CreateReplica
+    | DeleteReplica
+    | CreateBackupVault
+    | DeleteBackupVault
+    | CreateBackupPlan
+    | UpdateBackupPlan
+    | DeleteBackupPlan
+    | CreateBackupSelection
+    | DeleteBackupSelection
+    | CreateRole
+    | UpdateAssumeRolePolicy
+    | UpdateTags
+    | AttachRolePolicy
+    | DetachRolePolicy
+    | DeleteRole
+    | PutMetricAlarm
+    | DeleteAlarms,
     Field(discriminator="op"),
 ]
 _OPERATIONS: TypeAdapter[list[Operation]] = TypeAdapter(list[Operation])
@@ -373,13 +438,15 @@ class PlanTarget(BaseModel):
             where = f"the embedded local target (state {self.state_dir})"
         elif self.kind == "endpoint":
             where = f"endpoint {self.endpoint}" + (
-                " (from the spec)" if "endpoint" in self.from_spec else "")
+                " (from the spec)" if "endpoint" in self.from_spec else ""
+            )
         else:
             where = "AWS"
         profile = ""
         if self.profile:
             profile = f", profile {self.profile}" + (
-                " (from the spec)" if "profile" in self.from_spec else "")
+                " (from the spec)" if "profile" in self.from_spec else ""
+            )
         return f"{where}, {account}{profile}, region {self.region}"
 
 
@@ -448,8 +515,10 @@ class Plan(BaseModel):
         version = head.get("format_version") if isinstance(head, dict) else None
         if version != PLAN_FORMAT_VERSION:
             shown = json.dumps(version) if version is not None else "missing"
-            raise ValueError(f"plan format {shown} is not this tablesmith's "
-                             f"({PLAN_FORMAT_VERSION}); run `tablesmith plan --out` again")
+            raise ValueError(
+                f"plan format {shown} is not this tablesmith's "
+                f"({PLAN_FORMAT_VERSION}); run `tablesmith plan --out` again"
+            )
         return cls.model_validate(head)
 
     def signed_body(self) -> bytes:

@@ -32,7 +32,8 @@ DAILY = "cron(0 2 * * ? *)"
 HOURLY = "cron(0 */1 * * ? *)"
 BACKUP_OPS = {"CreateBackupVault", "DeleteBackupVault", "CreateBackupPlan", "UpdateBackupPlan",
               "DeleteBackupPlan", "CreateBackupSelection", "DeleteBackupSelection", "CreateRole",
-              "AttachRolePolicy", "DetachRolePolicy", "DeleteRole"}
+              "AttachRolePolicy", "DetachRolePolicy", "DeleteRole", "UpdateAssumeRolePolicy",
+              "UpdateTags"}
 EVERYTHING = frozenset(HazardCode)
 
 

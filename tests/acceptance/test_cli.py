@@ -30,8 +30,8 @@ EXAMPLE_TABLES = ["campaigns", "products", "tenants"]
 TAGS = {"Project": "cli", "Owner": "qa", "CostCenter": "cc-1", "ManagedBy": "tablesmith",
         "Component": "dynamodb"}
 PLAN_KEYS = {"format_version", "environment", "region", "destroy", "fingerprint",
-             "has_changes", "summary", "tables", "operations", "hazards", "orphans", "notices",
-             "target", "approved"}
+             "has_changes", "summary", "categories", "tables", "operations", "hazards",
+             "orphans", "notices", "target", "approved"}
 
 
 def tablesmith(cwd: Path, *args: str, env: dict[str, str] | None = None,

@@ -104,12 +104,15 @@ def test_operations_added_to_a_plan_are_refused(moto_fresh: str, tmp_path: Path)
     def add_operations(doc: dict[str, Any]) -> None:
         doc["operations"] = [
             {"op": "AttachRolePolicy", "table": "alpha", "region": "us-west-2",
-             "action": "update", "role": "unrelated",
+             "action": "update", "category": "drift", "role": "unrelated",
              "policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess"},
-            {"op": "CreateRole", "table": "alpha", "region": "af-south-1", "action": "update",
+            {"op": "UpdateAssumeRolePolicy", "table": "alpha", "region": "af-south-1",
+             "action": "update", "category": "drift",
+             "before": {"name": "unrelated"},
              "after": {"name": "unrelated", "trusted_service": "ec2.amazonaws.com"}},
             {"op": "TagResource", "table": "stranger", "region": "af-south-1",
-             "action": "update", "before": {}, "after": {"Owner": "attacker"}},
+             "action": "update", "category": "new", "before": {},
+             "after": {"Owner": "attacker"}},
         ]
     edit(tmp_path / "p.plan", add_operations)
 

@@ -39,7 +39,7 @@ from tablesmith.around.alarms import (
     user_errors_alarm_name,
 )
 from tablesmith.errors import AwsError, PlanError
-from tablesmith.plan import Action, DeleteAlarms, PutMetricAlarm
+from tablesmith.plan import Action, Category, DeleteAlarms, PutMetricAlarm
 from tablesmith.resources import MetricAlarm, MetricQuery
 from tablesmith.spec.defaults import MODULE_DEFAULTS
 from tablesmith.spec.model import (
@@ -528,12 +528,14 @@ def test_handlers_call_cloudwatch() -> None:
     t = rich()
     alarm = desired_alarms(t)[1]
     runner = FakeRunner()
+    new = Category.NEW
     HANDLERS["PutMetricAlarm"](runner, PutMetricAlarm(table="orders", region=PRIMARY,
-                                                      after=alarm), t)
+                                                      category=new, after=alarm), t)
     HANDLERS["PutMetricAlarm"](runner, PutMetricAlarm(
-        table="orders", region=PRIMARY, action=Action.UPDATE, before=alarm, after=alarm), t)
+        table="orders", region=PRIMARY, category=new, action=Action.UPDATE, before=alarm,
+        after=alarm), t)
     HANDLERS["DeleteAlarms"](runner, DeleteAlarms(table="orders", region=PRIMARY,
-                                                  before=alarm), t)
+                                                  category=new, before=alarm), t)
     (s1, r1, m1, k1), (_, _, _, k2), (_, _, m3, k3) = runner.calls
     assert (s1, r1, m1) == ("cloudwatch", PRIMARY, "put_metric_alarm")
     assert "Tags" in k1 and "Tags" not in k2
@@ -542,7 +544,7 @@ def test_handlers_call_cloudwatch() -> None:
 
 def test_deleting_an_alarm_already_gone_is_fine() -> None:
     alarm = desired_alarms(table())[0]
-    op = DeleteAlarms(table="orders", region=PRIMARY, before=alarm)
+    op = DeleteAlarms(table="orders", region=PRIMARY, category=Category.NEW, before=alarm)
     HANDLERS["DeleteAlarms"](FakeRunner("ResourceNotFound"), op, None)
     with pytest.raises(AwsError):
         HANDLERS["DeleteAlarms"](FakeRunner("AccessDenied"), op, None)
@@ -584,13 +586,18 @@ def test_describe_op_lines() -> None:
     alarm = {a.name: a for a in desired_alarms(t)}["orders-read-throttle-events"]
     summed = {a.name: a for a in desired_alarms(t)}["orders-system-errors"]
     changed = alarm.model_copy(update={"threshold": 50.0})
-    assert mod.describe_op(PutMetricAlarm(table="orders", region=PRIMARY, after=summed)) == (
-        "PutMetricAlarm orders-system-errors [af-south-1] (sum of 10 metrics; 0)")
+    new, drift = Category.NEW, Category.DRIFT
+    assert mod.describe_op(PutMetricAlarm(table="orders", region=PRIMARY, category=new,
+                                          after=summed)) == (
+        "PutMetricAlarm orders-system-errors [af-south-1] (sum of 10 metrics; 0)", [])
     assert mod.describe_op(PutMetricAlarm(
-        table="orders", region=PRIMARY, action=Action.UPDATE, before=alarm, after=changed)) == (
-        "PutMetricAlarm orders-read-throttle-events [af-south-1] threshold: 5 -> 50")
-    assert mod.describe_op(DeleteAlarms(table="orders", region=PRIMARY, before=alarm)) == (
-        "DeleteAlarms orders-read-throttle-events [af-south-1]")
+        table="orders", region=PRIMARY, category=drift, action=Action.UPDATE, before=alarm,
+        after=changed)) == (
+        "PutMetricAlarm orders-read-throttle-events [af-south-1]", ["threshold: 5 -> 50"])
+    assert mod.describe_op(DeleteAlarms(table="orders", region=PRIMARY, category=drift,
+                                        before=alarm)) == (
+        "DeleteAlarms orders-read-throttle-events [af-south-1] (watches Sum of "
+        "ReadThrottleEvents {TableName: orders} per 300s)", [])
 
 
 def test_metric_math_terms_in_another_order_are_no_change() -> None:

@@ -21,7 +21,7 @@ from tablesmith.around.backup import (
     trust_policy,
     trusted_service,
 )
-from tablesmith.plan import Action
+from tablesmith.plan import Action, Category
 from tablesmith.resources import (
     BACKUP_POLICIES,
     Backup,
@@ -244,19 +244,31 @@ def test_a_missing_selection_is_made() -> None:
         ("CreateBackupSelection", PRIMARY, [])]
 
 
-def test_vault_tag_drift_is_a_retag_through_the_vault_operation() -> None:
+def test_vault_tag_drift_is_an_update_of_its_tags() -> None:
     drifted = VAULT.model_copy(update={"tags": {**VAULT.tags, "Owner": "someone"}})
     ops = diff(live(vault=drifted), table())
-    assert summary(ops) == [("CreateBackupVault", PRIMARY, [])]
-    assert ops[0].action == Action.UPDATE
-    assert "tags differ" in ops[0].reason
+    assert summary(ops) == [("UpdateTags", PRIMARY, [])]
+    assert (ops[0].resource, ops[0].name, ops[0].category) == (
+        "backup vault", VAULT.name, Category.DRIFT)
+    assert (ops[0].before, ops[0].after) == ({"Owner": "someone"}, {})
 
 
-def test_plan_tag_drift_is_an_update_of_the_plan() -> None:
+def test_plan_tag_drift_is_an_update_of_its_tags_not_of_the_plan() -> None:
     drifted = plan().model_copy(update={"tags": {}})
     ops = diff(live(backup_plan=drifted), table())
-    assert summary(ops) == [("UpdateBackupPlan", PRIMARY, [])]
-    assert ops[0].reason == "tags"
+    assert summary(ops) == [("UpdateTags", PRIMARY, [])]
+    assert (ops[0].resource, ops[0].before, ops[0].after) == (
+        "backup plan", {}, plan().tags)
+    assert ops[0].category == Category.NEW  # keys only added
+
+
+def test_a_rule_change_keeps_the_tags_out_of_the_plan_update() -> None:
+    drifted = plan().model_copy(update={"tags": {}, "rule": plan().rule.model_copy(
+        update={"schedule": "cron(0 5 * * ? *)"})})
+    ops = diff(live(backup_plan=drifted), table())
+    assert summary(ops) == [("UpdateBackupPlan", PRIMARY, []), ("UpdateTags", PRIMARY, [])]
+    assert ops[0].before.tags == ops[0].after.tags == {}
+    assert ops[0].reason == 'schedule "cron(0 5 * * ? *)" -> "cron(0 2 * * ? *)"'
 
 
 def test_role_drift_retags_reattaches_and_detaches_strangers() -> None:
@@ -264,11 +276,11 @@ def test_role_drift_retags_reattaches_and_detaches_strangers() -> None:
     drifted = ROLE.model_copy(update={"tags": {}, "managed_policies": (stranger, FOR_BACKUP)})
     ops = diff(live(role=drifted), table())
     assert summary(ops) == [
-        ("CreateRole", PRIMARY, []),
+        ("UpdateTags", PRIMARY, []),
         ("AttachRolePolicy", PRIMARY, []),
         ("DetachRolePolicy", PRIMARY, []),
     ]
-    assert ops[0].action == Action.UPDATE
+    assert (ops[0].resource, ops[0].after) == ("IAM role", ROLE.tags)
     assert ops[1].policy_arn == FOR_RESTORES
     assert ops[2].policy_arn == stranger
 
@@ -367,9 +379,16 @@ def test_backup_name_problems(name: str, bad: list[str]) -> None:
 
 def test_a_role_any_account_may_use_gets_the_source_account_condition() -> None:
     ops = diff(live(role=ROLE.model_copy(update={"limited_to_account": False})), table())
-    assert summary(ops) == [("CreateRole", PRIMARY, [])]
-    assert ops[0].action == Action.UPDATE
+    assert summary(ops) == [("UpdateAssumeRolePolicy", PRIMARY, [])]
+    assert ops[0].category == Category.MODULE_DEFECT  # the module's trust policy
     assert "aws:SourceAccount" in ops[0].reason
+
+
+def test_a_role_trusting_another_service_is_drift() -> None:
+    ops = diff(live(role=ROLE.model_copy(update={"trusted_service": "ec2.amazonaws.com"})),
+               table())
+    assert summary(ops) == [("UpdateAssumeRolePolicy", PRIMARY, [])]
+    assert ops[0].category == Category.DRIFT
 
 
 def test_trusted_service_reads_the_module_trust_policy_and_nothing_else() -> None:

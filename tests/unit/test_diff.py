@@ -736,10 +736,15 @@ def test_replica_drift_toward_less_protection_carries_the_hazards() -> None:
     assert all(DR in op.hazards[0].message for op in ops)
 
 
-def test_a_replica_still_creating_gets_no_settings_yet() -> None:
+def test_a_replica_still_creating_gets_the_settings_of_a_new_one() -> None:
+    # an apply killed while AWS made the replica set none of them: the next one must
     want = full()
     have = live(want, replicas=(ReplicaState(region=DR, status="CREATING"),))
-    assert diff_table(have, want) == []
+    assert steps(diff_table(have, want)) == [
+        ("UpdateDeletionProtection", DR, []),
+        ("UpdatePitr", DR, []),
+        ("TagResource", DR, []),
+    ]
 
 
 # --------------------------------------------------------------------------- orphans

@@ -17,6 +17,7 @@ from tablesmith.errors import HazardRefused, PlanError
 from tablesmith.hazards import BLOCKING, Hazard, HazardCode, parse_codes
 from tablesmith.plan import (
     Action,
+    Category,
     CreateGsi,
     DeleteTable,
     Operation,
@@ -146,7 +147,7 @@ def around_operations() -> tuple[Any, ...]:
     role = BackupRole(name="a_new-backup-role")
     alarm = MetricAlarm(name="a_new-system-errors", region=PRIMARY, threshold=0,
                         evaluation_periods=1)
-    at = {"table": "a_new", "region": PRIMARY}
+    at: dict[str, Any] = {"table": "a_new", "region": PRIMARY, "category": p.Category.NEW}
     return (
         p.CreateBackupVault(**at, after=vault), p.DeleteBackupVault(**at, before=vault),
         p.CreateBackupPlan(**at, after=bplan),
@@ -157,6 +158,10 @@ def around_operations() -> tuple[Any, ...]:
         p.DetachRolePolicy(**at, role=role.name, policy_arn=role.managed_policies[0]),
         p.DeleteRole(**at, before=role), p.PutMetricAlarm(**at, after=alarm),
         p.DeleteAlarms(**at, before=alarm),
+        p.UpdateAssumeRolePolicy(**at, before=role.model_copy(update={
+            "limited_to_account": False}), after=role),
+        p.UpdateTags(**at, resource="IAM role", name=role.name, before={"Team": "a"},
+                     after={"Owner": "b"}),
     )
 
 
@@ -408,7 +413,8 @@ def test_check_hazards_passes_when_every_blocking_hazard_is_allowed() -> None:
 
 
 def test_check_hazards_passes_a_plan_with_only_non_blocking_hazards() -> None:
-    op = CreateGsi(table="t", region=PRIMARY, after=gsi("G"), item_count=3).with_hazard(
+    op = CreateGsi(table="t", region=PRIMARY, after=gsi("G"), item_count=3,
+                   category=Category.NEW).with_hazard(
         HazardCode.INDEX_BACKFILL, "backfills"
     )
     plan = Plan(environment="prod", region=PRIMARY, desired=(), operations=(op,), fingerprint="f")
@@ -636,8 +642,10 @@ def test_create_table_request_is_json_serialisable() -> None:
 
 def test_operations_carry_before_and_after() -> None:
     op = UpdateTableClass(
-        table="t", region=PRIMARY, before="STANDARD", after="STANDARD_INFREQUENT_ACCESS"
+        table="t", region=PRIMARY, before="STANDARD", after="STANDARD_INFREQUENT_ACCESS",
+        category=Category.DRIFT,
     )
     assert (op.action, op.label) == (Action.UPDATE, "UpdateTableClass")
-    gone = DeleteTable(table="t", region=PRIMARY, before=table("t"), item_count=4)
+    gone = DeleteTable(table="t", region=PRIMARY, before=table("t"), item_count=4,
+                       category=Category.DESTROY)
     assert (gone.action, gone.before.table_name) == (Action.DELETE, "t")

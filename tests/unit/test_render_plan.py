@@ -228,7 +228,7 @@ def test_text_shows_each_operation_with_reason_and_hazards(
 ) -> None:
     render_plan_text(mixed_plan())
     out = capsys.readouterr().out
-    assert "+ CreateGsi ByEmail (email; ALL)  # new index" in out
+    assert "+ CreateGsi ByEmail (email; ALL)  # new: new index" in out
     assert "! INDEX_BACKFILL (notice):" in out
     assert "~ UpdatePitr [af-south-1] on (35 days) -> off" in out
     assert "! DISABLES_RECOVERY (BLOCKING):" in out
@@ -299,8 +299,11 @@ def test_text_of_tag_and_ttl_changes(capsys: pytest.CaptureFixture[str]) -> None
     lstate = LiveState(region=PRIMARY, tables={"orders": live(have)})
     render_plan_text(plan_environment(lstate, [want], environment="prod"))
     out = capsys.readouterr().out
-    assert "~ UntagResource [af-south-1] Stale" in out
-    assert "~ TagResource [af-south-1] Owner=a, Project: shop -> shop2" in out
+    lines = out.splitlines()
+    untag = lines.index("      ~ UntagResource [af-south-1]  # drift")
+    assert lines[untag + 1] == "          - Stale (was x)"
+    tag = lines.index("      ~ TagResource [af-south-1]  # drift")
+    assert lines[tag + 1:tag + 3] == ["          + Owner = a", "          ~ Project: shop -> shop2"]
     assert "~ UpdateTtl off -> on (exp)" in out
     assert "~ UpdateStream off -> NEW_AND_OLD_IMAGES" in out
 

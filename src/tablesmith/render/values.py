@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import re
+from enum import Enum
 from typing import Any
+
+from pydantic import BaseModel
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./:@+=-]+")
 
@@ -23,12 +26,41 @@ def show(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        plain = _PLAIN.fullmatch(value) and value.lower() not in ("true", "false", "none",
-                                                                 "null", "yes", "no")
+        plain = _PLAIN.fullmatch(value) and value.lower() not in (
+            "true",
+            "false",
+            "none",
+            "null",
+            "yes",
+            "no",
+        )
         return value if plain else json.dumps(value, ensure_ascii=False)
     if isinstance(value, dict):
         return "{" + ", ".join(f"{show(k)}: {show(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
         return "[" + ", ".join(show(v) for v in items) + "]"
-    return str(value)
+    if isinstance(value, Enum):
+        return show(value.value)
+    if isinstance(value, BaseModel):  # a model as its fields, as `show --json` prints them
+        return show(value.model_dump(mode="json"))
+    return show(str(value))  # anything else: its text, quoted where YAML would need it
+
+
+def field_changes(before: Any, after: Any) -> list[str]:
+    """One ``field: before -> after`` line per field that differs (models or dicts; a None
+    side reads as no fields)."""
+    old, new = _fields(before), _fields(after)
+    return [
+        f"{key}: {show(old.get(key))} -> {show(new.get(key))}"
+        for key in dict.fromkeys([*old, *new])
+        if old.get(key) != new.get(key)
+    ]
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, BaseModel):
+        return dict(value.model_dump(mode="json"))
+    return dict(value)
