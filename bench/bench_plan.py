@@ -19,6 +19,18 @@ that do not exist, so nothing can reach real AWS. For each N (generated spec, en
 3. CLI: ``tablesmith plan DIR --env dev --endpoint-url URL --detailed-exitcode``, ``--runs``
    times as a subprocess; it must exit 0 (no changes).
 
+Then, in the same run and on the same server:
+
+4. the floor (``--floor-runs``, default 5): 40 tables applied from YAML and from the module's
+   HCL (``specgen.write_hcl_spec``), backup off (alarms on) and whole environments (backup and
+   alarms on); each ``tablesmith plan`` CLI run alternates with a run of
+   ``bench/floor_plan.py`` (bare boto3 in its own process: the per-table reads no tool avoids,
+   one paginated DescribeAlarms, and with whole environments the backup plans, selections and
+   role), and the AWS calls per table of a whole environment's no-change plan, per API;
+5. ``--scale`` tables (default 1,000; tables only): apply from empty, a no-change re-plan, a
+   tag change of every table (1,000 TagResource, each send time recorded by a botocore
+   ``before-send`` hook: at most 5 in any 1 s window), and a re-plan that must be empty.
+
 Targets: no-change plan of 40 tables < 1.0 s wall (checked on the CLI median, what a user
 waits for, and the library median); <= 5 read calls per table (at every N >= 10, and the
 marginal cost of one more table; at N = 1 the fixed per-run calls dominate); 200 tables without a
@@ -30,6 +42,7 @@ exhaustion); real DynamoDB's control-plane limits are not exercised here.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import platform
@@ -46,7 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specgen import use_bytecode_cache, write_spec
+from specgen import use_bytecode_cache, write_hcl_spec, write_spec
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -63,6 +76,12 @@ PLAN_TARGET_S = 1.0
 READS_PER_TABLE_TARGET = 5.0
 STORM_N = 200
 STORM_RETRY_FRACTION = 0.01
+FLOOR_N = 40
+FLOOR_RATIO = 1.5  # tablesmith's no-change plan within 1.5x of the bare-boto3 floor
+WHOLE_CALLS_PER_TABLE = 5.0  # AWS calls per table, whole environments
+SCALE_N = 1000
+TAG_RATE = 5  # TagResource: DynamoDB's 5 calls per second per account
+FLOOR_SCRIPT = REPO / "bench" / "floor_plan.py"
 
 
 def fake_aws_environment(scratch: Path) -> None:
@@ -379,6 +398,220 @@ def profile_plan(spec_dir: Path, endpoint: str, top: int) -> None:
     stats.sort_stats("cumulative").print_stats(top)
 
 
+# ------------------------------------------------------------------ against the floor
+
+
+@dataclass
+class FloorRow:
+    """One input kind at FLOOR_N tables: tablesmith's CLI plans next to the floor's."""
+
+    label: str
+    whole: bool
+    plan_cli: list[float] = field(default_factory=list)
+    floor: list[float] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)  # one library no-change plan
+    floor_calls: int = 0
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.plan_cli) / statistics.median(self.floor)
+
+
+def floor_run(endpoint: str, names_file: Path, whole: bool) -> tuple[float, int]:
+    """One run of the bare-boto3 floor (a process of its own): (wall s, calls)."""
+    argv = [sys.executable, str(FLOOR_SCRIPT), endpoint, "af-south-1", str(names_file),
+            "--json", *(["--whole"] if whole else [])]
+    started = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False,
+                          stdin=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.exit(f"the floor failed: {proc.stderr[-3000:]}")
+    return elapsed, int(json.loads(proc.stdout)["calls"])
+
+
+def floor_row(label: str, spec_dir: Path, whole: bool, runs: int, endpoint: str, exe: str,
+              reset: Any) -> FloorRow:
+    """Apply ``spec_dir`` from empty, then time CLI plans and the floor alternately."""
+    row = FloorRow(label, whole)
+    reset(endpoint)
+    watch = RetryWatch()
+    session = new_session(spec_dir, endpoint, watch)
+    session.apply(session.plan(), allowed=frozenset())
+    check = new_session(spec_dir, endpoint, watch)
+    check_no_change(check.plan(), FLOOR_N)
+    row.calls = Counter(check.clients.calls)
+    names_file = spec_dir / "names.txt"
+    names_file.write_text("\n".join(t.table_name for t in check.tables) + "\n")
+    argv = [exe, "plan", str(spec_dir), "--env", ENV, "--endpoint-url", endpoint,
+            "--detailed-exitcode"]
+    for i in range(runs + 1):  # the first of each is an untimed warm-up
+        started = time.perf_counter()
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False,
+                              stdin=subprocess.DEVNULL)
+        elapsed = time.perf_counter() - started
+        if proc.returncode != 0:
+            sys.exit(f"{label}: `{' '.join(argv)}` exited {proc.returncode}\n{proc.stdout}"
+                     f"\n{proc.stderr}")
+        floor_s, row.floor_calls = floor_run(endpoint, names_file, whole)
+        if i:
+            row.plan_cli.append(elapsed)
+            row.floor.append(floor_s)
+    return row
+
+
+def floor_section(workdir: Path, runs: int, endpoint: str, exe: str,
+                  reset: Any) -> list[FloorRow]:
+    """The four rows: backup off / whole environments, each from YAML and from HCL."""
+    rows = []
+    for whole in (False, True):
+        what = "whole environment (backup + alarms)" if whole else "backup off, alarms on"
+        yaml_dir = write_spec(workdir / f"floor-yaml-{whole}", FLOOR_N, backup=whole)
+        hcl_dir = write_hcl_spec(workdir / f"floor-hcl-{whole}", FLOOR_N, env=ENV,
+                                 tables_only=not whole)
+        for kind, spec_dir in (("YAML", yaml_dir), ("HCL", hcl_dir)):
+            print(f"  floor: {FLOOR_N} tables, {what}, {kind} ...", flush=True)
+            rows.append(floor_row(f"{what}, {kind}", spec_dir, whole, runs, endpoint, exe,
+                                  reset))
+    return rows
+
+
+def report_floor(rows: list[FloorRow], runs: int) -> list[str]:
+    """Print the floor comparison and the calls per table; return the missed targets."""
+    print(f"\nNo-change plan of {FLOOR_N} tables, CLI process vs the bare-boto3 floor "
+          f"(bench/floor_plan.py, its own process, same tables and endpoint, alternating; "
+          f"median of {runs}):\n")
+    missed = []
+    table_rows = []
+    for row in rows:
+        ok = row.ratio <= FLOOR_RATIO
+        table_rows.append([row.label, f"{statistics.median(row.plan_cli):.3f}",
+                           f"{statistics.median(row.floor):.3f}", f"{row.ratio:.2f}x",
+                           f"{row.calls.total()}", f"{row.floor_calls}",
+                           f"<= {FLOOR_RATIO}x", "PASS" if ok else "MISS"])
+        if not ok:
+            missed.append(f"floor ratio: {row.label}")
+    print_table(["input", "tablesmith s", "floor s", "ratio", "TS calls", "floor calls",
+                 "wanted", "verdict"], table_rows)
+    whole = next((r for r in rows if r.whole), None)
+    if whole is not None:
+        # per table: the calls made once per table (floor of calls / N, per API); the rest
+        # is the run's fixed cost (endpoint probes, pages of the region's bulk reads)
+        per_table = sum(n // FLOOR_N for n in whole.calls.values())
+        fixed = whole.calls.total() - per_table * FLOOR_N
+        ok = per_table <= WHOLE_CALLS_PER_TABLE
+        print(f"\nAWS calls of one no-change plan of a whole environment ({FLOOR_N} tables, "
+              f"{whole.label}): {whole.calls.total()} = {per_table} per table + {fixed} per "
+              f"run ({whole.calls.total() / FLOOR_N:.2f} on average); wanted <= "
+              f"{WHOLE_CALLS_PER_TABLE:.0f} per table: {'PASS' if ok else 'MISS'}\n")
+        print_table(["operation", "calls", "per table", "per run"],
+                    [[op, str(n), str(n // FLOOR_N), str(n % FLOOR_N)]
+                     for op, n in sorted(whole.calls.items())])
+        if not ok:
+            missed.append("calls per table, whole environment")
+    return missed
+
+
+# ------------------------------------------------------------------ 1,000 tables
+
+
+@dataclass
+class ScaleResult:
+    """Apply from empty, re-plan, a tag change of every table, re-plan, at SCALE_N tables."""
+
+    n: int
+    apply_s: float = 0.0
+    apply_ops: int = 0
+    replan_s: float = 0.0
+    replan_ops: int = -1
+    replan_calls: int = 0
+    tag_ops: int = 0
+    tag_apply_s: float = 0.0
+    tag_calls: int = 0
+    tag_max_per_second: int = 0  # in any window [t, t + 1 s) of TagResource sends
+    tag_max_calendar_second: int = 0
+    final_ops: int = -1
+    retries: int = 0
+    throttled: int = 0
+
+
+def most_in_a_second(times: list[float]) -> tuple[int, int]:
+    """(most in any sliding 1 s window, most in one calendar second) of ``times``."""
+    times = sorted(times)
+    sliding, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] <= t - 1.0:
+            j += 1
+        sliding = max(sliding, i - j + 1)
+    calendar = Counter(int(t) for t in times)
+    return sliding, max(calendar.values(), default=0)
+
+
+def scale_run(n: int, workdir: Path, endpoint: str, reset: Any) -> ScaleResult:
+    result = ScaleResult(n)
+    spec_dir = write_spec(workdir / f"scale{n}", n, tables_only=True)
+    reset(endpoint)
+    watch = RetryWatch()
+    session = new_session(spec_dir, endpoint, watch)
+    plan = session.plan()
+    started = time.perf_counter()
+    applied = session.apply(plan, allowed=frozenset())
+    result.apply_s = time.perf_counter() - started
+    result.apply_ops = len(applied.done)
+    again = new_session(spec_dir, endpoint, watch)
+    started = time.perf_counter()
+    replan = again.plan()
+    result.replan_s = time.perf_counter() - started
+    result.replan_ops = len(replan.operations)
+    result.replan_calls = again.clients.total_calls
+
+    tagged_dir = write_spec(workdir / f"scale{n}-tagged", n, tables_only=True,
+                            extra_tag="Wave: two")
+    tagger = new_session(tagged_dir, endpoint, watch)
+    tag_plan = tagger.plan()
+    result.tag_ops = sum(1 for op in tag_plan.operations if op.op == "TagResource")
+    sends: list[float] = []
+    lock = threading.Lock()
+
+    def sent(**_: Any) -> None:
+        with lock:
+            sends.append(time.monotonic())
+
+    tagger.clients.dynamodb().meta.events.register("before-send.dynamodb.TagResource", sent)
+    started = time.perf_counter()
+    tagger.apply(tag_plan, allowed=frozenset())
+    result.tag_apply_s = time.perf_counter() - started
+    result.tag_calls = len(sends)
+    result.tag_max_per_second, result.tag_max_calendar_second = most_in_a_second(sends)
+    final = new_session(tagged_dir, endpoint, watch)
+    result.final_ops = len(final.plan().operations)
+    result.retries = watch.total
+    result.throttled = sum(watch.throttled.values())
+    return result
+
+
+def report_scale(r: ScaleResult) -> list[str]:
+    print(f"\n{r.n} tables (tables only), library, on the local target:\n")
+    rows = [
+        ["apply from empty", f"{r.apply_s:.1f} s", f"{r.apply_ops} operations, no error"],
+        ["re-plan", f"{r.replan_s:.1f} s",
+         f"{r.replan_ops} operations, {r.replan_calls} calls ({r.replan_calls / r.n:.2f}/table)"],
+        ["tag change of every table (apply)", f"{r.tag_apply_s:.1f} s",
+         f"{r.tag_ops} TagResource planned, {r.tag_calls} sent"],
+        ["TagResource per second", f"max {r.tag_max_per_second}",
+         f"in any 1 s window; {r.tag_max_calendar_second} in one calendar second"],
+        ["re-plan after the tag change", "", f"{r.final_ops} operations"],
+        ["retries / throttled", "", f"{r.retries} / {r.throttled}"],
+    ]
+    print_table(["step", "time", "result"], rows)
+    ok = (r.replan_ops == 0 and r.final_ops == 0 and r.tag_calls == r.tag_ops == r.n
+          and r.tag_max_per_second <= TAG_RATE and r.throttled == 0)
+    print(f"\nverdict: {r.n} tables applied and planned without errors, TagResource at most "
+          f"{r.tag_max_per_second}/s (wanted <= {TAG_RATE}), re-plans empty: "
+          f"{'PASS' if ok else 'MISS'}")
+    return [] if ok else [f"{r.n} tables"]
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -434,6 +667,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="also cProfile a library no-change plan (at N=40, else the "
                         "largest N)")
+    parser.add_argument("--floor-runs", type=int, default=5,
+                        help=f"no-change plans (and floor runs) per input at N={FLOOR_N} "
+                        "(default 5; 0 skips the floor comparison)")
+    parser.add_argument("--scale", type=int, default=SCALE_N,
+                        help=f"the large run's table count (default {SCALE_N}; 0 skips it)")
     parser.add_argument("--no-bytecode-cache", action="store_true",
                         help="run the subprocesses in this environment as it is (by default "
                         "they may write .pyc files, to a temporary PYTHONPYCACHEPREFIX)")
@@ -468,6 +706,14 @@ def main() -> None:
                 print(f"  N={n} ...", flush=True)
                 results.append(run_size(n, runs, workdir, server.endpoint, exe, server.reset))
             missed = report(results, runs, pool.count)
+            if args.floor_runs:
+                rows = floor_section(workdir, args.floor_runs, server.endpoint, exe,
+                                     server.reset)
+                missed += report_floor(rows, args.floor_runs)
+            if args.scale:
+                print(f"  N={args.scale}: apply, re-plan, tag change ...", flush=True)
+                missed += report_scale(scale_run(args.scale, workdir, server.endpoint,
+                                                 server.reset))
             at = PLAN_TARGET_N if PLAN_TARGET_N in sizes else max(sizes)
             server.reset(server.endpoint)  # the largest N's tables are there: recreate these
             spec_dir = workdir / f"spec{at}"

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tablesmith.aws import aws_context, error_code
@@ -176,10 +177,15 @@ class _Runner:
         """One mutating DynamoDB call, retried while DynamoDB says the table is busy."""
         return self.call("dynamodb", region, context, method, **kwargs)
 
-    def call(self, service: str, region: str, context: str, method: str,
-             **kwargs: Any) -> Any:
+    def call(self, service: str, region: str, context: str, method: str, *,
+             took_effect: Callable[[], bool] | None = None, **kwargs: Any) -> Any:
         """One call to ``service`` in ``region``: errors wrapped in ``context``, and retried
-        with backoff while AWS answers busy (ResourceInUse / LimitExceeded / conflicts)."""
+        with backoff while AWS answers busy (ResourceInUse / LimitExceeded / conflicts).
+
+        ``took_effect`` (for calls AWS gives no idempotency token) is asked on an error: a
+        call whose answer was lost is retried by botocore, and the retry meets the first
+        attempt's effect ("Table already exists"); when it says the effect is there, the
+        call counts as done (and answers None)."""
         from botocore.exceptions import ClientError
 
         client = self.clients.client(service, region)
@@ -195,6 +201,9 @@ class _Runner:
                         self._op.called = True
                     return response
                 except ClientError as exc:
+                    if took_effect is not None and took_effect():
+                        self._op.called = True
+                        return None
                     if error_code(exc) not in _BUSY or time.monotonic() > deadline:
                         raise
                     time.sleep(delay)
@@ -265,8 +274,25 @@ class _Runner:
 
     def _do_CreateTable(self, op: Any, desired: Table | None) -> None:
         t: Table = op.after
+        request = create_table_request(t)
+        started = time.time()
+
+        def made(desc: dict[str, Any] | None) -> bool:
+            # CreateTable has no ClientToken: a retry after a lost answer meets
+            # ResourceInUseException ("Table already exists"); the table is ours when it is
+            # the one requested, made since this operation started
+            if desc is None:
+                return False
+            if not _is_requested_table(desc, request, started - LOST_ANSWER_SECONDS):
+                raise ApplyError(
+                    f"table '{t.table_name}' was created by someone else while this apply "
+                    "ran (its keys, indexes or creation time are not this apply's); re-run "
+                    "plan to see it")
+            return True
+
         self._call(op.region, f"creating table '{t.table_name}'", "create_table",
-                   **create_table_request(t))
+                   took_effect=lambda: made(self._describe(t.table_name, op.region)),
+                   **request)
         self._settled(t.table_name, op.region)
 
     def _do_DeleteTable(self, op: Any, desired: Table | None) -> None:
@@ -298,11 +324,18 @@ class _Runner:
                       for a in desc.get("AttributeDefinitions", [])}
         for key in [index.hash_key] + ([index.range_key] if index.range_key else []):
             attributes[key.name] = key.type
+        request = _gsi_request(index)
+
+        def index_made() -> bool:  # UpdateTable has no ClientToken: is the index there?
+            d = self._describe(op.table, op.region) or {}
+            return any(g["IndexName"] == index.name and g.get("KeySchema") ==
+                       request["KeySchema"] for g in d.get("GlobalSecondaryIndexes", []))
+
         self._call(op.region, f"creating index '{index.name}' on '{op.table}'", "update_table",
-                   TableName=op.table,
+                   took_effect=index_made, TableName=op.table,
                    AttributeDefinitions=[{"AttributeName": n, "AttributeType": t}
                                          for n, t in sorted(attributes.items())],
-                   GlobalSecondaryIndexUpdates=[{"Create": _gsi_request(index)}])
+                   GlobalSecondaryIndexUpdates=[{"Create": request}])
         self._settled(op.table, op.region)
 
     def _do_DeleteGsi(self, op: Any, desired: Table | None) -> None:
@@ -374,13 +407,51 @@ class _Runner:
 
     def _do_TagResource(self, op: Any, desired: Table | None) -> None:
         arn = self._arn(op.table, op.region)
+        TAG_LIMITS["tag_resource"].acquire()
         self._call(op.region, f"tagging '{op.table}' in {op.region}", "tag_resource",
                    ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in op.after.items()])
+        self._settle_tags(op.table, op.region, arn,
+                          lambda tags: all(tags.get(k) == v for k, v in op.after.items()))
 
     def _do_UntagResource(self, op: Any, desired: Table | None) -> None:
         arn = self._arn(op.table, op.region)
+        TAG_LIMITS["untag_resource"].acquire()
         self._call(op.region, f"untagging '{op.table}' in {op.region}", "untag_resource",
                    ResourceArn=arn, TagKeys=sorted(op.before))
+        self._settle_tags(op.table, op.region, arn,
+                          lambda tags: not any(k in tags for k in op.before))
+
+    def _settle_tags(self, name: str, region: str, arn: str,
+                     shows: Callable[[dict[str, str]], bool]) -> None:
+        """Re-read the table's tags until they show what was written (bounded).
+
+        ListTagsOfResource is eventually consistent: right after TagResource it may return
+        the old tags, and a plan made then would show the change again. Waiting here (one
+        read when AWS is already consistent, at most ``TAG_SETTLE_SECONDS``) lets an
+        immediate re-plan be empty; a settle that runs out is reported, not a failure: the
+        tags were written, and the next plan sees them.
+        """
+        deadline = time.monotonic() + TAG_SETTLE_SECONDS
+        delay = 0.2
+        while True:
+            tags: dict[str, str] = {}
+            kwargs: dict[str, Any] = {"ResourceArn": arn}
+            while True:  # ListTagsOfResource has no botocore paginator
+                page = self.call("dynamodb", region, f"reading the tags of '{name}'",
+                                 "list_tags_of_resource", **kwargs)
+                tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
+                if not page.get("NextToken"):
+                    break
+                kwargs["NextToken"] = page["NextToken"]
+            if shows(tags):
+                return
+            if time.monotonic() + delay > deadline:
+                self.report(name, f"the tags written are not visible yet after "
+                            f"{TAG_SETTLE_SECONDS:.0f}s (ListTagsOfResource is eventually "
+                            "consistent): a plan made now may still show them as a change")
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
     def _arn(self, name: str, region: str) -> str:
         return str(self._settled(name, region)["TableArn"])
@@ -390,8 +461,14 @@ class _Runner:
         if desired is not None and desired.encryption.type == "CUSTOMER_MANAGED":
             create["KMSMasterKeyId"] = desired.encryption.replica_kms_key_arns[op.replica_region]
         self._settled(op.table, op.region)
+
+        def replica_made() -> bool:  # UpdateTable has no ClientToken: is the replica there?
+            d = self._describe(op.table, op.region) or {}
+            return any(r["RegionName"] == op.replica_region for r in d.get("Replicas", []))
+
         self._call(op.region, f"creating the replica of '{op.table}' in {op.replica_region}",
-                   "update_table", TableName=op.table, ReplicaUpdates=[{"Create": create}])
+                   "update_table", took_effect=replica_made, TableName=op.table,
+                   ReplicaUpdates=[{"Create": create}])
         self._wait(op.table, op.region, f"replica in {op.replica_region} to be ACTIVE",
                    lambda d: d is not None and any(
                        r["RegionName"] == op.replica_region and r.get("ReplicaStatus") == "ACTIVE"
@@ -407,6 +484,75 @@ class _Runner:
                    lambda d: d is not None and not any(
                        r["RegionName"] == op.replica_region for r in d.get("Replicas", [])),
                    _progress)
+
+
+class TokenBucket:
+    """A client-side rate limit: calls spaced so that at most ``rate`` start per second.
+
+    ``acquire`` blocks until the caller may make its call; a burst of ``burst`` calls may
+    start at once after a quiet spell. Thread-safe: each caller reserves its slot under the
+    lock and sleeps outside it, so the appliers' threads queue in order. ``clock`` and
+    ``sleep`` are injectable (tests drive a fake clock).
+    """
+
+    def __init__(self, rate: float, burst: int = 1, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("a token bucket needs rate > 0 and burst >= 1")
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = float(burst)  # may go negative: slots reserved by waiting callers
+        self._last = clock()
+
+    def acquire(self) -> float:
+        """Wait for a slot; the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            self._tokens -= 1.0
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+
+# DynamoDB's documented per-account limits: "You can call TagResource up to five times per
+# second, per account" (and UntagResource likewise). Spaced from the first call (burst 1),
+# with 10% headroom because AWS counts arrivals, not our sends (a call delayed on its way
+# must not bring six into one second), 1,000 tag changes take 222 s instead of a storm of
+# throttled retries; shared by every apply in this process: the limit is the account's.
+TAG_CALLS_PER_SECOND = 5.0
+TAG_HEADROOM = 0.9
+TAG_LIMITS = {"tag_resource": TokenBucket(TAG_CALLS_PER_SECOND * TAG_HEADROOM),
+              "untag_resource": TokenBucket(TAG_CALLS_PER_SECOND * TAG_HEADROOM)}
+TAG_SETTLE_SECONDS = 30.0
+
+
+# a create whose answer was lost made its resource moments before the retry that finds it;
+# anything made longer ago than this (beyond SigV4's 5 minutes of clock skew) is not ours
+LOST_ANSWER_SECONDS = 900.0
+
+
+def _is_requested_table(desc: dict[str, Any], request: dict[str, Any], since: float) -> bool:
+    """Is the described table the one ``request`` (CreateTable) makes, created after
+    ``since`` (epoch seconds)?"""
+    created = desc.get("CreationDateTime")  # a datetime, as botocore parses a timestamp
+    if isinstance(created, datetime) and created.timestamp() < since:
+        return False
+
+    def indexes(items: Any) -> list[tuple[str, Any]]:
+        return sorted((i["IndexName"], i["KeySchema"]) for i in items or [])
+
+    return bool(desc.get("KeySchema") == request["KeySchema"]
+                and indexes(desc.get("GlobalSecondaryIndexes")) == indexes(
+                    request.get("GlobalSecondaryIndexes"))
+                and indexes(desc.get("LocalSecondaryIndexes")) == indexes(
+                    request.get("LocalSecondaryIndexes")))
 
 
 def _family_handlers() -> dict[str, Callable[[Any, Any, Table | None], None]]:

@@ -268,6 +268,24 @@ def _progress(table: str, message: str) -> None:
                + f" {click.style(table, fg='cyan')}: {message}", err=True)
 
 
+def _terraform_state_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--terraform-state", metavar="PATH", type=click.Path(exists=True, dir_okay=False),
+        help="A Terraform state (`terraform show -json` output or terraform.tfstate) that may "
+        "still hold these tables: the plan names the `removed` block to hand each over.")(func)
+
+
+def _held_by_terraform(plan: Any, terraform_state: str | None) -> Any:
+    """``plan`` with a notice per table the state file still holds (``tablesmith.handover``)."""
+    if not terraform_state:
+        return plan
+    from pathlib import Path
+
+    from tablesmith.handover import read_state, state_notices
+
+    return state_notices(plan, read_state(Path(terraform_state)))
+
+
 def _is_planfile(path: str) -> bool:
     from pathlib import Path
 
@@ -294,11 +312,12 @@ def _is_planfile(path: str) -> bool:
 @click.option("--allow-hazards", "allow", default="", metavar="CODE,...",
               help="With --out: record that these blocking hazards are approved. `apply "
               "FILE` honours the record only for a plan signed with TABLESMITH_PLAN_KEY.")
+@_terraform_state_option
 @_guard
 def plan(path: str, env: str | None, tables: tuple[str, ...], profile: str | None,
          region: str | None, endpoint_url: str | None, local: bool, state_dir: str | None,
          out: str | None, as_json: bool, detailed_exitcode: bool, prune: bool,
-         lift_deletion_protection: bool, allow: str) -> None:
+         lift_deletion_protection: bool, allow: str, terraform_state: str | None) -> None:
     """Show what apply would change, and what each change risks.
 
     Reads the live state of every table of the environment and diffs it with the spec.
@@ -309,6 +328,7 @@ def plan(path: str, env: str | None, tables: tuple[str, ...], profile: str | Non
     Examples:
       tablesmith plan examples/ --env dev
       tablesmith plan examples/ --env prod --out prod.plan --detailed-exitcode
+      tablesmith plan specs/ --env prod --terraform-state terraform.tfstate
       AWS_ENDPOINT_URL=http://127.0.0.1:8000 tablesmith plan specs/ --env dev --json
     """
     from pathlib import Path
@@ -320,7 +340,9 @@ def plan(path: str, env: str | None, tables: tuple[str, ...], profile: str | Non
         raise click.UsageError("--allow-hazards records approvals in a saved plan: add --out")
     with _session(path, env, tables, profile, region, endpoint_url, local,
                   state_dir) as session:
-        result = session.plan(prune=prune, lift_protection=lift_deletion_protection)
+        result = _held_by_terraform(
+            session.plan(prune=prune, lift_protection=lift_deletion_protection),
+            terraform_state)
     if out:
         from tablesmith.planfile import sign, write_plan
 
@@ -489,11 +511,12 @@ def _review_and_apply(session: Any, plan: Any, allowed: Any, auto_approve: bool,
 @click.option("--lock-timeout", type=click.FloatRange(0), default=0.0, metavar="SECONDS",
               help="Wait this long for another apply/destroy of the environment to finish "
               "(default: fail at once, naming the holder).")
+@_terraform_state_option
 @_guard
 def apply(path: str, env: str | None, tables: tuple[str, ...], profile: str | None,
           region: str | None, endpoint_url: str | None, local: bool, state_dir: str | None,
           auto_approve: bool, allow: str, prune: bool, lift_deletion_protection: bool,
-          as_json: bool, lock_timeout: float) -> None:
+          as_json: bool, lock_timeout: float, terraform_state: str | None) -> None:
     """Make AWS match the spec (or apply a saved plan).
 
     PATH is a spec file or directory, or a plan saved by `plan --out`. Operations run in
@@ -520,16 +543,18 @@ def apply(path: str, env: str | None, tables: tuple[str, ...], profile: str | No
     """
     allowed = _allowed(allow)
     if _is_planfile(path):
-        if tables or prune or lift_deletion_protection:
-            _fail("--table, --prune and --lift-deletion-protection belong to `plan`: a saved "
-                  "plan already holds them")
+        if tables or prune or lift_deletion_protection or terraform_state:
+            _fail("--table, --prune, --lift-deletion-protection and --terraform-state belong "
+                  "to `plan`: a saved plan already holds them")
         _apply_saved(path, env, profile, region, endpoint_url, local, state_dir, allowed,
                      auto_approve, as_json, lock_timeout)
         return
     with _session(path, env, tables, profile, region, endpoint_url, local,
                   state_dir) as session, session.locked(_command(), lock_timeout):
         # planned under the lock: another apply cannot change what this plan is made from
-        result_plan = session.plan(prune=prune, lift_protection=lift_deletion_protection)
+        result_plan = _held_by_terraform(
+            session.plan(prune=prune, lift_protection=lift_deletion_protection),
+            terraform_state)
         _review_and_apply(session, result_plan, allowed, auto_approve, as_json,
                           "apply these changes")
 
@@ -876,6 +901,7 @@ def import_() -> None:
     Examples:
       tablesmith import aws --env prod --all -o specs/
       tablesmith import aws --env dev --table orders --table users -o specs/ --claim
+      terraform show -json > state.json && tablesmith import terraform state.json -o specs/
     """
 
 
@@ -952,6 +978,77 @@ def import_aws(env: str | None, tables: tuple[str, ...], profile: str | None,
             click.echo(f"note: {notice}", err=True)
         click.echo(f"wrote {written}" if written else "nothing written: no table to import")
     if result.skipped:
+        sys.exit(1)
+
+
+@import_.command("terraform", context_settings=CONTEXT)
+@click.argument("state", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--out", "out", metavar="DIR", required=True,
+              help="Write DIR/ENV.yaml per environment and DIR/removed.tf.")
+@click.option("--env", metavar="ENV", help="Only the tables of ENV (their Environment tag); "
+              "also the environment of tables without that tag.")
+@click.option("--force", is_flag=True, help="Overwrite the files if they exist.")
+@click.option("--claim", is_flag=True, help="Let the spec claim the tables: the plan then "
+              "tags each tablesmith:managed=ENV (what --prune may delete), visibly.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_guard
+def import_terraform(state: str, out: str, env: str | None, force: bool, claim: bool,
+                     as_json: bool) -> None:
+    """Take over what a Terraform state holds: write its tables as a spec, and removed.tf.
+
+    STATE is `terraform show -json` output or a terraform.tfstate (version 4); it is
+    read, never run. Each instance of the dynamodb_table module (module.X:
+    aws_dynamodb_table.this with its backup vault, plan, selection, role and alarms) is
+    written as tablesmith reads that module block, and root-level aws_dynamodb_table
+    (with aws_dynamodb_table_replica) resources exactly as they are. removed.tf holds
+    one `removed { from = … lifecycle { destroy = false } }` block per module or
+    resource handed over (Terraform >= 1.7): Terraform forgets them, destroys nothing.
+    Every other resource is listed with the reason it stays Terraform's; exit 1 when
+    a table could not be handed over. Steps and rollback: docs/migrating-from-terraform.md.
+
+    \b
+    Examples:
+      terraform show -json > state.json
+      tablesmith import terraform state.json -o specs/
+      tablesmith import terraform terraform.tfstate --env prod -o specs/ --json
+      tablesmith plan specs/ --env prod        # module-defect fixes only, then apply
+      # then replace the module blocks with specs/removed.tf; terraform plan: 0 to destroy
+    """
+    from pathlib import Path
+
+    from tablesmith.importer.terraform import describe_source, import_state, read_state
+    from tablesmith.importer.yaml_writer import write_file, write_spec
+
+    resources = read_state(Path(state))
+    result = import_state(resources, env_name=env, claim=claim,
+                          header=describe_source(Path(state).name, resources))
+    written = [write_spec(Path(out), s.environment.name, s.text, force=force)
+               for s in result.specs]
+    removed = (write_file(Path(out), "removed.tf", result.removed_text, force=force)
+               if result.handovers else None)
+    if as_json:
+        click.echo(json.dumps({
+            "files": [str(p) for p in written], "removed_file": str(removed) if removed else None,
+            "claim": claim,
+            "handed_over": [{"from": h.address, "tables": list(h.tables),
+                             "resources": list(h.resources)} for h in result.handovers],
+            "skipped": [{"address": s.address, "reason": s.reason, "table": s.table}
+                        for s in result.skipped],
+            "notices": list(result.notices)}, indent=2))
+    else:
+        for h in result.handovers:
+            click.echo(click.style("handed over", fg="green") + f" {h.address}: "
+                       + (", ".join(h.tables) or "replicas")
+                       + f" ({len(h.resources)} resource instances)")
+        for s in result.skipped:
+            click.echo(click.style("skipped", fg="yellow") + f"  {s.address}: {s.reason}")
+        for notice in result.notices:
+            click.echo(f"note: {notice}", err=True)
+        for path in (*written, *([removed] if removed else [])):
+            click.echo(f"wrote {path}")
+        if not written:
+            click.echo("nothing written: no table to hand over")
+    if any(s.table for s in result.skipped):
         sys.exit(1)
 
 
@@ -1055,8 +1152,15 @@ def local() -> None:
               help="The environment whose local state to serve (each has its own).")
 @click.option("--state-dir", metavar="DIR", type=click.Path(file_okay=False),
               help="State directory (default: .tablesmith/local/ENV next to the spec).")
+@click.option("--realistic", is_flag=True,
+              help="AWS's slow phases: GSI backfill, replica creation, the TTL cooldown "
+                   "(also: TABLESMITH_LOCAL_REALISTIC=1 for any --local command).")
+@click.option("--time-scale", type=click.FloatRange(0, 1000, min_open=True), default=None,
+              metavar="FACTOR", help="With --realistic: real seconds per AWS second "
+                                     "(0.01: an hour lasts 36 s; default 1).")
 @_guard
-def serve(path: str, port: int, env: str | None, state_dir: str | None) -> None:
+def serve(path: str, port: int, env: str | None, state_dir: str | None, realistic: bool,
+          time_scale: float | None) -> None:
     """Serve the local target for applications until Ctrl-C (state is kept).
 
     While it runs, `--local` commands on the same state use this server. Items your
@@ -1067,14 +1171,20 @@ def serve(path: str, port: int, env: str | None, state_dir: str | None) -> None:
     \b
     Example:
       tablesmith local serve examples/ --env dev --port 4567
+      tablesmith local serve examples/ --env dev --realistic --time-scale 0.1
     """
     import signal
     import threading
     from pathlib import Path
 
+    from tablesmith.local import realistic as realism
     from tablesmith.local.server import LocalTarget
     from tablesmith.local.store import state_dir_for
 
+    if time_scale is not None and not realistic:
+        raise click.UsageError("--time-scale needs --realistic")
+    if realistic:
+        realism.configure(realistic=True, scale=time_scale)
     directory = state_dir_for(Path(path), Path(state_dir) if state_dir else None, env)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -1085,6 +1195,9 @@ def serve(path: str, port: int, env: str | None, state_dir: str | None) -> None:
             _fail(f"the local state in {directory} is already served at {endpoint} "
                   f"(pid {server.owner_pid})")
         click.echo(f"tablesmith local target serving at {endpoint} (state: {directory})")
+        if realism.enabled():
+            click.echo(f"Realistic mode: AWS's phases, time scale {realism.time_scale():g}",
+                       err=True)
         key = server.access_key  # this state directory's: requests signed otherwise fail
         click.echo("Use it from your application, for example:")
         click.echo(f"  boto3.client('dynamodb', endpoint_url='{endpoint}', "

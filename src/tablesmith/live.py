@@ -1,16 +1,27 @@
 """Read what AWS holds into the spec's model (``state.LiveTable`` around a ``Table``).
 
-Per table: DescribeTable, DescribeContinuousBackups, DescribeTimeToLive and
-ListTagsOfResource (4 calls); per replica region the replica's own DescribeTable,
-DescribeContinuousBackups and ListTagsOfResource, because AWS does not propagate deletion
-protection, PITR or tags to replicas (the replica's DescribeTable also gives its GSIs, which
-AWS does propagate, but not at once). A KMS DescribeKey tells an AWS-managed key from a
-customer's, cached per key (one call per region in practice). An absent table costs one call.
-Tables are read concurrently on a bounded pool, sharing thread-safe botocore clients.
+Per table: DescribeTable, DescribeContinuousBackups and DescribeTimeToLive (3 calls: no bulk
+form exists); per replica region the replica's own DescribeTable and
+DescribeContinuousBackups, because AWS does not propagate deletion protection, PITR or tags
+to replicas (the replica's DescribeTable also gives its GSIs, which AWS does propagate, but
+not at once). A KMS DescribeKey tells an AWS-managed key from a customer's, cached per key
+(one call per region in practice). An absent table costs one call. Tables are read
+concurrently on a bounded pool, sharing thread-safe botocore clients.
+
+Tags come in bulk (:class:`BulkTags`): one Resource Groups Tagging ``GetResources`` per
+region, filtered on the environment's ownership tag, gives the tags of its tables, backup
+vaults and backup plans (100 a page) and the candidates for orphans. That API is eventually
+consistent and lists only resources that carry (or carried) a tag, so its answer is trusted
+only where it equals what the spec wants: a resource it omits, or shows with other tags, is
+read again with its own API (ListTagsOfResource, AWS Backup ListTags). A no-change plan so
+reads no tags per table, a real difference is always confirmed by the authoritative read, and
+a table without tags (absent from the answer) still reads as no tags. An endpoint without the
+tagging API (or credentials that may not call it) falls back to the per-resource reads.
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -31,12 +42,62 @@ from tablesmith.spec.model import (
 from tablesmith.state import IndexState, LiveState, LiveTable, ReplicaState
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from tablesmith.aws import Clients
 
 MAX_READERS = 16
 _GONE = ("ResourceNotFoundException", "TableNotFoundException")
+# what one GetResources answers for an environment: its tables and the backup resources
+# around them (GetResources does not list IAM roles: the backup role is read by IAM)
+BULK_TAG_TYPES = ("dynamodb:table", "backup:backup-vault", "backup:backup-plan")
+
+
+class BulkTags:
+    """The tags of an environment's resources, one ``GetResources`` per region (asked once).
+
+    ``lookup`` trusts the bulk answer only when it equals the tags wanted, and otherwise asks
+    the resource's own API: the tagging API is eventually consistent and omits resources that
+    were never tagged, so a difference it shows may be stale, and an absence may be "no tags".
+    Without an environment (nothing to filter on) or where the tagging API cannot be used,
+    every lookup is the per-resource read. Thread-safe: the reader pool shares one.
+    """
+
+    def __init__(self, clients: Clients, environment: str | None) -> None:
+        self.clients = clients
+        self.environment = environment
+        self._regions: dict[str, dict[str, dict[str, str]] | None] = {}
+        self._lock = threading.Lock()
+        self.errors: dict[str, AwsError] = {}  # region -> why the bulk read failed there
+
+    def region(self, region: str) -> dict[str, dict[str, str]] | None:
+        """ARN -> tags (without ``aws:`` keys) of the environment's resources in ``region``,
+        or None where the bulk read is not available."""
+        with self._lock:
+            if region in self._regions:
+                return self._regions[region]
+            found: dict[str, dict[str, str]] | None = None
+            if self.environment is not None:
+                try:
+                    found = tagged_tables(self.clients, region,
+                                          {OWNERSHIP_TAG: [self.environment]},
+                                          resource_types=BULK_TAG_TYPES)
+                except AwsError as exc:
+                    # an emulator without the API, or credentials without tag:GetResources:
+                    # the per-resource reads answer instead
+                    self.errors[region] = exc
+            self._regions[region] = found
+            return found
+
+    def lookup(self, region: str, arn: str, wanted: Mapping[str, str] | None,
+               read: Callable[[], dict[str, str]]) -> dict[str, str]:
+        """The tags of ``arn``: the bulk answer if it equals ``wanted``, else ``read()``."""
+        index = self.region(region) if wanted is not None else None
+        found = index.get(arn) if index is not None else None
+        if found is not None and wanted is not None and found == {
+                k: v for k, v in wanted.items() if not k.startswith("aws:")}:
+            return dict(found)
+        return read()
 
 
 def endpoint_gaps(clients: Clients, region: str) -> tuple[str, ...]:
@@ -96,10 +157,12 @@ def read_live(clients: Clients, desired: Sequence[Table], *, region: str,
     names = {t.table_name: t for t in desired}
     orphans: list[str] = []
     notes: tuple[str, ...] = ()
+    environment = prune_environment or next((t.environment for t in desired), None)
+    bulk = BulkTags(clients, None if "tags" in gaps else environment)
     if prune_environment is not None and "tags" not in gaps:
         try:
             orphans = find_orphans(clients, region, set(names) | set(known),
-                                   prune_environment)
+                                   prune_environment, bulk=bulk)
         except AwsError as exc:
             if prune or exc.code not in ACCESS_DENIED:
                 raise
@@ -111,7 +174,8 @@ def read_live(clients: Clients, desired: Sequence[Table], *, region: str,
         return LiveState(region=region, tables={}, unsupported=gaps, notes=notes)
     with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(jobs))) as pool:
         results = list(pool.map(
-            lambda job: read_table(clients, job[0], region, job[1], gaps=gaps), jobs))
+            lambda job: read_table(clients, job[0], region, job[1], gaps=gaps, bulk=bulk),
+            jobs))
     tables = {name: live for (name, _), live in zip(jobs, results, strict=True)}
     # the resources around each table: families of their own (tablesmith.around)
     from tablesmith.around.alarms import read_alarms
@@ -121,29 +185,34 @@ def read_live(clients: Clients, desired: Sequence[Table], *, region: str,
     around = list(desired) + [live.table for name in orphans
                               if (live := tables.get(name)) is not None]
     backups, advanced = ({}, {}) if "backup" in gaps else read_backups(
-        clients, around, live_tables=tables, destroy=destroy)
+        clients, around, live_tables=tables, destroy=destroy, bulk=bulk)
     alarms = {} if "cloudwatch" in gaps else read_alarms(clients, around)
     return LiveState(region=region, tables=tables, orphans=tuple(sorted(orphans)),
                      unsupported=gaps, backups=backups, alarms=alarms,
                      advanced_dynamodb_backup=advanced, notes=notes)
 
 
-def find_orphans(clients: Clients, region: str, known: set[str], environment: str) -> list[str]:
+def find_orphans(clients: Clients, region: str, known: set[str], environment: str,
+                 bulk: BulkTags | None = None) -> list[str]:
     """Tables in the region that the spec does not name but that carry our ownership tag.
 
     One Resource Groups Tagging ``GetResources`` filtered on the tag finds the candidates,
-    whatever the number of tables in the account. That API is eventually consistent, and a
-    table whose tag was just removed must never be taken for ours: each candidate's tags are
-    read again from DynamoDB itself (``ListTagsOfResource``, usually for no table at all).
-    Endpoints without the tagging API fall back to listing every table.
+    whatever the number of tables in the account (the same answer ``bulk`` keeps for the
+    tags of the spec's tables). That API is eventually consistent, and a table whose tag was
+    just removed must never be taken for ours: each candidate's tags are read again from
+    DynamoDB itself (``ListTagsOfResource``, usually for no table at all). Endpoints without
+    the tagging API fall back to listing every table.
     """
     ddb = clients.dynamodb(region)
-    try:
-        candidates = [arn for arn in tagged_tables(
-            clients, region, {OWNERSHIP_TAG: [environment]}) if _name(arn) not in known]
-    except AwsError:
-        if not clients.custom_endpoint:
-            raise  # real AWS: a missing tag:GetResources permission is the user's to fix
+    bulk = bulk if bulk is not None and bulk.environment == environment \
+        else BulkTags(clients, environment)
+    index = bulk.region(region)
+    if index is not None:
+        candidates = [arn for arn in index
+                      if ":table/" in arn and "/index/" not in arn and _name(arn) not in known]
+    elif not clients.custom_endpoint:
+        raise bulk.errors[region]  # real AWS: a missing tag:GetResources is the user's to fix
+    else:
         candidates = _all_table_arns(ddb, region, known)
     found = []
     with aws_context(f"reading the tags of tables in {region}"):
@@ -154,14 +223,18 @@ def find_orphans(clients: Clients, region: str, known: set[str], environment: st
 
 
 def tagged_tables(clients: Clients, region: str,
-                  tag_filters: dict[str, list[str]] | None = None) -> dict[str, dict[str, str]]:
+                  tag_filters: dict[str, list[str]] | None = None, *,
+                  resource_types: Sequence[str] = ("dynamodb:table",),
+                  ) -> dict[str, dict[str, str]]:
     """Table ARN -> tags of the tables of a region that carry tags (``GetResources``, 100 a
-    page), only those matching ``tag_filters`` ({key: allowed values}) when given.
+    page), only those matching ``tag_filters`` ({key: allowed values}) when given;
+    ``resource_types`` may add other resources (``backup:backup-vault``, ...).
 
     The tagging API lists only tables that carry a tag, and is eventually consistent: a tag
     set seconds ago may not show yet.
     """
-    kwargs: dict[str, Any] = {"ResourceTypeFilters": ["dynamodb:table"], "ResourcesPerPage": 100}
+    kwargs: dict[str, Any] = {"ResourceTypeFilters": list(resource_types),
+                              "ResourcesPerPage": 100}
     if tag_filters:
         kwargs["TagFilters"] = [{"Key": k, "Values": v} for k, v in sorted(tag_filters.items())]
     found: dict[str, dict[str, str]] = {}
@@ -218,8 +291,9 @@ def describe_table(clients: Clients, name: str, region: str) -> dict[str, Any] |
 
 
 def read_table(clients: Clients, name: str, region: str, desired: Table | None,
-               gaps: tuple[str, ...] = ()) -> LiveTable | None:
-    """One table's live state, or None when it does not exist."""
+               gaps: tuple[str, ...] = (), bulk: BulkTags | None = None) -> LiveTable | None:
+    """One table's live state, or None when it does not exist (tags from ``bulk`` where it
+    agrees with the spec: see :class:`BulkTags`)."""
     ddb = clients.dynamodb(region)
     desc = describe_table(clients, name, region)
     if desc is None:
@@ -228,9 +302,15 @@ def read_table(clients: Clients, name: str, region: str, desired: Table | None,
         # what the endpoint cannot hold reads as the spec wants it: the plan reports the gap
         pitr = desired.point_in_time_recovery if desired and "pitr" in gaps else _pitr(ddb, name)
         ttl_desc = ddb.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
-        tags = dict(desired.tags) if desired and "tags" in gaps else _tags(ddb, desc["TableArn"])
+        if desired and "tags" in gaps:
+            tags = dict(desired.tags)
+        elif bulk is not None and desired is not None:
+            tags = bulk.lookup(region, desc["TableArn"], desired.tags,
+                               lambda: _tags(ddb, desc["TableArn"]))
+        else:
+            tags = _tags(ddb, desc["TableArn"])
     replicas = tuple(
-        _replica(clients, name, r, desired)
+        _replica(clients, name, r, desired, bulk)
         for r in sorted(desc.get("Replicas", []), key=lambda r: r["RegionName"])
         if r.get("ReplicaStatus") != "DELETING"
     )
@@ -271,7 +351,7 @@ def _pitr(ddb: Any, name: str) -> PointInTimeRecovery:
 
 
 def _replica(clients: Clients, name: str, summary: dict[str, Any],
-             desired: Table | None) -> ReplicaState:
+             desired: Table | None, bulk: BulkTags | None = None) -> ReplicaState:
     region = summary["RegionName"]
     status = summary.get("ReplicaStatus", "ACTIVE")
     if status == "CREATING":
@@ -292,7 +372,8 @@ def _replica(clients: Clients, name: str, summary: dict[str, Any],
             arn=desc["TableArn"],
             deletion_protection=bool(desc.get("DeletionProtectionEnabled", False)),
             point_in_time_recovery=_pitr(ddb, name),
-            tags={k: v for k, v in _tags(ddb, desc["TableArn"]).items()
+            tags={k: v for k, v in _replica_tags(ddb, desc["TableArn"], region, desired,
+                                                  bulk).items()
                   if not k.startswith("aws:")},
             # AWS propagates GSIs to replicas; diff.py reports a replica that lags or differs
             global_secondary_indexes=_gsis(desc),
@@ -300,6 +381,14 @@ def _replica(clients: Clients, name: str, summary: dict[str, Any],
                 g["IndexName"] for g in desc.get("GlobalSecondaryIndexes", [])
                 if g.get("IndexStatus", "ACTIVE") in ("CREATING", "UPDATING"))),
         )
+
+
+def _replica_tags(ddb: Any, arn: str, region: str, desired: Table | None,
+                  bulk: BulkTags | None) -> dict[str, str]:
+    # AWS does not propagate tags to replicas: a replica is expected to carry the table's
+    if bulk is None or desired is None:
+        return _tags(ddb, arn)
+    return bulk.lookup(region, arn, desired.tags, lambda: _tags(ddb, arn))
 
 
 def _gsis(desc: dict[str, Any]) -> tuple[GlobalSecondaryIndex, ...]:

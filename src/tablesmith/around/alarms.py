@@ -25,6 +25,12 @@ CloudWatch console knows where it comes from:
 * ``dynamodb-user-errors-<environment>-<region>`` (no dimensions) when ``user_errors`` is on:
   one per region, shared by the environment's tables (``dedupe_alarm_ops`` keeps one).
 
+The module's own alarms (``<table>-user-errors``, ``-system-errors``, ``-throttled-requests``,
+each on ``TableName`` alone) are recognised by name *and* by the series they watch
+(``is_module_alarm``): the user-errors one is deleted (``module-defect``; tablesmith has no
+alarm of that name), the other two are rewritten in place to the series DynamoDB publishes, and
+every other alarm the spec adds to such a table is the rest of that correction.
+
 Tags are set when an alarm is created and not read back: ListTagsForResource costs one call
 per alarm (a table with three GSIs has a dozen alarms), and PutMetricAlarm ignores ``Tags`` on
 an existing alarm anyway. So tags are left out of every comparison (``comparable``).
@@ -32,14 +38,15 @@ an existing alarm anyway. So tags are left out of every comparison (``comparable
 
 from __future__ import annotations
 
+import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tablesmith.aws import aws_context, error_code
 from tablesmith.errors import PlanError, TablesmithError
-from tablesmith.plan import Action, DeleteAlarms, PutMetricAlarm
-from tablesmith.resources import MetricAlarm, MetricQuery
+from tablesmith.plan import Action, Category, DeleteAlarms, PutMetricAlarm
+from tablesmith.resources import MetricAlarm, MetricQuery, around_tags
 from tablesmith.state import LiveAlarm
 
 if TYPE_CHECKING:
@@ -73,6 +80,14 @@ _FIXED_SUFFIXES = (*(s for s, _ in (*SYSTEM_ERRORS_GROUPS, *THROTTLED_GROUPS)),
 _GSI_SUFFIX = re.compile(r"^.+-(read|write)-throttle-events$")
 _REPLICA_SUFFIX = re.compile(r"^replication-latency-[a-z]{2}(-[a-z]+)+-\d+$")
 _SHARED_NAME = re.compile(rf"^{SHARED_PREFIX}.+-[a-z]{{2}}(-[a-z]+)+-\d+$")
+# the reference Terraform module's alarms: suffix -> metric, each on TableName=<table> alone
+MODULE_ALARMS = {"user-errors": "UserErrors", "system-errors": "SystemErrors",
+                 "throttled-requests": "ThrottledRequests"}
+_MODULE_WHY = {
+    "UserErrors": "UserErrors is an account-and-region total, with no TableName dimension",
+    "SystemErrors": "SystemErrors is published per TableName and Operation",
+    "ThrottledRequests": "ThrottledRequests is published per TableName and Operation",
+}
 
 
 class Runner(Protocol):
@@ -175,7 +190,7 @@ def _common(table: Table, name: str, rule: AlarmRule, description: str) -> dict[
         "treat_missing_data": "notBreaching",  # DynamoDB publishes these only when non-zero
         "alarm_actions": tuple(sorted(settings.alarm_actions)),
         "ok_actions": tuple(sorted(settings.ok_actions)),
-        "tags": dict(sorted({**table.tags, "Name": name, "Component": "monitoring"}.items())),
+        "tags": around_tags(table, name, "monitoring"),
     }
 
 
@@ -214,7 +229,7 @@ def is_table_alarm(alarm: MetricAlarm, table: Table) -> bool:
     The name alone is not enough: DescribeAlarms' prefix ``orders-`` also returns the alarms
     of a table called ``orders-archive``, so the alarm must also watch ``TableName=<table>``.
     """
-    if alarm.name == user_errors_alarm_name(table):
+    if alarm.name == user_errors_alarm_name(table) or is_module_alarm(alarm, table):
         return True
     prefix = f"{table.table_name}-"
     if not alarm.name.startswith(prefix):
@@ -228,24 +243,54 @@ def is_table_alarm(alarm: MetricAlarm, table: Table) -> bool:
     return bool(watched) and all(d.get("TableName") == table.table_name for d in watched)
 
 
+def is_module_alarm(alarm: MetricAlarm, table: Table) -> bool:
+    """Is ``alarm`` one the reference Terraform module made for ``table``, as it made it?
+
+    Its name (``<table>-user-errors``, ``-system-errors``, ``-throttled-requests``), and
+    exactly what it watches: that metric of ``AWS/DynamoDB`` with the one dimension
+    ``TableName=<table>``, no metric math. Anyone else's alarm under such a name watches
+    something else and is left alone.
+    """
+    prefix = f"{table.table_name}-"
+    metric = MODULE_ALARMS.get(alarm.name[len(prefix):]) if alarm.name.startswith(prefix) \
+        else None
+    return (metric is not None and not alarm.metrics and alarm.namespace == NAMESPACE
+            and alarm.metric_name == metric and alarm.dimensions == {"TableName": table.table_name})
+
+
+def module_defect(alarm: MetricAlarm) -> str:
+    """Why a module-made alarm can never fire (one line)."""
+    why = _MODULE_WHY.get(alarm.metric_name or "", "DynamoDB does not publish that series")
+    return (f"the Terraform module's alarm watches {alarm.metric_name} by TableName alone, "
+            f"which DynamoDB never publishes ({why}): it can never fire")
+
+
 # --------------------------------------------------------------------------- read
 
 
 def read_alarms(clients: Clients, tables: Sequence[Table]) -> dict[str, tuple[LiveAlarm, ...]]:
-    """The alarms of each table (by physical name), read concurrently, sorted by name.
+    """The alarms of each table (by physical name), sorted by name.
 
-    Per table one DescribeAlarms with ``AlarmNamePrefix=<table>-`` (paginated), kept only if
-    ``is_table_alarm``; per region one DescribeAlarms by name for the shared UserErrors
-    alarms, which appear under every table of their environment and region.
+    Per region one paginated DescribeAlarms (100 a page) with the longest name prefix the
+    region's tables share, each alarm given to the table ``is_table_alarm`` says it is for;
+    per region one DescribeAlarms by name for the shared UserErrors alarms, which appear
+    under every table of their environment and region. A region whose prefix matches so many
+    other alarms that the scan would cost more pages than it has tables is read per table
+    instead (``AlarmNamePrefix=<table>-``, concurrently): never more calls than that.
     """
     if not tables:
         return {}
-    with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(tables))) as pool:
-        own = list(pool.map(lambda t: _read_prefix(clients, t), tables))
+    regions: dict[str, list[Table]] = {}
+    for table in tables:
+        regions.setdefault(table.region, []).append(table)
+    own: dict[tuple[str, str], list[LiveAlarm]] = {}
+    for region, group in sorted(regions.items()):
+        for name, alarms in _read_region(clients, region, group).items():
+            own[(region, name)] = alarms
     shared = _read_shared(clients, tables)
     result: dict[str, tuple[LiveAlarm, ...]] = {}
-    for table, alarms in zip(tables, own, strict=True):
-        found = [*alarms]
+    for table in tables:
+        found = [*own.get((table.region, table.table_name), ())]
         mine = shared.get((table.region, user_errors_alarm_name(table)))
         if mine is not None:
             found.append(mine)
@@ -253,11 +298,38 @@ def read_alarms(clients: Clients, tables: Sequence[Table]) -> dict[str, tuple[Li
     return result
 
 
+def _read_region(clients: Clients, region: str,
+                 tables: Sequence[Table]) -> dict[str, list[LiveAlarm]]:
+    """Table name -> its own alarms in ``region`` (one prefix scan, or one read per table)."""
+    by_name = {t.table_name: t for t in tables}
+    # a character prefix of names, not a path: what AlarmNamePrefix matches
+    prefix = os.path.commonprefix([f"{name}-" for name in by_name])  # noqa: RUF071
+    budget = len(by_name)  # the per-table reads' cost: the scan may not cost more
+    # no common prefix: every alarm of the region (DescribeAlarms takes no empty prefix)
+    scope = {"AlarmNamePrefix": prefix} if prefix else {}
+    scanned = _describe(clients, region, f"reading the alarms of {len(by_name)} table(s) in "
+                        f"{region}", max_pages=budget, **scope) if len(by_name) > 1 else None
+    if scanned is None:
+        with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(by_name))) as pool:
+            return dict(zip(by_name, pool.map(lambda t: _read_prefix(clients, t),
+                                              by_name.values()), strict=True))
+    found: dict[str, list[LiveAlarm]] = {name: [] for name in by_name}
+    for alarm in scanned:
+        name = alarm.alarm.name
+        # the tables whose "<table>-" starts the name: "orders-archive-..." may be either
+        # table "orders" or "orders-archive"; is_table_alarm tells by what the alarm watches
+        for cut in (i for i, c in enumerate(name) if c == "-"):
+            table = by_name.get(name[:cut])
+            if table is not None and is_table_alarm(alarm.alarm, table):
+                found[table.table_name].append(alarm)
+    return found
+
+
 def _read_prefix(clients: Clients, table: Table) -> list[LiveAlarm]:
-    return [a for a in _describe(clients, table.region,
-                                 f"reading the alarms of table '{table.table_name}'",
-                                 AlarmNamePrefix=f"{table.table_name}-")
-            if is_table_alarm(a.alarm, table)]
+    alarms = _describe(clients, table.region, f"reading the alarms of table '{table.table_name}'",
+                       AlarmNamePrefix=f"{table.table_name}-")
+    assert alarms is not None  # no page limit
+    return [a for a in alarms if is_table_alarm(a.alarm, table)]
 
 
 def _read_shared(clients: Clients, tables: Sequence[Table]) -> dict[tuple[str, str], LiveAlarm]:
@@ -269,18 +341,23 @@ def _read_shared(clients: Clients, tables: Sequence[Table]) -> dict[tuple[str, s
         ordered = sorted(wanted)
         for start in range(0, len(ordered), 100):  # DescribeAlarms takes up to 100 names
             for alarm in _describe(clients, region, f"reading the UserErrors alarms in {region}",
-                                   AlarmNames=ordered[start:start + 100]):
+                                   AlarmNames=ordered[start:start + 100]) or ():
                 found[(region, alarm.alarm.name)] = alarm
     return found
 
 
-def _describe(clients: Clients, region: str, context: str, **kwargs: Any) -> list[LiveAlarm]:
+def _describe(clients: Clients, region: str, context: str, *, max_pages: int | None = None,
+              **kwargs: Any) -> list[LiveAlarm] | None:
+    """The metric alarms DescribeAlarms answers (every page, 100 a page); None when there are
+    more than ``max_pages`` pages (the caller reads them another way)."""
     cloudwatch = clients.client("cloudwatch", region)
     alarms: list[LiveAlarm] = []
     with aws_context(context):
         pages = cloudwatch.get_paginator("describe_alarms").paginate(
-            AlarmTypes=["MetricAlarm"], **kwargs)
-        for page in pages:
+            AlarmTypes=["MetricAlarm"], PaginationConfig={"PageSize": 100}, **kwargs)
+        for number, page in enumerate(pages, start=1):
+            if max_pages is not None and number > max_pages:
+                return None
             for raw in page.get("MetricAlarms", []):
                 alarms.append(LiveAlarm(alarm=parse_alarm(raw, region), arn=raw["AlarmArn"]))
     return alarms
@@ -363,23 +440,41 @@ def diff_alarms(live: Sequence[LiveAlarm], desired: Sequence[MetricAlarm],
 
     Pure; sorted by alarm name. Only alarms ``is_table_alarm`` recognises are ever deleted:
     anyone else's alarm, even one under the table's name prefix, is left alone.
+
+    Categories: a module-made alarm (``is_module_alarm``) rewritten or deleted is a module
+    defect, and so is every alarm added to a table that has one (the module's alarms watch
+    nothing DynamoDB publishes: these are the ones that can fire); otherwise new or drift.
+    Deleting a module alarm carries no hazard: it never received a data point, so no
+    monitoring is lost.
     """
     have = {a.alarm.name: a.alarm for a in live}
     want = {a.name: a for a in desired}
+    module = sorted(n for n, a in have.items() if is_module_alarm(a, table))
     ops: list[tuple[str, Any]] = []
     for name, target in want.items():
         current = have.get(name)
         if current is None:
+            category, why = Category.NEW, "new alarm"
+            if module:
+                category = Category.MODULE_DEFECT
+                why = (f"in place of the Terraform module's {', '.join(module)}, which "
+                       "watch series DynamoDB never publishes")
             ops.append((name, PutMetricAlarm(table=table.table_name, region=target.region,
-                                             after=target, reason="new alarm")))
+                                             after=target, category=category, reason=why)))
         elif comparable(current) != comparable(target):
+            category, why = Category.DRIFT, f"{_changed(current, target)} changed"
+            if is_module_alarm(current, table):
+                category, why = Category.MODULE_DEFECT, module_defect(current)
             ops.append((name, PutMetricAlarm(
                 table=table.table_name, region=target.region, action=Action.UPDATE,
-                before=current, after=target, reason=f"{_changed(current, target)} changed")))
+                before=current, after=target, category=category, reason=why)))
     for name, current in have.items():
         if name not in want and is_table_alarm(current, table):
+            category, why = Category.DRIFT, "not wanted by the spec"
+            if is_module_alarm(current, table):
+                category, why = Category.MODULE_DEFECT, module_defect(current)
             ops.append((name, DeleteAlarms(table=table.table_name, region=current.region,
-                                           before=current, reason="not wanted by the spec")))
+                                           before=current, category=category, reason=why)))
     return [op for _, op in sorted(ops, key=lambda item: item[0])]
 
 
@@ -446,23 +541,44 @@ def shared_alarm_conflicts(tables: Sequence[Table]) -> list[str]:
     return problems
 
 
-def describe_op(op: Any) -> str:
-    """One line for an alarm operation (for ``render.plan._describe``)."""
+def describe_op(op: Any) -> tuple[str, list[str]]:
+    """An alarm operation as a headline and one line per changed field (for
+    ``render.plan.describe_lines``)."""
     from tablesmith.render.values import show
 
     if op.op == "DeleteAlarms":
-        return f"DeleteAlarms {op.before.name} [{op.region}]"
+        return f"DeleteAlarms {op.before.name} [{op.region}] (watches {watched(op.before)})", []
     alarm: MetricAlarm = op.after
     if op.before is None:
-        watched = (f"{alarm.metric_name} {show(alarm.dimensions)}" if alarm.metric_name else
-                   f"sum of {len(alarm.metrics) - 1} metrics")
-        return f"PutMetricAlarm {alarm.name} [{op.region}] ({watched}; {alarm.threshold:g})"
+        what = (f"{alarm.metric_name} {show(alarm.dimensions)}" if alarm.metric_name else
+                f"sum of {len(alarm.metrics) - 1} metrics")
+        return f"PutMetricAlarm {alarm.name} [{op.region}] ({what}; {alarm.threshold:g})", []
     a, b = comparable(op.before).model_dump(), comparable(alarm).model_dump()
-    changes = [f"{k}: {show(a[k])} -> {show(b[k])}" for k in a
-               if a[k] != b[k] and k not in ("metrics", "description")]
-    if a["metrics"] != b["metrics"]:
-        changes.append("metrics changed")
-    return f"PutMetricAlarm {alarm.name} [{op.region}] " + (", ".join(changes) or "description")
+    series = ("namespace", "metric_name", "dimensions", "statistic", "period", "metrics")
+    changes = []
+    if any(a[k] != b[k] for k in series):
+        changes.append(f"watches: {watched(op.before)} -> {watched(alarm)}")
+    changes += [f"{k}: {show(a[k])} -> {show(b[k])}" for k in a
+                if a[k] != b[k] and k not in series]
+    return f"PutMetricAlarm {alarm.name} [{op.region}]", changes
+
+
+def watched(alarm: MetricAlarm) -> str:
+    """What an alarm watches, in words: ``Sum of SystemErrors {TableName: t} per 300s``."""
+    from tablesmith.render.values import show
+
+    if not alarm.metrics:
+        return (f"{alarm.statistic} of {alarm.metric_name} {show(alarm.dimensions)} "
+                f"per {alarm.period}s")
+    terms = [q for q in alarm.metrics if q.expression is None]
+    expression = next((q.expression for q in alarm.metrics if q.expression), "")
+    common = {k: v for k, v in terms[0].dimensions.items() if k != "Operation"} if terms else {}
+    operations = [q.dimensions.get("Operation", q.id) for q in terms]
+    first = terms[0] if terms else None
+    metric = f"{first.stat} of {first.metric_name} {show(common)}" if first else "metrics"
+    period = f" per {first.period}s" if first else ""
+    return (f"{expression} of {len(terms)} metrics ({metric} by Operation: "
+            f"{', '.join(operations)}){period}")
 
 
 def _alarm_name(op: Any) -> str | None:

@@ -20,28 +20,32 @@ Removal, the reverse: selection (AWS refuses to delete a plan that still has sel
 plan -> DR vaults -> vault -> policies (IAM refuses to delete a role with attached policies) ->
 role. AWS refuses to delete a vault that still holds recovery points.
 
-Tags of vaults, plan and role. ``TagResource``/``UntagResource`` operations belong to tables,
-so a backup resource whose tags (or, for the role, trust policy) drifted is re-tagged by its
-own operation: ``UpdateBackupPlan`` (its ``before``/``after`` carry the tags) for the plan, and
-``CreateBackupVault`` / ``CreateRole`` with action ``update`` and a reason for a vault or the
-role; their handlers create what is missing and converge what exists.
+Tags of vaults, plan and role are ``UpdateTags`` (``TagResource``/``UntagResource`` are the
+table's): AWS Backup TagResource/UntagResource for a vault or the plan, IAM TagRole/UntagRole
+for the role, with exactly the keys that change. A role's trust policy is
+``UpdateAssumeRolePolicy``; the module's lacks the ``aws:SourceAccount`` condition, which is a
+module defect (``MODULE_TRUST``). ``UpdateBackupPlan`` changes the rule only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
-from tablesmith.aws import aws_context, error_code
+from tablesmith.aws import ACCESS_DENIED, aws_context, error_code
 from tablesmith.errors import ApplyError, AwsError
 from tablesmith.hazards import HazardCode
 from tablesmith.plan import (
     Action,
     AttachRolePolicy,
+    Category,
     CreateBackupPlan,
     CreateBackupSelection,
     CreateBackupVault,
@@ -51,7 +55,9 @@ from tablesmith.plan import (
     DeleteBackupVault,
     DeleteRole,
     DetachRolePolicy,
+    UpdateAssumeRolePolicy,
     UpdateBackupPlan,
+    UpdateTags,
 )
 from tablesmith.resources import (
     Backup,
@@ -69,6 +75,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from tablesmith.aws import Clients
+    from tablesmith.live import BulkTags
     from tablesmith.spec.model import Table
     from tablesmith.state import LiveTable
 
@@ -80,6 +87,9 @@ ADVANCED_BACKUP_COMMAND = ("aws backup update-region-settings "
 # IAM is eventually consistent: a role made seconds ago may not yet be assumable by AWS
 # Backup, which then refuses CreateBackupSelection with InvalidParameterValueException.
 IAM_PROPAGATION_DELAYS = (2.0, 4.0, 8.0, 16.0, 30.0)
+TaggedResource = Literal["backup vault", "backup plan", "IAM role"]  # UpdateTags.resource
+MODULE_TRUST = ("the Terraform module's trust policy lets AWS Backup assume the role on behalf "
+                "of any account (no aws:SourceAccount condition: the confused deputy)")
 
 
 # --------------------------------------------------------------------------- names
@@ -138,7 +148,8 @@ def backup_name_problems(table_name: str) -> list[str]:
 
 def read_backups(clients: Clients, tables: Sequence[Table], *,
                  live_tables: Mapping[str, LiveTable | None] | None = None,
-                 destroy: bool = False) -> tuple[dict[str, LiveBackup], dict[str, bool]]:
+                 destroy: bool = False, bulk: BulkTags | None = None,
+                 ) -> tuple[dict[str, LiveBackup], dict[str, bool]]:
     """The live backup resources of ``tables`` (absent: no entry), and per Region with copy
     actions in the spec, AWS Backup's advanced DynamoDB backup setting.
 
@@ -146,9 +157,13 @@ def read_backups(clients: Clients, tables: Sequence[Table], *,
     vaults are looked for, so that a vault left behind by a removed replica is found; the live
     plan's copy actions add theirs too. Recovery points are counted only for vaults the plan
     would delete (every vault with ``destroy``), which is all the count decides.
-    Calls: ListBackupPlans once per Region; per table DescribeBackupVault and GetRole, and for
-    what exists ListTags, GetBackupPlan, ListBackupSelections + GetBackupSelection,
-    ListAttachedRolePolicies; per DR Region DescribeBackupVault (+ ListTags).
+    Calls: ListBackupPlans and ListBackupVaults once per Region (a vault's ARN comes from the
+    listing), the roles in bulk (``_list_roles``: one IAM GetAccountAuthorizationDetails page
+    per 1,000 roles of the account, or GetRole + ListAttachedRolePolicies per table where
+    that is refused or not worth it); per table with a plan GetBackupPlan +
+    ListBackupSelections (+ GetBackupSelection unless ``_known_selection`` proves it). Tags of
+    vaults and plans come from ``bulk`` (GetResources) where they equal the spec's, else
+    ListTags per resource.
     """
     if not tables:
         return {}, {}
@@ -171,11 +186,14 @@ def read_backups(clients: Clients, tables: Sequence[Table], *,
         vaults = dict(zip(vault_regions,
                           pool.map(lambda r: _list_vaults(clients, r), vault_regions),
                           strict=True))
+    roles = _list_roles(clients, tables)
 
     def read(table: Table) -> LiveBackup | None:
         current = live_tables.get(table.table_name)
         replicas = tuple(current.table.replicas) if current is not None else ()
-        return _read_table(clients, table, listed[table.region], replicas, destroy, vaults)
+        return _read_table(clients, table, listed[table.region], replicas, destroy, vaults,
+                           bulk=bulk, roles=roles,
+                           table_arn=current.arn if current is not None else None)
 
     with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(tables))) as pool:
         results = list(pool.map(read, tables))
@@ -199,14 +217,15 @@ def _list_plans(clients: Clients, region: str) -> dict[str, dict[str, Any]]:
     return plans
 
 
-def _list_vaults(clients: Clients, region: str) -> frozenset[str]:
-    """The names of the backup vaults in a region."""
-    names: set[str] = set()
+def _list_vaults(clients: Clients, region: str) -> dict[str, str]:
+    """Name -> ARN of the backup vaults in a region."""
+    names: dict[str, str] = {}
     with aws_context(f"listing backup vaults in {region}"):
         for page in clients.client("backup", region).get_paginator(
                 "list_backup_vaults").paginate():
-            names.update(v["BackupVaultName"] for v in page.get("BackupVaultList", []))
-    return frozenset(names)
+            names.update((v["BackupVaultName"], str(v["BackupVaultArn"]))
+                         for v in page.get("BackupVaultList", []))
+    return names
 
 
 def _advanced_backup(clients: Clients, region: str) -> bool:
@@ -225,7 +244,9 @@ def _advanced_backup(clients: Clients, region: str) -> bool:
 
 def _read_table(clients: Clients, table: Table, plans: dict[str, dict[str, Any]],
                 live_replicas: tuple[str, ...], destroy: bool,
-                vaults: dict[str, frozenset[str]]) -> LiveBackup | None:
+                vaults: Mapping[str, Mapping[str, str]], *, bulk: BulkTags | None = None,
+                roles: Mapping[str, tuple[BackupRole, str] | None] | None = None,
+                table_arn: str | None = None) -> LiveBackup | None:
     names = backup_names(table.table_name)
     region = table.region
     want = desired_backup(table)
@@ -234,7 +255,8 @@ def _read_table(clients: Clients, table: Table, plans: dict[str, dict[str, Any]]
     counts: dict[str, int] = {}
 
     listed = vaults.get(region)
-    vault = _vault(backup, names.vault, region) \
+    vault = _vault(backup, names.vault, region, arn=listed.get(names.vault) if listed else None,
+                   bulk=bulk, wanted=want.vault.tags if want.vault else None) \
         if listed is None or names.vault in listed else None
     if vault is not None:
         found["vault"], found["vault_arn"] = vault
@@ -243,15 +265,18 @@ def _read_table(clients: Clients, table: Table, plans: dict[str, dict[str, Any]]
 
     entry = plans.get(names.plan)
     if entry is not None:
-        plan, selection, selection_id = _plan(backup, entry, table)
+        plan, selection, selection_id = _plan(backup, entry, table, bulk=bulk,
+                                              live=want, table_arn=table_arn)
         found.update(plan=plan, plan_id=entry["BackupPlanId"], plan_arn=entry["BackupPlanArn"],
                      plan_version=entry.get("VersionId"), selection=selection,
                      selection_id=selection_id)
 
     # the role is looked for when backup is wanted or something of it remains; a lone role
     # left by an interrupted removal is harmless and is found again when backup comes back
-    role = _role(clients.client("iam", region), names.role) \
-        if want.role is not None or found else None
+    role = None
+    if want.role is not None or found:
+        role = roles[names.role] if roles is not None and names.role in roles else \
+            _role(clients.client("iam", region), names.role)  # roles: the bulk read
     if role is not None:
         found["role"], found["role_arn"] = role
 
@@ -273,7 +298,10 @@ def _read_table(clients: Clients, table: Table, plans: dict[str, dict[str, Any]]
         listed_dr = vaults.get(dr_region)
         if listed_dr is not None and names.dr_vault not in listed_dr:
             continue
-        dr = _vault(dr_client, names.dr_vault, dr_region)
+        wanted_tags = next((v.tags for v in want.dr_vaults if v.region == dr_region), None)
+        dr = _vault(dr_client, names.dr_vault, dr_region,
+                    arn=listed_dr.get(names.dr_vault) if listed_dr else None,
+                    bulk=bulk, wanted=wanted_tags)
         if dr is None:
             continue
         dr_vaults.append(dr[0])
@@ -300,19 +328,26 @@ def _read_table(clients: Clients, table: Table, plans: dict[str, dict[str, Any]]
 _VAULT_GONE = ("ResourceNotFoundException", "AccessDeniedException")
 
 
-def _vault(client: Any, name: str, region: str) -> tuple[BackupVault, str] | None:
+def _vault(client: Any, name: str, region: str, *, arn: str | None = None,
+           bulk: BulkTags | None = None,
+           wanted: Mapping[str, str] | None = None) -> tuple[BackupVault, str] | None:
+    """The vault and its ARN (None: no such vault); ``arn`` known from ListBackupVaults saves
+    the DescribeBackupVault, ``bulk`` the ListTags where it has the ``wanted`` tags."""
     from botocore.exceptions import ClientError
 
     with aws_context(f"describing backup vault '{name}' in {region}"):
-        try:
-            desc = client.describe_backup_vault(BackupVaultName=name)
-        except ClientError as exc:
-            if error_code(exc) in _VAULT_GONE:
-                return None
-            raise
-        arn = str(desc["BackupVaultArn"])
-        tags = _backup_tags(client, arn)
-    return BackupVault(name=name, region=region, tags=tags), arn
+        if arn is None:
+            try:
+                desc = client.describe_backup_vault(BackupVaultName=name)
+            except ClientError as exc:
+                if error_code(exc) in _VAULT_GONE:
+                    return None
+                raise
+            arn = str(desc["BackupVaultArn"])
+        found = arn
+        tags = bulk.lookup(region, found, wanted, lambda: _backup_tags(client, found)) \
+            if bulk is not None else _backup_tags(client, found)
+    return BackupVault(name=name, region=region, tags=tags), found
 
 
 def _backup_tags(client: Any, arn: str) -> dict[str, str]:
@@ -335,26 +370,65 @@ def _recovery_points(client: Any, name: str, region: str) -> int:
             "list_recovery_points_by_backup_vault").paginate(BackupVaultName=name))
 
 
-def _plan(client: Any, entry: dict[str, Any],
-          table: Table) -> tuple[BackupPlan, BackupSelection | None, str | None]:
+def _plan(client: Any, entry: dict[str, Any], table: Table, *, bulk: BulkTags | None = None,
+          live: Backup | None = None, table_arn: str | None = None,
+          ) -> tuple[BackupPlan, BackupSelection | None, str | None]:
     names = backup_names(table.table_name)
     plan_id = entry["BackupPlanId"]
+    arn = str(entry["BackupPlanArn"])
+    wanted = live.plan.tags if live is not None and live.plan is not None else None
     with aws_context(f"reading backup plan '{names.plan}' in {table.region}"):
         document = client.get_backup_plan(BackupPlanId=plan_id)["BackupPlan"]
-        tags = _backup_tags(client, entry["BackupPlanArn"])
+        tags = bulk.lookup(table.region, arn, wanted, lambda: _backup_tags(client, arn)) \
+            if bulk is not None else _backup_tags(client, arn)
         summary = None
         for page in client.get_paginator("list_backup_selections").paginate(
                 BackupPlanId=plan_id):
             summary = next((s for s in page.get("BackupSelectionsList", [])
                             if s.get("SelectionName") == names.selection), summary)
         selection: BackupSelection | None = None
-        if summary is not None:
+        if summary is not None and table_arn is not None and \
+                _known_selection(summary, table_arn):
+            selection = _selection({"SelectionName": summary["SelectionName"],
+                                    "IamRoleArn": summary.get("IamRoleArn", ""),
+                                    "Resources": [table_arn]}, names, table)
+        elif summary is not None:
             body = client.get_backup_selection(BackupPlanId=plan_id,
                                                SelectionId=summary["SelectionId"])
             selection = _selection(body["BackupSelection"], names, table)
     plan = BackupPlan(name=names.plan, region=table.region, rule=_rule(document, names),
                       tags=tags)
     return plan, selection, summary["SelectionId"] if summary else None
+
+
+# A backup selection cannot be changed (AWS Backup has no UpdateBackupSelection): what it
+# selects is fixed when it is made. tablesmith makes it with a CreatorRequestId that carries a
+# digest of what GetBackupSelection would add to ListBackupSelections' summary (its resources:
+# this table's ARN alone, no tag conditions or exclusions), plus a random part so the
+# idempotency token is never reused by a later re-creation. A summary whose digest matches
+# proves the selection's content without GetBackupSelection; any other (made by Terraform,
+# the console, an older tablesmith) is read in full.
+_SELECTION_TOKEN = re.compile(r"ts1-([0-9a-f]{24})-[0-9a-f]{8}")
+
+
+def _selection_digest(table_arn: str) -> str:
+    body = json.dumps({"Resources": [table_arn]}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()[:24]
+
+
+def selection_request_id(table_arn: str, request: str | None = None) -> str:
+    """The CreatorRequestId of a selection of ``table_arn`` alone (1-50 of ``[\\w.-]``);
+    with ``request`` (the whole request, with any salt) its last part is that request's
+    digest instead of random, so a retried create reuses it (``_create_backup_selection``)."""
+    unique = hashlib.sha256(request.encode()).hexdigest()[:8] if request is not None else \
+        secrets.token_hex(4)
+    return f"ts1-{_selection_digest(table_arn)}-{unique}"
+
+
+def _known_selection(summary: Mapping[str, Any], table_arn: str) -> bool:
+    """Does the ListBackupSelections entry prove it selects exactly ``table_arn``?"""
+    found = _SELECTION_TOKEN.fullmatch(str(summary.get("CreatorRequestId") or ""))
+    return found is not None and found.group(1) == _selection_digest(table_arn)
 
 
 def _rule(document: dict[str, Any], names: BackupNames) -> BackupRule:
@@ -412,6 +486,43 @@ def _selection(body: dict[str, Any], names: BackupNames, table: Table) -> Backup
                            role=role, table=selected)
 
 
+ROLES_IN_BULK = 2  # from this many roles to read, one bulk page beats 2 calls per role
+
+
+def _list_roles(clients: Clients,
+                tables: Sequence[Table]) -> dict[str, tuple[BackupRole, str] | None] | None:
+    """Backup role name -> (role, ARN), or None where no such role exists, for every table;
+    None when the roles are better read one by one.
+
+    IAM has one bulk read of roles with their trust policy, attached policies and tags:
+    GetAccountAuthorizationDetails (Filter=Role, 1,000 roles a page, every role of the
+    account). It is used when at least ``ROLES_IN_BULK`` tables want backup; credentials
+    without iam:GetAccountAuthorizationDetails (the least-privilege policy does not grant
+    it: it shows every role's policies) fall back to GetRole + ListAttachedRolePolicies per
+    role, as does an endpoint without it.
+    """
+    names = {backup_names(t.table_name).role for t in tables}
+    wanted = sum(1 for t in tables if desired_backup(t).role is not None)
+    if wanted < ROLES_IN_BULK:
+        return None
+    found: dict[str, tuple[BackupRole, str] | None] = dict.fromkeys(names)
+    iam = clients.client("iam", tables[0].region)
+    try:
+        with aws_context("reading the IAM roles (GetAccountAuthorizationDetails)"):
+            for page in iam.get_paginator("get_account_authorization_details").paginate(
+                    Filter=["Role"], PaginationConfig={"PageSize": 1000}):
+                for raw in page.get("RoleDetailList", []):
+                    if raw.get("RoleName") in found:
+                        policies = [p["PolicyArn"] for p in raw.get("AttachedManagedPolicies")
+                                    or ()]
+                        found[raw["RoleName"]] = _backup_role(raw, policies)
+    except AwsError as exc:
+        if clients.custom_endpoint or exc.code in ACCESS_DENIED:
+            return None
+        raise
+    return found
+
+
 def _role(iam: Any, name: str) -> tuple[BackupRole, str] | None:
     from botocore.exceptions import ClientError
 
@@ -425,6 +536,12 @@ def _role(iam: Any, name: str) -> tuple[BackupRole, str] | None:
         policies: list[str] = []
         for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
             policies += [p["PolicyArn"] for p in page.get("AttachedPolicies", [])]
+    return _backup_role(role, policies)
+
+
+def _backup_role(role: Mapping[str, Any], policies: Sequence[str]) -> tuple[BackupRole, str]:
+    """The model of a GetRole (or GetAccountAuthorizationDetails) role, and its ARN."""
+    name = str(role["RoleName"])
     # GetRole returns the role's tags (IAM allows at most 50 per role): no ListRoleTags
     tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])
             if not t["Key"].startswith("aws:")}
@@ -538,13 +655,13 @@ def diff_backup(live: LiveBackup | None, desired: Backup, table: Table) -> Ops:
     # ---- removals: selection -> plan -> DR vaults -> vault -> policies -> role
     if desired.selection is None and have.selection is not None:
         ops.append(DeleteBackupSelection(
-            table=name, region=region, before=have.selection,
+            table=name, region=region, before=have.selection, category=Category.DRIFT,
             reason="backup off" if desired.plan is None else "not in the spec").with_hazard(
             HazardCode.DISABLES_RECOVERY,
             f"table '{name}' is no longer selected for AWS Backup: no new backups are made"))
     if desired.plan is None and have.plan is not None:
         ops.append(DeleteBackupPlan(table=name, region=region, before=have.plan,
-                                    reason="backup off").with_hazard(
+                                    reason="backup off", category=Category.DRIFT).with_hazard(
             HazardCode.DISABLES_RECOVERY,
             f"backup plan '{have.plan.name}' of '{name}' is deleted: no scheduled backups "
             "(existing recovery points stay in their vaults until they expire)"))
@@ -560,10 +677,11 @@ def diff_backup(live: LiveBackup | None, desired: Backup, table: Table) -> Ops:
             if policy not in keep:
                 ops.append(DetachRolePolicy(
                     table=name, region=region, role=have.role.name, policy_arn=policy,
+                    category=Category.DRIFT,
                     reason="role deleted" if desired.role is None else "not in the spec"))
         if desired.role is None:
             ops.append(DeleteRole(table=name, region=region, before=have.role,
-                                  reason="backup off"))
+                                  reason="backup off", category=Category.DRIFT))
     return ops
 
 
@@ -576,47 +694,67 @@ def diff_backup_destroy(live: LiveBackup | None, table: Table) -> Ops:
 def _role_ops(have: BackupRole | None, want: BackupRole, name: str, region: str) -> Ops:
     ops: Ops = []
     if have is None:
-        ops.append(CreateRole(table=name, region=region, after=want,
+        ops.append(CreateRole(table=name, region=region, after=want, category=Category.NEW,
                               reason=f"AWS Backup assumes it ({want.trusted_service})"))
     else:
-        changed = [what for what, differs in (
-            ("trust policy", have.trusted_service != want.trusted_service),
-            ("trust policy's aws:SourceAccount condition",
-             have.limited_to_account != want.limited_to_account),
-            ("tags", have.tags != want.tags)) if differs]
-        if changed:
-            # no UpdateRole operation: CreateRole with action update converges an existing
-            # role's trust policy (UpdateAssumeRolePolicy) and tags (TagRole/UntagRole)
-            ops.append(CreateRole(table=name, region=region, after=want, action=Action.UPDATE,
-                                  reason=f"{' and '.join(changed)} differ"))
+        ops += _trust_ops(have, want, name, region)
+        ops += _tag_ops("IAM role", want.name, region, name, have.tags, want.tags)
     attached = set(have.managed_policies) if have is not None else set()
     for policy in want.managed_policies:
         if policy not in attached:
-            ops.append(AttachRolePolicy(table=name, region=region, role=want.name,
-                                        policy_arn=policy))
+            ops.append(AttachRolePolicy(
+                table=name, region=region, role=want.name, policy_arn=policy,
+                category=Category.NEW if have is None else Category.DRIFT))
     return ops
+
+
+def _trust_ops(have: BackupRole, want: BackupRole, name: str, region: str) -> Ops:
+    """UpdateAssumeRolePolicy when the trusted service or the source-account guard differs."""
+    if (have.trusted_service, have.limited_to_account) == (
+            want.trusted_service, want.limited_to_account):
+        return []
+    category, why = Category.DRIFT, "trust policy differs"
+    if have.trusted_service == want.trusted_service and want.limited_to_account:
+        # the module's trust policy: the right service, no aws:SourceAccount condition
+        category, why = Category.MODULE_DEFECT, MODULE_TRUST
+    return [UpdateAssumeRolePolicy(table=name, region=region, before=have, after=want,
+                                   category=category, reason=why)]
+
+
+def _tag_ops(resource: TaggedResource, resource_name: str, region: str, name: str,
+             have: Mapping[str, str], want: Mapping[str, str]) -> Ops:
+    """UpdateTags with the keys that change: new when keys are only added, else drift."""
+    gone = sorted(k for k in have if k not in want)
+    changed = {k: v for k, v in sorted(want.items()) if have.get(k) != v}
+    if not gone and not changed:
+        return []
+    before = {k: have[k] for k in sorted({*gone, *changed}) if k in have}
+    return [UpdateTags(table=name, region=region, resource=resource, name=resource_name,
+                       before=before, after=changed,
+                       category=Category.DRIFT if before else Category.NEW)]
 
 
 def _vault_ops(have: BackupVault | None, want: BackupVault, name: str, what: str) -> Ops:
     if have is None:
-        return [CreateBackupVault(table=name, region=want.region, after=want, reason=what)]
-    if have.tags != want.tags:
-        # no TagResource for vaults (those are the table's): the create handler re-tags
-        return [CreateBackupVault(table=name, region=want.region, after=want,
-                                  action=Action.UPDATE, reason=f"{what}: tags differ")]
-    return []
+        return [CreateBackupVault(table=name, region=want.region, after=want, reason=what,
+                                  category=Category.NEW)]
+    return _tag_ops("backup vault", want.name, want.region, name, have.tags, want.tags)
 
 
 def _plan_ops(have: BackupPlan | None, want: BackupPlan, name: str) -> Ops:
     if have is None:
         return [CreateBackupPlan(table=name, region=want.region, after=want,
+                                 category=Category.NEW,
                                  reason=f"{want.rule.schedule}, kept "
                                  f"{want.rule.delete_after_days} days")]
-    if have == want:
-        return []
-    # UpdateBackupPlan replaces the plan's rules in place: same plan id, a new version
-    op: Any = UpdateBackupPlan(table=name, region=want.region, before=have, after=want,
-                               reason=_rule_change(have, want))
+    tags = _tag_ops("backup plan", want.name, want.region, name, have.tags, want.tags)
+    if (have.name, have.rule) == (want.name, want.rule):
+        return tags
+    # UpdateBackupPlan replaces the plan's rules in place: same plan id, a new version; its
+    # tags are UpdateTags' (the same on both sides here, so its handler leaves them alone)
+    op: Any = UpdateBackupPlan(table=name, region=want.region, before=have,
+                               after=want.model_copy(update={"tags": have.tags}),
+                               category=Category.DRIFT, reason=_rule_change(have, want))
     before, after = have.rule, want.rule
     if after.delete_after_days < before.delete_after_days:
         op = op.with_hazard(
@@ -638,19 +776,21 @@ def _plan_ops(have: BackupPlan | None, want: BackupPlan, name: str) -> Ops:
                 HazardCode.SHORTENS_RETENTION,
                 f"copies of '{name}' in {region} are kept {target.delete_after_days} days "
                 f"instead of {copy.delete_after_days}")
-    return [op]
+    return [op, *tags]
 
 
 def _rule_change(have: BackupPlan, want: BackupPlan) -> str:
+    from tablesmith.render.values import show
+
     before, after = have.rule, want.rule
     parts = []
     if before.schedule != after.schedule:
-        parts.append(f"schedule {before.schedule} -> {after.schedule}")
+        parts.append(f"schedule {show(before.schedule)} -> {show(after.schedule)}")
     if before.delete_after_days != after.delete_after_days:
         parts.append(f"retention {before.delete_after_days} -> {after.delete_after_days} days")
     if before.cold_storage_after_days != after.cold_storage_after_days:
-        parts.append(f"cold storage after {before.cold_storage_after_days} -> "
-                     f"{after.cold_storage_after_days} days")
+        parts.append(f"cold storage after {show(before.cold_storage_after_days)} -> "
+                     f"{show(after.cold_storage_after_days)} days")
     old = [c.destination_region for c in before.copy_actions]
     new = [c.destination_region for c in after.copy_actions]
     if old != new:
@@ -659,8 +799,6 @@ def _rule_change(have: BackupPlan, want: BackupPlan) -> str:
         parts.append("copy lifecycle")
     if (before.name, before.target_vault) != (after.name, after.target_vault):
         parts.append("rule")
-    if have.tags != want.tags:
-        parts.append("tags")
     return "; ".join(parts)
 
 
@@ -669,11 +807,13 @@ def _selection_ops(have: BackupSelection | None, want: BackupSelection, name: st
     if have == want:
         return []
     create = CreateBackupSelection(table=name, region=region, after=want,
+                                   category=Category.NEW if have is None else Category.DRIFT,
                                    reason="selects the table" if have is None else "recreated")
     if have is None:
         return [create]
     # AWS Backup has no UpdateBackupSelection: a selection is deleted and made again
     return [DeleteBackupSelection(table=name, region=region, before=have,
+                                  category=Category.DRIFT,
                                   reason="role or resources differ (no UpdateBackupSelection)"),
             create]
 
@@ -681,7 +821,7 @@ def _selection_ops(have: BackupSelection | None, want: BackupSelection, name: st
 def _delete_vault(vault: BackupVault, name: str, points: Mapping[str, int], why: str) -> Any:
     count = points.get(f"{vault.region}/{vault.name}", 0)
     op: Any = DeleteBackupVault(table=name, region=vault.region, before=vault,
-                                recovery_points=count, reason=why)
+                                recovery_points=count, reason=why, category=Category.DRIFT)
     if count > 0:
         op = op.with_hazard(
             HazardCode.DELETES_DATA,
@@ -789,14 +929,54 @@ def _plan_document(runner: Any, plan: BackupPlan) -> dict[str, Any]:
     return {"BackupPlanName": plan.name, "Rules": [body]}
 
 
+# Idempotency. A create whose answer is lost (a dropped connection, a 500 after the call took
+# effect) is retried by botocore, and perhaps by the user re-running apply; AWS Backup's
+# CreatorRequestId "allows failed requests to be retried without the risk of running the
+# operation twice": the same token answers with the resource it made. botocore fills in a
+# random token per call, which covers its own retries only; ours is a digest of the request,
+# the same for every attempt to make the same intended resource. AWS does not document how
+# long a token is remembered, nor whether a deleted resource's token still matches: an answer
+# for a resource made long before the call (its CreationDate) is such a stale match, and the
+# create is made again with a token salted with that date (deterministic too).
+STALE_TOKEN_SECONDS = 900.0  # far beyond the 5 minutes of clock skew SigV4 allows
+
+
+def request_token(kind: str, request: Mapping[str, Any], salt: str = "") -> str:
+    """A CreatorRequestId (1-50 of ``[\\w.-]``) for ``request``: its digest, with ``salt``."""
+    return "ts1-" + hashlib.sha256(_canonical(kind, request, salt).encode()).hexdigest()[:40]
+
+
+def _canonical(kind: str, request: Mapping[str, Any], salt: str) -> str:
+    return json.dumps([kind, request, salt], sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _create_idempotently(runner: Any, op: Any, context: str, method: str,
+                         request: Mapping[str, Any],
+                         token: Callable[[str], str]) -> dict[str, Any]:
+    """``method`` with the CreatorRequestId ``token(salt)``; made again with the answer's
+    CreationDate as the salt when the token matched a resource made long before."""
+    started = time.time()
+    answer: dict[str, Any] = runner.call("backup", op.region, context, method, **request,
+                                         CreatorRequestId=token(""))
+    created = answer.get("CreationDate")  # a datetime, as botocore parses a timestamp
+    made_at: float | None = created.timestamp() if isinstance(created, datetime) else None
+    if made_at is not None and made_at < started - STALE_TOKEN_SECONDS:
+        runner.report(op.table, f"{context}: AWS answered with a resource made at "
+                      f"{created}, not now (a stale idempotency token): creating again")
+        answer = runner.call("backup", op.region, context, method, **request,
+                             CreatorRequestId=token(str(made_at)))
+    return answer
+
+
 def _create_backup_vault(runner: Any, op: Any, desired: Table | None) -> None:
     vault: BackupVault = op.after
     what = f"backup vault '{vault.name}' in {op.region}"
     if op.action == Action.CREATE:
+        # no EncryptionKeyArn: AWS Backup's default key, as the module's kms_key_arn = null
+        request = {"BackupVaultName": vault.name, "BackupVaultTags": dict(vault.tags)}
         try:
-            # no EncryptionKeyArn: AWS Backup's default key, as the module's kms_key_arn = null
-            runner.call("backup", op.region, f"creating {what}", "create_backup_vault",
-                        BackupVaultName=vault.name, BackupVaultTags=dict(vault.tags))
+            _create_idempotently(runner, op, f"creating {what}", "create_backup_vault",
+                                 request, lambda salt: request_token("vault", request, salt))
             return
         except AwsError as exc:
             if exc.code != "AlreadyExistsException":
@@ -825,9 +1005,12 @@ def _delete_backup_vault(runner: Any, op: Any, desired: Table | None) -> None:
 
 def _create_backup_plan(runner: Any, op: Any, desired: Table | None) -> None:
     plan: BackupPlan = op.after
-    runner.call("backup", op.region, f"creating backup plan '{plan.name}' in {op.region}",
-                "create_backup_plan", BackupPlan=_plan_document(runner, plan),
-                BackupPlanTags=dict(plan.tags))
+    request = {"BackupPlan": _plan_document(runner, plan), "BackupPlanTags": dict(plan.tags)}
+    # plans are known by id, their names by tablesmith's convention: the token makes a retry
+    # answer with the plan the lost attempt made, not a second plan or AlreadyExistsException
+    _create_idempotently(runner, op, f"creating backup plan '{plan.name}' in "
+                         f"{op.region}", "create_backup_plan", request,
+                         lambda salt: request_token("plan", request, salt))
 
 
 def _update_backup_plan(runner: Any, op: Any, desired: Table | None) -> None:
@@ -858,12 +1041,18 @@ def _create_backup_selection(runner: Any, op: Any, desired: Table | None) -> Non
                            RoleName=selection.role)["Role"]["Arn"]
     table_arn = runner.table_arn(selection.table, op.region)
     context = f"selecting '{selection.table}' for backup plan '{selection.plan}'"
+    request = {"BackupPlanId": plan["BackupPlanId"], "BackupSelection": {
+        "SelectionName": selection.name, "IamRoleArn": role_arn, "Resources": [table_arn]}}
+
+    def token(salt: str) -> str:
+        # the plan id is in the request: a selection of a plan made again gets a new token;
+        # the digest of the table ARN lets plans skip GetBackupSelection (_known_selection)
+        return selection_request_id(table_arn, _canonical("selection", request, salt))
+
     for delay in (*IAM_PROPAGATION_DELAYS, None):
         try:
-            runner.call("backup", op.region, context, "create_backup_selection",
-                        BackupPlanId=plan["BackupPlanId"], BackupSelection={
-                            "SelectionName": selection.name, "IamRoleArn": role_arn,
-                            "Resources": [table_arn]})
+            _create_idempotently(runner, op, context, "create_backup_selection",
+                                 request, token)
             return
         except AwsError as exc:
             # a role created moments ago is not yet visible to AWS Backup everywhere (IAM is
@@ -934,6 +1123,41 @@ def _create_role(runner: Any, op: Any, desired: Table | None) -> None:
                     RoleName=role.name, Tags=_tag_list(changed))
 
 
+def _update_assume_role_policy(runner: Any, op: Any, desired: Table | None) -> None:
+    role: BackupRole = op.after
+    account = runner.clients.account_id() if role.limited_to_account else None
+    current = runner.call("iam", op.region, f"reading IAM role '{role.name}'", "get_role",
+                          RoleName=role.name)["Role"]
+    # the user's own conditions stay (trust_conditions is {} for a foreign principal)
+    policy = trust_policy(role.trusted_service, account,
+                          trust_conditions(current.get("AssumeRolePolicyDocument")))
+    runner.call("iam", op.region, f"updating the trust policy of IAM role '{role.name}'",
+                "update_assume_role_policy", RoleName=role.name,
+                PolicyDocument=json.dumps(policy))
+
+
+def _update_tags(runner: Any, op: Any, desired: Table | None) -> None:
+    """Exactly the plan's keys: untag those that go, tag those added or changed."""
+    what = f"{op.resource} '{op.name}' in {op.region}"
+    gone = sorted(k for k in op.before if k not in op.after)
+    if op.resource == "IAM role":
+        if gone:
+            runner.call("iam", op.region, f"untagging {what}", "untag_role",
+                        RoleName=op.name, TagKeys=gone)
+        if op.after:
+            runner.call("iam", op.region, f"tagging {what}", "tag_role", RoleName=op.name,
+                        Tags=_tag_list(op.after))
+        return
+    arn = _vault_arn(runner, op.name, op.region) if op.resource == "backup vault" else \
+        _need_plan(runner, op.name, op.region)["BackupPlanArn"]
+    if gone:
+        runner.call("backup", op.region, f"untagging {what}", "untag_resource",
+                    ResourceArn=arn, TagKeyList=gone)
+    if op.after:
+        runner.call("backup", op.region, f"tagging {what}", "tag_resource",
+                    ResourceArn=arn, Tags=dict(sorted(op.after.items())))
+
+
 def _attach_role_policy(runner: Any, op: Any, desired: Table | None) -> None:
     # AttachRolePolicy of a policy already attached succeeds: nothing to tolerate
     runner.call("iam", op.region, f"attaching {op.policy_arn} to IAM role '{op.role}'",
@@ -968,6 +1192,8 @@ HANDLERS: dict[str, Callable[[Any, Any, Table | None], None]] = {
     "CreateBackupSelection": _create_backup_selection,
     "DeleteBackupSelection": _delete_backup_selection,
     "CreateRole": _create_role,
+    "UpdateAssumeRolePolicy": _update_assume_role_policy,
+    "UpdateTags": _update_tags,
     "AttachRolePolicy": _attach_role_policy,
     "DetachRolePolicy": _detach_role_policy,
     "DeleteRole": _delete_role,

@@ -15,6 +15,10 @@ API reference, https://docs.aws.amazon.com/aws-backup/latest/devguide/api-refere
 * UpdateBackupPlan: replaces the plan document (rules get moto's defaults and new RuleIds),
   gives a new VersionId, keeps BackupPlanId, BackupPlanArn and CreationDate.
 * CreateBackupPlan no longer counts deleted plans as duplicates of a new plan's name.
+* CreatorRequestId (moto stored it and ignored it): CreateBackupPlan with the token of a live
+  plan returns that plan, CreateBackupVault with the token of the vault of that name returns
+  that vault, as AWS does, so a create retried after its answer was lost makes nothing twice
+  (CreateBackupSelection honours it too, below).
 * ListTags reads the ARN with or without the trailing slash (botocore sends
   ``/tags/{arn}/``; other SDKs send ``/tags/{arn}``, for which moto answered ``{"Tags": {}}``),
   and answers ResourceNotFoundException for a vault or plan of this region that does not exist.
@@ -112,6 +116,7 @@ def install() -> None:
 
     backend_methods: dict[str, Callable[..., Any]] = {
         "create_backup_plan": _backend_create_backup_plan,
+        "create_backup_vault": _backend_create_backup_vault,
         "delete_backup_plan": _backend_delete_backup_plan,
         "update_backup_plan": _backend_update_backup_plan,
         "create_backup_selection": _backend_create_backup_selection,
@@ -123,6 +128,7 @@ def install() -> None:
         "update_region_settings": _backend_update_region_settings,
         "list_recovery_points_by_backup_vault": _backend_list_recovery_points_by_backup_vault,
         "list_tags": _backend_list_tags,
+        "iter_tagged_resources": _backend_iter_tagged_resources,
     }
     response_methods: dict[str, Callable[..., Any]] = {
         "update_backup_plan": _response_update_backup_plan,
@@ -223,11 +229,19 @@ def _backend_create_backup_plan(
     backup_plan_tags: dict[str, str] | None,
     creator_request_id: str | None,
 ) -> Any:
-    """moto's CreateBackupPlan, except that deleted plans do not block the name."""
+    """moto's CreateBackupPlan, except that deleted plans do not block the name, and that a
+    CreatorRequestId of a live plan returns that plan (moto ignored it)."""
     from moto.backup.exceptions import AlreadyExistsException
     from moto.backup.models import Plan
 
     _check_plan_document(backup_plan)
+    # AWS: "If the request includes a CreatorRequestId that matches an existing backup plan,
+    # that plan is returned" (a retried create whose first answer was lost). Deleted plans
+    # do not match: a plan made again after a deletion is a new plan.
+    if creator_request_id:
+        for plan in self.plans.values():
+            if plan.deletion_date is None and plan.creator_request_id == creator_request_id:
+                return plan
     name = backup_plan["BackupPlanName"]
     if any(
         plan.deletion_date is None and plan.backup_plan.get("BackupPlanName") == name
@@ -242,6 +256,36 @@ def _backend_create_backup_plan(
         self.tag_resource(plan.backup_plan_arn, backup_plan_tags)
     self.plans[plan.backup_plan_id] = plan
     return plan
+
+
+def _backend_create_backup_vault(
+    self: Any,
+    backup_vault_name: str,
+    backup_vault_tags: dict[str, str] | None,
+    encryption_key_arn: str | None,
+    creator_request_id: str | None,
+) -> Any:
+    """moto's CreateBackupVault, except that the CreatorRequestId of the vault of that name
+    returns that vault ("allows failed requests to be retried without the risk of running
+    the operation twice"), where moto answered AlreadyExistsException."""
+    from moto.backup.exceptions import AlreadyExistsException
+    from moto.backup.models import Vault
+
+    existing = self.vaults.get(backup_vault_name)
+    if existing is not None:
+        if creator_request_id and existing.creator_request_id == creator_request_id:
+            return existing
+        raise AlreadyExistsException(msg="Backup vault with the same name already exists")
+    vault = Vault(
+        backup_vault_name=backup_vault_name,
+        encryption_key_arn=cast("str", encryption_key_arn),
+        creator_request_id=cast("str", creator_request_id),
+        backend=self,
+    )
+    if backup_vault_tags:
+        self.tag_resource(vault.backup_vault_arn, backup_vault_tags)
+    self.vaults[backup_vault_name] = vault
+    return vault
 
 
 def _check_plan_document(backup_plan: Any) -> None:
@@ -433,6 +477,22 @@ def _backend_list_tags(self: Any, resource_arn: str) -> dict[str, str]:
             if plan is None or plan.deletion_date is not None:
                 raise _not_found(f"Backup plan {name} not found")
     return cast("dict[str, str]", self.tagger.get_tag_dict_for_resource(resource_arn))
+
+
+def _backend_iter_tagged_resources(self: Any) -> Any:
+    """What the tagging API's GetResources lists: vaults (as moto) and live backup plans,
+    which moto leaves out and AWS lists ("GetResources supports all resource types")."""
+    from moto.core.resource_tagging import TaggedResource
+
+    for vault in self.vaults.values():
+        yield TaggedResource(arn=vault.backup_vault_arn,
+                             tags=self.tagger.get_tag_dict_for_resource(vault.backup_vault_arn),
+                             resource_type="backup:backup-vault")
+    for plan in self.plans.values():
+        if plan.deletion_date is None:
+            yield TaggedResource(arn=plan.backup_plan_arn,
+                                 tags=self.tagger.get_tag_dict_for_resource(plan.backup_plan_arn),
+                                 resource_type="backup:backup-plan")
 
 
 # --------------------------------------------------------------------------------------------
