@@ -88,3 +88,26 @@ def dynamodb_local_endpoint(fake_aws_env: None) -> Iterator[str]:
         pytest.skip(str(missing))
     with server:
         yield server.endpoint
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group the tests for ``pytest -n N --dist loadgroup`` (make test): a file's tests run on
+    one worker, sharing its module fixtures, unless the file says ``XDIST_SPLIT``:
+
+    * ``XDIST_SPLIT = "test"``: every test on its own (independent cases on slow engines);
+    * ``XDIST_SPLIT = "<parameter>"``: one group per value of that parameter (an environment
+      whose module fixture costs minutes: dev, sit and prod then build on three workers).
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        path = item.nodeid.split("::", 1)[0]
+        split = getattr(getattr(item, "module", None), "XDIST_SPLIT", None)
+        callspec = getattr(item, "callspec", None)
+        if split == "test":
+            group = item.nodeid
+        elif split and callspec is not None and split in callspec.params:
+            group = f"{path}[{callspec.params[split]}]"
+        else:
+            group = path
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -15,7 +15,7 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-ENGINES = ("moto", "dynamodb-local", "local")
+ENGINES = ("moto", "dynamodb-local", "local", "local-realistic")
 
 
 @pytest.fixture(autouse=True)
@@ -30,14 +30,11 @@ def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
 _LOCAL_TARGETS: dict[str, tuple[subprocess.Popen[str], str]] = {}
 
 
-@pytest.fixture(scope="session")
-def local_target_endpoint(tmp_path_factory: pytest.TempPathFactory,
-                          fake_aws_env: None) -> Iterator[str]:
-    """This worker's embedded local target, in a subprocess that empties it on request."""
-    state = tmp_path_factory.mktemp("local-target")
-    env = {**os.environ, "TABLESMITH_LOCAL_REPLICA_SECONDS": "0.3"}
+def _start_local_target(directory: Path, extra_env: dict[str, str]) -> Iterator[str]:
+    """An embedded local target in a subprocess that empties it on request; its endpoint."""
+    env = {**os.environ, "TABLESMITH_LOCAL_REPLICA_SECONDS": "0.3", **extra_env}
     proc = subprocess.Popen([sys.executable, str(Path(__file__).parents[1] /
-                                                 "local_target_process.py"), str(state / "state")],
+                                                 "local_target_process.py"), str(directory)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None and proc.stdin is not None
@@ -53,6 +50,27 @@ def local_target_endpoint(tmp_path_factory: pytest.TempPathFactory,
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+
+
+@pytest.fixture(scope="session")
+def local_target_endpoint(tmp_path_factory: pytest.TempPathFactory,
+                          fake_aws_env: None) -> Iterator[str]:
+    """This worker's embedded local target, in a subprocess that empties it on request."""
+    yield from _start_local_target(tmp_path_factory.mktemp("local-target") / "state", {})
+
+
+# AWS's phases at 1/100 of their time (docs/local-realistic.md): tables CREATING, GSIs
+# CREATING then backfilling, DELETING indexes; what DynamoDB Local's -delayTransientStatuses
+# gives, in seconds instead of minutes
+REALISTIC = {"TABLESMITH_LOCAL_REALISTIC": "1", "TABLESMITH_LOCAL_TIME_SCALE": "0.01"}
+
+
+@pytest.fixture(scope="session")
+def realistic_target_endpoint(tmp_path_factory: pytest.TempPathFactory,
+                              fake_aws_env: None) -> Iterator[str]:
+    """This worker's embedded local target in realistic mode."""
+    yield from _start_local_target(tmp_path_factory.mktemp("realistic-target") / "state",
+                                   REALISTIC)
 
 
 def use_local_target(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -89,5 +107,8 @@ def engine_endpoint(request: pytest.FixtureRequest) -> str:
         return str(request.getfixturevalue("moto_fresh"))
     if engine == "local":
         return use_local_target(str(request.getfixturevalue("local_target_endpoint")),
+                                request.getfixturevalue("monkeypatch"))
+    if engine == "local-realistic":
+        return use_local_target(str(request.getfixturevalue("realistic_target_endpoint")),
                                 request.getfixturevalue("monkeypatch"))
     return str(request.getfixturevalue("dynamodb_local_endpoint"))

@@ -75,6 +75,9 @@ if TYPE_CHECKING:
     from tablesmith.spec.loader import Spec
     from tablesmith.state import LiveState
 
+# one group per environment: dev, sit and prod build on three workers (tests/conftest.py)
+XDIST_SPLIT = "deployment"
+
 pytestmark = [pytest.mark.terraform, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -268,7 +271,8 @@ def test_tables_match(deployment: Deployment) -> None:
     problems = []
     for table in d.spec.tables(d.env):
         a, b = deployed(d, table.table_name)
-        assert b.table == table.model_copy(update={"backup": None, "alarms": None}), (
+        assert b.table == table.model_copy(
+            update={"backup": None, "alarms": None, "resource_tags": None}), (
             f"{table.table_name}: tablesmith's own apply does not match the spec")
         problems += [f"{table.table_name}.{p}" for p in differences(
             a.table.model_dump(mode="json"), b.table.model_dump(mode="json"), TABLE_FIELDS)]
