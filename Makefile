@@ -38,7 +38,7 @@ typecheck: setup
 test: setup tools
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	TABLESMITH_AWS_TESTS=local $(BIN)/pytest -n 4 --dist loadgroup --durations=25
+	TABLESMITH_AWS_TESTS=local $(BIN)/pytest -n 4 --dist loadscope --durations=25
 
 # The real-AWS tier against an account (opt-in; it creates and deletes resources under a
 # unique ts_<hex>_ prefix and sweeps that prefix at the end, even on failure):

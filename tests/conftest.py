@@ -7,6 +7,7 @@ its own servers, on ports the kernel hands out (see ``servers.pick_free_port``).
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING
 
 import pytest
@@ -90,24 +91,46 @@ def dynamodb_local_endpoint(fake_aws_env: None) -> Iterator[str]:
         yield server.endpoint
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Group the tests for ``pytest -n N --dist loadgroup`` (make test): a file's tests run on
-    one worker, sharing its module fixtures, unless the file says ``XDIST_SPLIT``:
+# How ``make test`` spreads the suite over its workers (``pytest -n 4 --dist loadscope``, with
+# the scheduler below): a file's tests run on one worker, sharing its module fixtures, except
+# in these files, which are slow and split:
+#   "test": every test on its own (independent cases on slow engines);
+#   "param": one unit per parameter id (test_x[prod]): an environment whose module fixture
+#            costs minutes, so that dev, sit and prod build on three workers at once.
+SPLIT_SCOPES = {
+    "tests/acceptance/test_differential.py": "param",
+    "tests/acceptance/test_gsi.py": "test",
+    "tests/acceptance/test_interrupt.py": "test",
+    "tests/acceptance/test_stream_ttl.py": "test",
+    "tests/acceptance/test_table.py": "test",
+}
+_PARAM_ID = re.compile(r"\[([^\]]*)\]$")
 
-    * ``XDIST_SPLIT = "test"``: every test on its own (independent cases on slow engines);
-    * ``XDIST_SPLIT = "<parameter>"``: one group per value of that parameter (an environment
-      whose module fixture costs minutes: dev, sit and prod then build on three workers).
+
+def xdist_scope(nodeid: str) -> str:
+    """The unit of work ``nodeid`` belongs to (see SPLIT_SCOPES)."""
+    path = nodeid.split("::", 1)[0]
+    split = SPLIT_SCOPES.get(path)
+    if split == "test":
+        return nodeid
+    param = _PARAM_ID.search(nodeid)
+    if split == "param" and param is not None:
+        return f"{path}[{param.group(1)}]"
+    return path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadscope`` with the units of ``xdist_scope``.
+
+    (xdist's own ``loadgroup`` marks do not work with pytest 9.2, whose node IDs xdist can no
+    longer suffix with the group.)
     """
-    for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        path = item.nodeid.split("::", 1)[0]
-        split = getattr(getattr(item, "module", None), "XDIST_SPLIT", None)
-        callspec = getattr(item, "callspec", None)
-        if split == "test":
-            group = item.nodeid
-        elif split and callspec is not None and split in callspec.params:
-            group = f"{path}[{callspec.params[split]}]"
-        else:
-            group = path
-        item.add_marker(pytest.mark.xdist_group(group))
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SplitScopes(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return SplitScopes(config, log)

@@ -70,10 +70,10 @@ class Terraform:
                     "CHECKPOINT_DISABLE": "1"}  # no version check call home
         self.env.pop("TF_PLUGIN_CACHE_DIR", None)  # the mirror is already local
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
         """``terraform <args>`` in the working directory."""
         return subprocess.run([self.executable, *args], cwd=self.workdir, env=self.env,
-                              capture_output=True, text=True, timeout=TIMEOUT, check=False)
+                              capture_output=True, text=True, timeout=timeout, check=False)
 
     def write(self, files: dict[str, str]) -> None:
         """Replace the configuration: every ``*.tf.json`` goes, ``files`` are written."""

@@ -75,9 +75,6 @@ if TYPE_CHECKING:
     from tablesmith.spec.loader import Spec
     from tablesmith.state import LiveState
 
-# one group per environment: dev, sit and prod build on three workers (tests/conftest.py)
-XDIST_SPLIT = "deployment"
-
 pytestmark = [pytest.mark.terraform, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -230,9 +227,13 @@ def deployment(request: pytest.FixtureRequest, terraform_tools: tuple[str, Path]
         checked(tf.run("init", "-input=false", "-no-color"), "terraform init")
         seconds["terraform init"] = time.perf_counter() - started
         started = time.perf_counter()
-        checked(tf.run("apply", "-auto-approve", "-input=false", "-no-color",
-                       f"-parallelism={PARALLELISM}"), f"terraform apply ({env}, on {url_a})")
+        # the provider's own waiters (replicas, PITR, tags) take minutes for prod on a loaded
+        # machine; the slowest resources are printed (-s) to see where the time goes
+        applied = tf.run("apply", "-auto-approve", "-input=false", "-no-color",
+                         f"-parallelism={PARALLELISM}", timeout=900)
+        checked(applied, f"terraform apply ({env}, on {url_a})")
         seconds["terraform apply"] = time.perf_counter() - started
+        print("\n".join(line for line in applied.stdout.splitlines() if "complete after" in line))
 
         started = time.perf_counter()
         checked(tablesmith_cli("apply", str(EXAMPLES), "--env", env, "--endpoint-url", url_b,

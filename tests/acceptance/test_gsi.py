@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-XDIST_SPLIT = "test"  # independent cases: spread over the workers (tests/conftest.py)
-
 def gsi(name: str, hash_key: str, projection: str = "ALL", **extra: Any) -> dict[str, Any]:
     return {"name": name, "hash_key": {"name": hash_key, "type": "S"},
             "projection_type": projection, **extra}

@@ -21,8 +21,6 @@ import pytest
 import yaml
 from harness import TAGS, count_items, ddb, put_items
 
-XDIST_SPLIT = "test"  # independent cases: spread over the workers (tests/conftest.py)
-
 TABLESMITH = str(Path(sys.executable).with_name("tablesmith"))
 
 

@@ -10,8 +10,6 @@ from harness import Case, run_case, table
 if TYPE_CHECKING:
     from pathlib import Path
 
-XDIST_SPLIT = "test"  # independent cases: spread over the workers (tests/conftest.py)
-
 CASES = [
     Case("stream-off", {"main": table()}, {"main": table(stream={"enabled": False})},
          ["UpdateStream"], {"STREAM_ARN_CHANGES"}, items=3),

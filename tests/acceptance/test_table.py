@@ -12,8 +12,6 @@ if TYPE_CHECKING:
 
 LSI = {"name": "ByN", "range_key": {"name": "n", "type": "N"}, "projection_type": "KEYS_ONLY"}
 
-XDIST_SPLIT = "test"  # independent cases: spread over the workers (tests/conftest.py)
-
 CASES = [
     Case("create-second-table", {"main": table()},
          {"main": table(), "other": table(partition_key={"name": "id", "type": "N"})},

@@ -648,3 +648,19 @@ def test_saved_state_keeps_replicas_and_their_state(
     ddb(REPLICA).put_item(TableName=TABLE, Item={"pk": {"S": "after"}, "sk": {"S": "a"}})
     assert item(ddb(PRIMARY), "after") is not None
     assert item(ddb(THIRD), "after") is not None
+
+
+def test_every_tag_comes_in_one_page_and_tagging_twice_keeps_one_of_each(
+    ddb: Callable[[str], Any],
+) -> None:
+    """DynamoDB answers a resource's (at most 50) tags in one ListTagsOfResource page, and the
+    Terraform provider reads one page only: moto's pages of 10 made its wait for the prod
+    example's 11 replica tags time out. A retried TagResource must not duplicate keys."""
+    arn = make_table(ddb)["TableArn"]
+    tags = [{"Key": f"key-{i:02d}", "Value": "one"} for i in range(12)]
+    ddb(PRIMARY).tag_resource(ResourceArn=arn, Tags=tags)
+    ddb(PRIMARY).tag_resource(ResourceArn=arn, Tags=[{**t, "Value": "two"} for t in tags])
+    page = ddb(PRIMARY).list_tags_of_resource(ResourceArn=arn)
+    assert "NextToken" not in page
+    assert sorted((t["Key"], t["Value"]) for t in page["Tags"]) == [
+        (t["Key"], "two") for t in tags]

@@ -808,8 +808,12 @@ def test_a_lost_state_file_names_its_backup_and_the_restore_works(tmp_path: Path
     local = ("--env", "dev", "--local", "--state-dir", str(state), "--table", "tenants")
     applied = run("apply", str(EXAMPLES), *local, "--auto-approve")
     assert applied.returncode == 0, applied.stderr
-    planned = run("plan", str(EXAMPLES), *local, "--detailed-exitcode")  # saves again
+    planned = run("plan", str(EXAMPLES), *local, "--detailed-exitcode")  # reads: no save
     assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert not (state / "state.json.bak").exists()  # one save so far: nothing to back up
+    other = [*local[:-1], "products"]
+    again = run("apply", str(EXAMPLES), *other, "--auto-approve")  # saves again
+    assert again.returncode == 0, again.stderr
     for name in ("state.json", "state.json.bak", "credentials.json", "lock"):
         assert mode(state / name) == 0o600, name
     assert mode(state) == mode(state.parent) == 0o700

@@ -116,6 +116,7 @@ def install() -> None:
     _wrap(DynamoDBBackend, "execute_statement", _execute_statement)
     _wrap(Table, "describe", _describe)
     _wrap(DynamoDBBackend, "tag_resource", _tag_resource)
+    _wrap(DynamoHandler, "list_tags_of_resource", _list_tags_of_resource)
     setattr(DynamoDBBackend, _INSTALLED, True)
 
 
@@ -131,6 +132,23 @@ def _tag_resource(original: Callable[..., Any]) -> Callable[..., Any]:
         original(self, arn, tags)
 
     return tag_resource
+
+
+def _list_tags_of_resource(original: Callable[..., Any]) -> Callable[..., Any]:
+    """ListTagsOfResource answers every tag of the resource in one page, as DynamoDB does for
+    the at most 50 a resource holds. moto pages by 10 "to make testing easier", and the
+    Terraform provider reads one page only: with 11 tags (the prod example's), its wait for
+    a replica's tags never ended. A NextToken from moto's pages is still followed."""
+
+    def list_tags_of_resource(self: Moto) -> Any:
+        if self.body.get("NextToken"):
+            return original(self)
+        from moto.core.responses import ActionResult
+
+        return ActionResult(
+            {"Tags": self.dynamodb_backend.list_tags_of_resource(self.body["ResourceArn"])})
+
+    return list_tags_of_resource
 
 
 def _wrap(cls: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
