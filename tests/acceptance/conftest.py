@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
-import signal
-import subprocess
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from local_target_client import RunningTarget, running_target
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 ENGINES = ("moto", "dynamodb-local", "local", "local-realistic")
 
@@ -26,30 +24,15 @@ def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TABLESMITH_WAIT_TIMEOUT", "240")
 
 
-# endpoint -> (process, access key) of this worker's local target (see local_target_process)
-_LOCAL_TARGETS: dict[str, tuple[subprocess.Popen[str], str]] = {}
+# endpoint -> this worker's local target process at it (see local_target_client)
+_LOCAL_TARGETS: dict[str, RunningTarget] = {}
 
 
 def _start_local_target(directory: Path, extra_env: dict[str, str]) -> Iterator[str]:
     """An embedded local target in a subprocess that empties it on request; its endpoint."""
-    env = {**os.environ, "TABLESMITH_LOCAL_REPLICA_SECONDS": "0.3", **extra_env}
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).parents[1] /
-                                                 "local_target_process.py"), str(directory)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    assert proc.stdout is not None and proc.stdin is not None
-    match = re.search(r"serving at (http://127\.0\.0\.1:\d+) key (\S+)", proc.stdout.readline())
-    if match is None:
-        proc.kill()
-        raise RuntimeError(f"the local target did not start: {proc.stderr.read()}")
-    _LOCAL_TARGETS[match.group(1)] = (proc, match.group(2))
-    yield match.group(1)
-    proc.stdin.close()  # saves and stops
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+    with running_target(directory, TABLESMITH_LOCAL_REPLICA_SECONDS="0.3", **extra_env) as target:
+        _LOCAL_TARGETS[target.endpoint] = target
+        yield target.endpoint
 
 
 @pytest.fixture(scope="session")
@@ -79,13 +62,10 @@ def use_local_target(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     The local target answers only its own access key (moto and DynamoDB Local take any):
     the test's AWS_* keys become that one, for boto3 here and the CLI's subprocesses.
     """
-    proc, key = _LOCAL_TARGETS[endpoint]
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write("reset\n")
-    proc.stdin.flush()
-    assert proc.stdout.readline().strip() == "ok"
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key)
+    target = _LOCAL_TARGETS[endpoint]
+    target.reset()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", target.key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", target.key)
     return endpoint
 
 

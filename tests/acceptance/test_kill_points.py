@@ -68,6 +68,7 @@ import yaml
 from harness import assert_converged
 
 import tablesmith
+from local_target_client import RunningTarget, running_target
 from tablesmith.engine import Session
 
 if TYPE_CHECKING:
@@ -75,7 +76,6 @@ if TYPE_CHECKING:
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 TABLESMITH = str(Path(sys.executable).with_name("tablesmith"))
-TARGET_PROCESS = Path(__file__).parents[1] / "local_target_process.py"
 HOME, DR = "af-south-1", "eu-west-1"
 TABLES = ("campaigns", "products", "tenants")
 ITEMS = 40  # per table
@@ -147,21 +147,7 @@ def client(service: str, endpoint: str, region: str = HOME) -> Any:
 # ------------------------------------------------------------------------------ the target
 
 
-@dataclass
-class Target:
-    """This file's local target: a process that can save and restore what it holds."""
-
-    proc: subprocess.Popen[str]
-    endpoint: str
-    key: str
-
-    def command(self, line: str) -> None:
-        """Send one command line to the target process and wait for its ``ok``."""
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-        answer = self.proc.stdout.readline().strip()
-        assert answer == "ok", f"{line}: {answer!r}"
+Target = RunningTarget  # a process that can save and restore what it holds
 
 
 @dataclass
@@ -178,29 +164,8 @@ class Reference:
 def target(tmp_path_factory: pytest.TempPathFactory, fake_aws_env: None) -> Iterator[Target]:
     """One local target for the whole file, with replicas CREATING for REPLICA_SECONDS."""
     state = tmp_path_factory.mktemp("kill-points") / "state"
-    env = {**os.environ, "TABLESMITH_LOCAL_REPLICA_SECONDS": REPLICA_SECONDS}
-    proc = subprocess.Popen(
-        [sys.executable, str(TARGET_PROCESS), str(state)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None and proc.stdin is not None
-    match = re.search(r"serving at (http://127\.0\.0\.1:\d+) key (\S+)", proc.stdout.readline())
-    if match is None:
-        proc.kill()
-        raise RuntimeError(f"the local target did not start: {proc.stderr.read()}")  # type: ignore[union-attr]
-    try:
-        yield Target(proc, match.group(1), match.group(2))
-    finally:
-        proc.stdin.close()  # saves and stops
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(30)
+    with running_target(state, TABLESMITH_LOCAL_REPLICA_SECONDS=REPLICA_SECONDS) as target:
+        yield target
 
 
 @pytest.fixture(scope="module")

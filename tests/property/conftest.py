@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from evolution_target import LocalTarget
+
+from local_target_client import RunningTarget, running_target
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,31 +29,11 @@ STATS_ENV = "TABLESMITH_EVOLUTION_STATS"  # a file to write the run's counts to 
 @pytest.fixture(scope="module")
 def evolution_target(
     tmp_path_factory: pytest.TempPathFactory, fake_aws_env: None
-) -> Iterator[LocalTarget]:
+) -> Iterator[RunningTarget]:
     """A local target for this module alone, with short replica phases."""
     state = tmp_path_factory.mktemp("evolution-target") / "state"
-    env = {**os.environ, "TABLESMITH_LOCAL_REPLICA_SECONDS": REPLICA_SECONDS}
-    script = Path(__file__).parents[1] / "local_target_process.py"
-    proc = subprocess.Popen(
-        [sys.executable, str(script), str(state)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None and proc.stdin is not None and proc.stderr is not None
-    match = re.search(r"serving at (http://127\.0\.0\.1:\d+) key (\S+)", proc.stdout.readline())
-    if match is None:
-        proc.kill()
-        raise RuntimeError(f"the local target did not start: {proc.stderr.read()}")
-    yield LocalTarget(match.group(1), match.group(2), proc)
-    proc.stdin.close()  # saves and stops
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(30)
+    with running_target(state, TABLESMITH_LOCAL_REPLICA_SECONDS=REPLICA_SECONDS) as target:
+        yield target
 
 
 @pytest.fixture(scope="module")

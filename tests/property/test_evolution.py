@@ -87,8 +87,7 @@ from tablesmith.resources import Backup, desired_backup
 from tablesmith.spec.model import PointInTimeRecovery, Stream, Table, TimeToLive
 
 if TYPE_CHECKING:
-    from evolution_target import LocalTarget
-
+    from local_target_client import RunningTarget
     from tablesmith.aws import Clients
     from tablesmith.plan import Plan
     from tablesmith.state import LiveState
@@ -161,7 +160,7 @@ class Engine:
     workdir: Path
     tally: Counter[str]
     full: bool  # tagging, PITR, replicas, AWS Backup and CloudWatch are there
-    target: LocalTarget | None = None  # the local target (emptied before every example)
+    target: RunningTarget | None = None  # the local target (emptied before every example)
     access_key: str = "testing"
 
     def client(self, region: str = REGION) -> Any:
@@ -531,15 +530,15 @@ def fast_apply(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_spec_evolution_on_the_local_target(
-    evolution_target: LocalTarget,
+    evolution_target: RunningTarget,
     tally: Counter[str],
     tmp_path: Path,
     fast_apply: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the local target answers only its own key: the sessions' calls are signed with it
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", evolution_target.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", evolution_target.access_key)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", evolution_target.key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", evolution_target.key)
     engine = Engine(
         "local",
         evolution_target.endpoint,
@@ -547,7 +546,7 @@ def test_spec_evolution_on_the_local_target(
         tally,
         full=True,
         target=evolution_target,
-        access_key=evolution_target.access_key,
+        access_key=evolution_target.key,
     )
     _run(LocalTargetEvolution, engine, PROFILE, "local target")
 
