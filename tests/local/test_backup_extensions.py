@@ -20,6 +20,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from tablesmith.around.backup import request_token, selection_request_id
 from tablesmith.local.backup import install
 
 if TYPE_CHECKING:
@@ -537,3 +538,73 @@ def test_state_survives_save_reset_restore(backup: BackupClient, endpoint: str) 
     with pytest.raises(ClientError) as error:
         backup.delete_backup_plan(BackupPlanId=plan_id)
     assert _code(error) == "InvalidRequestException"
+
+
+# ------------------------------------------------------------------ CreatorRequestId
+# The local target honours AWS Backup's CreatorRequestId as AWS does: a create retried with the
+# same token answers with what the first attempt made, never a second resource; and
+# tablesmith's tokens are the same for the same request.
+
+
+def _token_document(days: int = 7) -> dict[str, Any]:
+    return {
+        "BackupPlanName": "orders-backup-plan",
+        "Rules": [
+            {
+                "RuleName": "orders-backup-rule",
+                "TargetBackupVaultName": "orders-backup-vault",
+                "ScheduleExpression": "cron(0 2 * * ? *)",
+                "Lifecycle": {"DeleteAfterDays": days},
+            }
+        ],
+    }
+
+
+def test_a_vault_create_retried_with_its_token_answers_the_same_vault(backup: Any) -> None:
+    first = backup.create_backup_vault(
+        BackupVaultName="orders-backup-vault", CreatorRequestId="t-1"
+    )
+    again = backup.create_backup_vault(
+        BackupVaultName="orders-backup-vault", CreatorRequestId="t-1"
+    )
+    assert again["BackupVaultArn"] == first["BackupVaultArn"]
+    with pytest.raises(ClientError) as error:  # another request: the name is taken
+        backup.create_backup_vault(BackupVaultName="orders-backup-vault", CreatorRequestId="t-2")
+    assert error.value.response["Error"]["Code"] == "AlreadyExistsException"
+    assert len(backup.list_backup_vaults()["BackupVaultList"]) == 1
+
+
+def test_a_plan_create_retried_with_its_token_answers_the_same_plan(backup: Any) -> None:
+    first = backup.create_backup_plan(BackupPlan=_token_document(), CreatorRequestId="p-1")
+    again = backup.create_backup_plan(BackupPlan=_token_document(), CreatorRequestId="p-1")
+    assert again["BackupPlanId"] == first["BackupPlanId"]
+    assert len(backup.list_backup_plans()["BackupPlansList"]) == 1
+    with pytest.raises(ClientError) as error:  # without the token: a second plan is refused
+        backup.create_backup_plan(BackupPlan=_token_document())
+    assert error.value.response["Error"]["Code"] == "AlreadyExistsException"
+
+
+def test_a_deleted_plan_does_not_answer_for_its_token(backup: Any) -> None:
+    first = backup.create_backup_plan(BackupPlan=_token_document(), CreatorRequestId="p-1")
+    backup.delete_backup_plan(BackupPlanId=first["BackupPlanId"])
+    made = backup.create_backup_plan(BackupPlan=_token_document(), CreatorRequestId="p-1")
+    assert made["BackupPlanId"] != first["BackupPlanId"]
+    assert [p["BackupPlanId"] for p in backup.list_backup_plans()["BackupPlansList"]] == [
+        made["BackupPlanId"]
+    ]
+
+
+def test_tokens_are_the_request_digest() -> None:
+    request = {"BackupPlan": _token_document(), "BackupPlanTags": {"Owner": "qa"}}
+    token = request_token("plan", request)
+    assert token == request_token(
+        "plan", {"BackupPlanTags": {"Owner": "qa"}, "BackupPlan": _token_document()}
+    )  # key order aside
+    assert token != request_token("plan", {**request, "BackupPlan": _token_document(days=8)})
+    assert token != request_token("plan", request, "1700000000.0")  # salted: stale token
+    assert token != request_token("vault", request)
+    assert len(token) <= 50 and token.replace("-", "").isalnum()  # AWS: 1-50 of [\w.-]
+    selection = selection_request_id(TABLE_ARN, "the request")
+    assert selection == selection_request_id(TABLE_ARN, "the request")
+    assert selection != selection_request_id(TABLE_ARN, "another request")
+    assert len(selection) <= 50
