@@ -36,6 +36,30 @@ from typing import TYPE_CHECKING, Any
 
 from tablesmith.aws import aws_context, error_code
 from tablesmith.errors import ApplyError, HazardRefused, Interrupted, TablesmithError
+from tablesmith.plan import (
+    CreateGsi,
+    CreateReplica,
+    CreateTable,
+    DeleteGsi,
+    DeleteReplica,
+    DeleteTable,
+    Op,
+    ReplaceTable,
+    TagResource,
+    UntagResource,
+    UpdateBillingMode,
+    UpdateDeletionProtection,
+    UpdateOnDemandThroughput,
+    UpdatePitr,
+    UpdateSse,
+    UpdateStream,
+    UpdateTableClass,
+    UpdateTtl,
+)
+from tablesmith.shapes import create_table_request
+from tablesmith.shapes import gsi_request as _gsi_request
+from tablesmith.shapes import on_demand_throughput as _throughput_request
+from tablesmith.shapes import sse_specification as _sse_request
 
 if TYPE_CHECKING:
     from tablesmith.aws import Clients
@@ -147,11 +171,7 @@ class _Runner:
             self._op.called = False
             try:
                 self.report(table, f"{op.op}{_detail(op)} ...")
-                own = getattr(self, f"_do_{op.op}", None)
-                if own is not None:
-                    own(op, desired)
-                else:  # the resources around the table bring their own handlers
-                    _family_handlers()[op.op](self, op, desired)
+                _handlers()[type(op)](self, op, desired)
                 with self.lock:
                     self.result.done.append(op)
             except _Stopped as stopped:
@@ -272,7 +292,7 @@ class _Runner:
 
     # ------------------------------------------------------------------ operations
 
-    def _do_CreateTable(self, op: Any, desired: Table | None) -> None:
+    def _do_CreateTable(self, op: CreateTable | ReplaceTable, desired: Table | None) -> None:
         t: Table = op.after
         request = create_table_request(t)
         started = time.time()
@@ -295,7 +315,7 @@ class _Runner:
                    **request)
         self._settled(t.table_name, op.region)
 
-    def _do_DeleteTable(self, op: Any, desired: Table | None) -> None:
+    def _do_DeleteTable(self, op: DeleteTable, desired: Table | None) -> None:
         self._delete_table(op.table, op.region)
 
     def _delete_table(self, name: str, region: str) -> None:
@@ -311,11 +331,11 @@ class _Runner:
                 raise
         self._wait(name, region, f"table '{name}' to be deleted", lambda d: d is None)
 
-    def _do_ReplaceTable(self, op: Any, desired: Table | None) -> None:
+    def _do_ReplaceTable(self, op: ReplaceTable, desired: Table | None) -> None:
         self._delete_table(op.table, op.region)
         self._do_CreateTable(op, desired)
 
-    def _do_CreateGsi(self, op: Any, desired: Table | None) -> None:
+    def _do_CreateGsi(self, op: CreateGsi, desired: Table | None) -> None:
         index = op.after
         desc = self._settled(op.table, op.region)
         # the table's current definitions plus the new index's keys: AWS needs the new keys,
@@ -338,7 +358,7 @@ class _Runner:
                    GlobalSecondaryIndexUpdates=[{"Create": request}])
         self._settled(op.table, op.region)
 
-    def _do_DeleteGsi(self, op: Any, desired: Table | None) -> None:
+    def _do_DeleteGsi(self, op: DeleteGsi, desired: Table | None) -> None:
         self._settled(op.table, op.region)
         self._call(op.region, f"deleting index '{op.before.name}' of '{op.table}'",
                    "update_table", TableName=op.table,
@@ -355,30 +375,30 @@ class _Runner:
                    TableName=op.table, **kwargs)
         self._settled(op.table, op.region)
 
-    def _do_UpdateBillingMode(self, op: Any, desired: Table | None) -> None:
+    def _do_UpdateBillingMode(self, op: UpdateBillingMode, desired: Table | None) -> None:
         self._update_table(op, "switching billing mode", BillingMode=op.after)
 
-    def _do_UpdateOnDemandThroughput(self, op: Any, desired: Table | None) -> None:
+    def _do_UpdateOnDemandThroughput(self, op: UpdateOnDemandThroughput, desired: Table | None) -> None:
         self._update_table(op, "updating on-demand throughput",
                            OnDemandThroughput=_throughput_request(op.after))
 
-    def _do_UpdateTableClass(self, op: Any, desired: Table | None) -> None:
+    def _do_UpdateTableClass(self, op: UpdateTableClass, desired: Table | None) -> None:
         self._update_table(op, "updating table class", TableClass=op.after)
 
-    def _do_UpdateStream(self, op: Any, desired: Table | None) -> None:
+    def _do_UpdateStream(self, op: UpdateStream, desired: Table | None) -> None:
         spec: dict[str, Any] = {"StreamEnabled": op.after.enabled}
         if op.after.enabled:
             spec["StreamViewType"] = op.after.view_type
         self._update_table(op, "updating the stream", StreamSpecification=spec)
 
-    def _do_UpdateSse(self, op: Any, desired: Table | None) -> None:
+    def _do_UpdateSse(self, op: UpdateSse, desired: Table | None) -> None:
         self._update_table(op, "updating encryption", SSESpecification=_sse_request(op.after))
 
-    def _do_UpdateDeletionProtection(self, op: Any, desired: Table | None) -> None:
+    def _do_UpdateDeletionProtection(self, op: UpdateDeletionProtection, desired: Table | None) -> None:
         self._update_table(op, "updating deletion protection",
                            DeletionProtectionEnabled=op.after)
 
-    def _do_UpdatePitr(self, op: Any, desired: Table | None) -> None:
+    def _do_UpdatePitr(self, op: UpdatePitr, desired: Table | None) -> None:
         spec: dict[str, Any] = {"PointInTimeRecoveryEnabled": op.after.enabled}
         if op.after.enabled:
             spec["RecoveryPeriodInDays"] = op.after.recovery_period_days
@@ -387,7 +407,7 @@ class _Runner:
                    "update_continuous_backups", TableName=op.table,
                    PointInTimeRecoverySpecification=spec)
 
-    def _do_UpdateTtl(self, op: Any, desired: Table | None) -> None:
+    def _do_UpdateTtl(self, op: UpdateTtl, desired: Table | None) -> None:
         from botocore.exceptions import ClientError
 
         enabled = op.after.enabled
@@ -405,7 +425,7 @@ class _Runner:
                     "the last one; re-run apply then to finish the TTL change") from exc
             raise
 
-    def _do_TagResource(self, op: Any, desired: Table | None) -> None:
+    def _do_TagResource(self, op: TagResource, desired: Table | None) -> None:
         arn = self._arn(op.table, op.region)
         TAG_LIMITS["tag_resource"].acquire()
         self._call(op.region, f"tagging '{op.table}' in {op.region}", "tag_resource",
@@ -413,7 +433,7 @@ class _Runner:
         self._settle_tags(op.table, op.region, arn,
                           lambda tags: all(tags.get(k) == v for k, v in op.after.items()))
 
-    def _do_UntagResource(self, op: Any, desired: Table | None) -> None:
+    def _do_UntagResource(self, op: UntagResource, desired: Table | None) -> None:
         arn = self._arn(op.table, op.region)
         TAG_LIMITS["untag_resource"].acquire()
         self._call(op.region, f"untagging '{op.table}' in {op.region}", "untag_resource",
@@ -456,7 +476,7 @@ class _Runner:
     def _arn(self, name: str, region: str) -> str:
         return str(self._settled(name, region)["TableArn"])
 
-    def _do_CreateReplica(self, op: Any, desired: Table | None) -> None:
+    def _do_CreateReplica(self, op: CreateReplica, desired: Table | None) -> None:
         create: dict[str, Any] = {"RegionName": op.replica_region}
         if desired is not None and desired.encryption.type == "CUSTOMER_MANAGED":
             create["KMSMasterKeyId"] = desired.encryption.replica_kms_key_arns[op.replica_region]
@@ -475,7 +495,7 @@ class _Runner:
                        for r in d.get("Replicas", [])), _progress)
         self._settled(op.table, op.replica_region)  # the replica table, in its own region
 
-    def _do_DeleteReplica(self, op: Any, desired: Table | None) -> None:
+    def _do_DeleteReplica(self, op: DeleteReplica, desired: Table | None) -> None:
         self._settled(op.table, op.region)
         self._call(op.region, f"deleting the replica of '{op.table}' in {op.replica_region}",
                    "update_table", TableName=op.table,
@@ -555,11 +575,33 @@ def _is_requested_table(desc: dict[str, Any], request: dict[str, Any], since: fl
                     request.get("LocalSecondaryIndexes")))
 
 
-def _family_handlers() -> dict[str, Callable[[Any, Any, Table | None], None]]:
-    from tablesmith.around.alarms import HANDLERS as ALARMS
-    from tablesmith.around.backup import HANDLERS as BACKUP
+# the table's own operations, by type (the resources around it bring theirs: the registry)
+_TABLE_HANDLERS: dict[type[Op], Callable[[_Runner, Any, Table | None], None]] = {
+    CreateTable: _Runner._do_CreateTable,
+    DeleteTable: _Runner._do_DeleteTable,
+    ReplaceTable: _Runner._do_ReplaceTable,
+    CreateGsi: _Runner._do_CreateGsi,
+    DeleteGsi: _Runner._do_DeleteGsi,
+    UpdateBillingMode: _Runner._do_UpdateBillingMode,
+    UpdateOnDemandThroughput: _Runner._do_UpdateOnDemandThroughput,
+    UpdateTableClass: _Runner._do_UpdateTableClass,
+    UpdateStream: _Runner._do_UpdateStream,
+    UpdateSse: _Runner._do_UpdateSse,
+    UpdateDeletionProtection: _Runner._do_UpdateDeletionProtection,
+    UpdatePitr: _Runner._do_UpdatePitr,
+    UpdateTtl: _Runner._do_UpdateTtl,
+    TagResource: _Runner._do_TagResource,
+    UntagResource: _Runner._do_UntagResource,
+    CreateReplica: _Runner._do_CreateReplica,
+    DeleteReplica: _Runner._do_DeleteReplica,
+}
 
-    return {**BACKUP, **ALARMS}
+
+def _handlers() -> dict[type[Op], Callable[[_Runner, Any, Table | None], None]]:
+    """Every operation type's handler: the table's, then each family's."""
+    from tablesmith.around.registry import family_handlers
+
+    return {**_TABLE_HANDLERS, **family_handlers()}
 
 
 def _detail(op: Any) -> str:
@@ -596,72 +638,3 @@ def _progress(desc: dict[str, Any]) -> str:
                          + (f" {pct}%" if pct else ""))
     return "; ".join(parts)
 
-
-# ---------------------------------------------------------------------- request shapes
-
-
-def _projection(index: Any) -> dict[str, Any]:
-    projection: dict[str, Any] = {"ProjectionType": index.projection_type}
-    if index.non_key_attributes:
-        projection["NonKeyAttributes"] = list(index.non_key_attributes)
-    return projection
-
-
-def _gsi_request(index: Any) -> dict[str, Any]:
-    schema = [{"AttributeName": index.hash_key.name, "KeyType": "HASH"}]
-    if index.range_key:
-        schema.append({"AttributeName": index.range_key.name, "KeyType": "RANGE"})
-    return {"IndexName": index.name, "KeySchema": schema, "Projection": _projection(index)}
-
-
-def _sse_request(enc: Any) -> dict[str, Any]:
-    if enc.type == "AWS_OWNED":
-        return {"Enabled": False}
-    request: dict[str, Any] = {"Enabled": True, "SSEType": "KMS"}
-    if enc.type == "CUSTOMER_MANAGED":
-        request["KMSMasterKeyId"] = enc.kms_key_arn
-    return request
-
-
-def _throughput_request(cap: Any) -> dict[str, int]:
-    """On-demand caps; -1 means no cap."""
-    if cap is None:
-        return {"MaxReadRequestUnits": -1, "MaxWriteRequestUnits": -1}
-    return {"MaxReadRequestUnits": cap.max_read_request_units or -1,
-            "MaxWriteRequestUnits": cap.max_write_request_units or -1}
-
-
-def create_table_request(t: Table) -> dict[str, Any]:
-    """The CreateTable request for an effective table (also used by the exporters' tests)."""
-    schema = [{"AttributeName": t.partition_key.name, "KeyType": "HASH"}]
-    if t.sort_key:
-        schema.append({"AttributeName": t.sort_key.name, "KeyType": "RANGE"})
-    request: dict[str, Any] = {
-        "TableName": t.table_name,
-        "KeySchema": schema,
-        # only key attributes: DynamoDB rejects definitions no key uses
-        "AttributeDefinitions": [{"AttributeName": a.name, "AttributeType": a.type}
-                                 for a in t.attribute_definitions],
-        "BillingMode": t.billing_mode,
-        "DeletionProtectionEnabled": t.deletion_protection,
-        "Tags": [{"Key": k, "Value": v} for k, v in t.tags.items()],
-    }
-    if t.global_secondary_indexes:
-        request["GlobalSecondaryIndexes"] = [_gsi_request(g) for g in t.global_secondary_indexes]
-    if t.local_secondary_indexes:
-        request["LocalSecondaryIndexes"] = [{
-            "IndexName": i.name,
-            "KeySchema": [{"AttributeName": t.partition_key.name, "KeyType": "HASH"},
-                          {"AttributeName": i.range_key.name, "KeyType": "RANGE"}],
-            "Projection": _projection(i),
-        } for i in t.local_secondary_indexes]
-    if t.stream.enabled:
-        request["StreamSpecification"] = {"StreamEnabled": True,
-                                          "StreamViewType": t.stream.view_type}
-    if t.encryption.type != "AWS_OWNED":
-        request["SSESpecification"] = _sse_request(t.encryption)
-    if t.table_class != "STANDARD":
-        request["TableClass"] = t.table_class
-    if t.on_demand_throughput is not None:
-        request["OnDemandThroughput"] = _throughput_request(t.on_demand_throughput)
-    return request

@@ -31,14 +31,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tablesmith.around.alarms import (
-    dedupe_alarm_ops,
-    desired_alarms,
-    diff_alarms,
-    diff_alarms_destroy,
-)
-from tablesmith.around.backup import diff_backup, diff_backup_destroy
-from tablesmith.around.backup import notices as backup_notices
+from tablesmith.around.registry import FAMILIES
 from tablesmith.errors import PlanError
 from tablesmith.handover import MANAGED_BY, tag_notice
 from tablesmith.hazards import HazardCode
@@ -63,13 +56,13 @@ from tablesmith.plan import (
     UpdateTableClass,
     UpdateTtl,
 )
-from tablesmith.resources import desired_backup
 from tablesmith.spec.model import OWNERSHIP_TAG, PointInTimeRecovery, Stream, Table, TimeToLive
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from tablesmith.state import LiveState, LiveTable, ReplicaState
+    from tablesmith.around.contract import ResourceFamily
+    from tablesmith.state import FamilyState, LiveState, LiveTable, ReplicaState
 
 Ops = list[Any]
 
@@ -108,8 +101,7 @@ def plan_environment(
         ops += _around(live, table)
         if current is not None:
             drift += replica_index_notices(current, table)
-    # one UserErrors alarm per account and region is shared by the environment's tables
-    ops = dedupe_alarm_ops(ops, desired)
+    ops = _settle(ops, desired)
     orphans = sorted(live.orphans) if prune else []
     for name in orphans:
         orphan = live.tables.get(name)
@@ -120,7 +112,9 @@ def plan_environment(
             )
     ops, notices = _drop_unsupported(ops, live.unsupported)
     notices += tuple(_terraform_notices(live, ops))
-    notices += tuple(backup_notices(live.advanced_dynamodb_backup, desired))
+    notices += tuple(n for family in FAMILIES
+                     if (state := _state(live, family)) is not None
+                     for n in family.notices(state, desired))
     notices += live.notes
     notices += tuple(drift)
     return Plan(
@@ -155,22 +149,38 @@ def _sorted(tables: Sequence[Table]) -> tuple[Table, ...]:
 
 
 def _around(live: LiveState, table: Table) -> Ops:
-    """The backup and alarm operations of one table (after the table's own: they need it)."""
+    """The operations of each resource family around one table (after the table's own: they
+    need it)."""
     ops: Ops = []
-    if "backup" not in live.unsupported:
-        ops += diff_backup(live.backups.get(table.table_name), desired_backup(table), table)
-    if "cloudwatch" not in live.unsupported:
-        ops += diff_alarms(live.alarms.get(table.table_name, ()), desired_alarms(table), table)
+    for family in FAMILIES:
+        state = _state(live, family)
+        if state is not None:
+            ops += family.diff(state, table)
     return ops
 
 
 def _around_removal(live: LiveState, name: str, table: Table) -> Ops:
-    """Alarms and backup resources of a table about to be deleted go first."""
+    """The resources around a table about to be deleted go first, families in reverse."""
     ops: Ops = []
-    if "cloudwatch" not in live.unsupported:
-        ops += diff_alarms_destroy(live.alarms.get(name, ()), table)
-    if "backup" not in live.unsupported:
-        ops += diff_backup_destroy(live.backups.get(name), table)
+    for family in reversed(FAMILIES):
+        state = _state(live, family)
+        if state is not None:
+            ops += family.diff_destroy(state, table)
+    return ops
+
+
+def _state(live: LiveState, family: ResourceFamily[Any]) -> FamilyState | None:
+    """What ``family`` read (nothing read: nothing of it exists), or None where the endpoint
+    does not serve it (then it is not planned)."""
+    if family.name in live.unsupported:
+        return None
+    return live.around.get(family.name) or family.state_type()
+
+
+def _settle(ops: Ops, wanted_by: Sequence[Table]) -> Ops:
+    """Each family's pass over the whole plan (resources that several tables share)."""
+    for family in FAMILIES:
+        ops = family.settle(ops, wanted_by)
     return ops
 
 
@@ -182,8 +192,7 @@ _FEATURE_OPS = {
 _FEATURE_NAMES = {
     "tags": "tagging",
     "pitr": "point-in-time recovery",
-    "backup": "AWS Backup",
-    "cloudwatch": "CloudWatch alarms",
+    **{family.name: family.title for family in FAMILIES},
 }
 
 
@@ -226,7 +235,7 @@ def plan_destroy(
             ops += _removal(current, lift_protection, reason="destroy", category=Category.DESTROY)
     # the shared alarm stays while another table of the environment still wants it
     gone = {t.table_name for t in desired}
-    ops = dedupe_alarm_ops(ops, [t for t in remaining if t.table_name not in gone])
+    ops = _settle(ops, [t for t in remaining if t.table_name not in gone])
     return Plan(
         environment=environment,
         region=live.region,

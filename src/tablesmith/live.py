@@ -21,7 +21,6 @@ tagging API (or credentials that may not call it) falls back to the per-resource
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -40,68 +39,18 @@ from tablesmith.spec.model import (
     TimeToLive,
 )
 from tablesmith.state import IndexState, LiveState, LiveTable, ReplicaState
+from tablesmith.tags import BulkTags
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Sequence
 
     from tablesmith.aws import Clients
 
 MAX_READERS = 16
 _GONE = ("ResourceNotFoundException", "TableNotFoundException")
-# what one GetResources answers for an environment: its tables and the backup resources
-# around them (GetResources does not list IAM roles: the backup role is read by IAM)
-BULK_TAG_TYPES = ("dynamodb:table", "backup:backup-vault", "backup:backup-plan")
-
-
-class BulkTags:
-    """The tags of an environment's resources, one ``GetResources`` per region (asked once).
-
-    ``lookup`` trusts the bulk answer only when it equals the tags wanted, and otherwise asks
-    the resource's own API: the tagging API is eventually consistent and omits resources that
-    were never tagged, so a difference it shows may be stale, and an absence may be "no tags".
-    Without an environment (nothing to filter on) or where the tagging API cannot be used,
-    every lookup is the per-resource read. Thread-safe: the reader pool shares one.
-    """
-
-    def __init__(self, clients: Clients, environment: str | None) -> None:
-        self.clients = clients
-        self.environment = environment
-        self._regions: dict[str, dict[str, dict[str, str]] | None] = {}
-        self._lock = threading.Lock()
-        self.errors: dict[str, AwsError] = {}  # region -> why the bulk read failed there
-
-    def region(self, region: str) -> dict[str, dict[str, str]] | None:
-        """ARN -> tags (without ``aws:`` keys) of the environment's resources in ``region``,
-        or None where the bulk read is not available."""
-        with self._lock:
-            if region in self._regions:
-                return self._regions[region]
-            found: dict[str, dict[str, str]] | None = None
-            if self.environment is not None:
-                try:
-                    found = tagged_tables(self.clients, region,
-                                          {OWNERSHIP_TAG: [self.environment]},
-                                          resource_types=BULK_TAG_TYPES)
-                except AwsError as exc:
-                    # an emulator without the API, or credentials without tag:GetResources:
-                    # the per-resource reads answer instead
-                    self.errors[region] = exc
-            self._regions[region] = found
-            return found
-
-    def lookup(self, region: str, arn: str, wanted: Mapping[str, str] | None,
-               read: Callable[[], dict[str, str]]) -> dict[str, str]:
-        """The tags of ``arn``: the bulk answer if it equals ``wanted``, else ``read()``."""
-        index = self.region(region) if wanted is not None else None
-        found = index.get(arn) if index is not None else None
-        if found is not None and wanted is not None and found == {
-                k: v for k, v in wanted.items() if not k.startswith("aws:")}:
-            return dict(found)
-        return read()
-
-
 def endpoint_gaps(clients: Clients, region: str) -> tuple[str, ...]:
-    """Which features a custom endpoint lacks: "tags", "pitr" (two probe calls, cached).
+    """Which features a custom endpoint lacks: "tags", "pitr", and each resource family it
+    does not serve (by the family's name). One probe call each, cached per region.
 
     Only asked of custom endpoints (emulators); real AWS implements everything. A probe on a
     table that does not exist tells "unknown operation" from "no such table".
@@ -111,33 +60,26 @@ def endpoint_gaps(clients: Clients, region: str) -> tuple[str, ...]:
     cached = clients.gaps.get(region)
     if cached is not None:
         return cached
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from tablesmith.around.registry import FAMILIES
 
     ddb = clients.dynamodb(region)
     account_arn = f"arn:aws:dynamodb:{region}:000000000000:table/tablesmith-probe"
     gaps = []
-    probes: tuple[tuple[str, Any, str, dict[str, Any]], ...] = (
-        ("tags", ddb, "list_tags_of_resource", {"ResourceArn": account_arn}),
-        ("pitr", ddb, "describe_continuous_backups", {"TableName": "tablesmith-probe"}),
-        # an endpoint that serves only DynamoDB (DynamoDB Local) has no AWS Backup, IAM or
-        # CloudWatch: asking tells, whatever the error looks like
-        ("backup", clients.client("backup", region), "list_backup_vaults", {"MaxResults": 1}),
-        ("cloudwatch", clients.client("cloudwatch", region), "describe_alarms",
-         {"MaxRecords": 1}),
+    probes: tuple[tuple[str, str, dict[str, Any]], ...] = (
+        ("tags", "list_tags_of_resource", {"ResourceArn": account_arn}),
+        ("pitr", "describe_continuous_backups", {"TableName": "tablesmith-probe"}),
     )
-    from botocore.exceptions import BotoCoreError
-
-    for feature, client, method, kwargs in probes:
+    for feature, method, kwargs in probes:
         try:
-            getattr(client, method)(**kwargs)
+            getattr(ddb, method)(**kwargs)
         except ClientError as exc:
-            if error_code(exc) in ACCESS_DENIED:
-                continue  # the service is there, and refused these credentials: not a gap
-            if feature in ("backup", "cloudwatch") or \
-                    error_code(exc) == "UnknownOperationException":
+            if error_code(exc) == "UnknownOperationException":
                 gaps.append(feature)
         except BotoCoreError:
             gaps.append(feature)
+    gaps += [family.name for family in FAMILIES if family.lacks(clients, region)]
     clients.gaps[region] = tuple(gaps)
     return tuple(gaps)
 
@@ -177,19 +119,18 @@ def read_live(clients: Clients, desired: Sequence[Table], *, region: str,
             lambda job: read_table(clients, job[0], region, job[1], gaps=gaps, bulk=bulk),
             jobs))
     tables = {name: live for (name, _), live in zip(jobs, results, strict=True)}
-    # the resources around each table: families of their own (tablesmith.around)
-    from tablesmith.around.alarms import read_alarms
-    from tablesmith.around.backup import read_backups
+    # the resources around each table: families of their own (tablesmith.around); orphans
+    # (for --prune) bring theirs too, to remove them with the table
+    from tablesmith.around.contract import ReadContext
+    from tablesmith.around.registry import FAMILIES
 
-    # orphans (for --prune) bring theirs too, to remove them with the table
     around = list(desired) + [live.table for name in orphans
                               if (live := tables.get(name)) is not None]
-    backups, advanced = ({}, {}) if "backup" in gaps else read_backups(
-        clients, around, live_tables=tables, destroy=destroy, bulk=bulk)
-    alarms = {} if "cloudwatch" in gaps else read_alarms(clients, around)
+    context = ReadContext(live_tables=tables, destroy=destroy, bulk=bulk)
+    states = {family.name: family.read(clients, around, context)
+              for family in FAMILIES if family.name not in gaps}
     return LiveState(region=region, tables=tables, orphans=tuple(sorted(orphans)),
-                     unsupported=gaps, backups=backups, alarms=alarms,
-                     advanced_dynamodb_backup=advanced, notes=notes)
+                     unsupported=gaps, around=states, notes=notes)
 
 
 def find_orphans(clients: Clients, region: str, known: set[str], environment: str,
@@ -220,32 +161,6 @@ def find_orphans(clients: Clients, region: str, known: set[str], environment: st
             if _tags(ddb, arn).get(OWNERSHIP_TAG) == environment:
                 found.append(_name(arn))
     return sorted(found)
-
-
-def tagged_tables(clients: Clients, region: str,
-                  tag_filters: dict[str, list[str]] | None = None, *,
-                  resource_types: Sequence[str] = ("dynamodb:table",),
-                  ) -> dict[str, dict[str, str]]:
-    """Table ARN -> tags of the tables of a region that carry tags (``GetResources``, 100 a
-    page), only those matching ``tag_filters`` ({key: allowed values}) when given;
-    ``resource_types`` may add other resources (``backup:backup-vault``, ...).
-
-    The tagging API lists only tables that carry a tag, and is eventually consistent: a tag
-    set seconds ago may not show yet.
-    """
-    kwargs: dict[str, Any] = {"ResourceTypeFilters": list(resource_types),
-                              "ResourcesPerPage": 100}
-    if tag_filters:
-        kwargs["TagFilters"] = [{"Key": k, "Values": v} for k, v in sorted(tag_filters.items())]
-    found: dict[str, dict[str, str]] = {}
-    with aws_context(f"reading the tags of the tables in {region} (GetResources)"):
-        pages = clients.client("resourcegroupstaggingapi", region).get_paginator(
-            "get_resources").paginate(**kwargs)
-        for page in pages:
-            for entry in page.get("ResourceTagMappingList", []):
-                found[entry["ResourceARN"]] = {t["Key"]: t["Value"] for t in entry.get("Tags", [])
-                                               if not t["Key"].startswith("aws:")}
-    return found
 
 
 def _name(arn: str) -> str:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tablesmith.around.registry import FAMILIES
+
 if TYPE_CHECKING:
     from tablesmith.spec.model import GlobalSecondaryIndex, Table
     from tablesmith.state import LiveState
@@ -24,6 +26,9 @@ MODULE_OUTPUTS = (
     "user_errors_alarm_arn", "system_errors_alarm_arn", "throttled_requests_alarm_arn",
     "table_info",
 )
+# beyond the module, in this order after its outputs
+EXTRA_OUTPUTS = ("replica_table_arns", "replica_backup_vault_arns", "alarm_arns",
+                 "replica_global_secondary_indexes", "exists")
 
 
 def table_outputs(table: Table, live: LiveState) -> dict[str, Any]:
@@ -34,18 +39,16 @@ def table_outputs(table: Table, live: LiveState) -> dict[str, Any]:
             "table_name": table.table_name, "exists": False}
     t = current.table
     stream_on = t.stream.enabled
-    backup = live.backups.get(table.table_name)
-    vault = backup.backup.vault if backup else None
-    alarms = {a.alarm.name: a.arn for a in live.alarms.get(table.table_name, ())}
     replicas = {r.region: r.arn for r in current.replica_states}
     first_replica = sorted(replicas)[0] if replicas else None
-    dr_vaults = dict(sorted((backup.dr_vault_arns if backup else {}).items()))
-    base = table.table_name
-
-    def alarm(suffix: str) -> str | None:
-        return alarms.get(f"{base}-{suffix}")
-
-    user_errors = next((arn for name, arn in alarms.items() if "user-errors" in name), None)
+    # the resources around the table answer their own outputs (a family's "table_info"
+    # entries join the table's)
+    around: dict[str, Any] = {}
+    info: dict[str, Any] = {}
+    for family in FAMILIES:
+        answer = family.outputs(live.around.get(family.name), table)
+        info.update(answer.pop("table_info", {}))
+        around.update(answer)
     def gsi_list(gsis: tuple[GlobalSecondaryIndex, ...]) -> list[dict[str, Any]]:
         return [{"name": g.name, "hash_key": g.hash_key.name,
                  "range_key": g.range_key.name if g.range_key else None} for g in gsis]
@@ -53,7 +56,7 @@ def table_outputs(table: Table, live: LiveState) -> dict[str, Any]:
     replica_gsis = {r.region: None if r.global_secondary_indexes is None
                     else gsi_list(r.global_secondary_indexes)
                     for r in sorted(current.replica_states, key=lambda r: r.region)}
-    return {
+    own = {
         "table_name": t.table_name,
         "table_id": t.table_name,
         "table_arn": current.arn,
@@ -62,15 +65,8 @@ def table_outputs(table: Table, live: LiveState) -> dict[str, Any]:
         "global_secondary_indexes": gsi_list(t.global_secondary_indexes),
         "gsi_arns": {g.name: f"{current.arn}/index/{g.name}"
                      for g in t.global_secondary_indexes},
-        "backup_plan_id": backup.plan_id if backup and backup.plan_id else None,
-        "backup_vault_name": vault.name if vault else None,
-        "backup_vault_arn": backup.vault_arn if backup and vault else None,
         "replica_table_arn": replicas[first_replica] if first_replica else None,
         "replica_region": first_replica,
-        "replica_backup_vault_arn": next(iter(dr_vaults.values()), None),
-        "user_errors_alarm_arn": user_errors,
-        "system_errors_alarm_arn": alarm("system-errors"),
-        "throttled_requests_alarm_arn": alarm("throttled-requests"),
         "table_info": {
             "name": t.table_name,
             "arn": current.arn,
@@ -80,16 +76,18 @@ def table_outputs(table: Table, live: LiveState) -> dict[str, Any]:
             "stream_enabled": stream_on,
             "stream_arn": current.stream_arn if stream_on else None,
             "pitr_enabled": t.point_in_time_recovery.enabled,
-            "backup_enabled": bool(backup and backup.plan_id),
+            **info,
             "replication_enabled": bool(replicas),
         },
         # beyond the module
         "replica_table_arns": replicas,
-        "replica_backup_vault_arns": dr_vaults,
-        "alarm_arns": dict(sorted(alarms.items())),
         "replica_global_secondary_indexes": replica_gsis,
         "exists": True,
     }
+    merged = {**own, **around}
+    order = [*MODULE_OUTPUTS, *EXTRA_OUTPUTS]
+    return dict(sorted(merged.items(), key=lambda kv: order.index(kv[0])
+                       if kv[0] in order else len(order)))
 
 
 def environment_outputs(tables: tuple[Table, ...], live: LiveState) -> dict[str, Any]:

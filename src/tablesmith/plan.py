@@ -13,18 +13,11 @@ and a fingerprint of the live state it was made from; it round-trips through JSO
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
 
 from tablesmith.hazards import Hazard, HazardCode
-from tablesmith.resources import (
-    BackupPlan,
-    BackupRole,
-    BackupSelection,
-    BackupVault,
-    MetricAlarm,
-)
 from tablesmith.spec.model import (
     Encryption,
     GlobalSecondaryIndex,
@@ -61,8 +54,17 @@ class Category(StrEnum):
     DESTROY = "destroy"  # asked for by `tablesmith destroy`
 
 
-class _Op(BaseModel):
+OPERATION_TYPES: dict[str, type[Op]] = {}  # "CreateTable" -> CreateTable, filled as defined
+
+
+class Op(BaseModel):
+    """The base of every operation: the table's own (below) and its families'
+    (``tablesmith.around``). Defining a subclass with an ``op`` literal registers it, so a
+    saved plan's operations are validated into their own types."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+    if TYPE_CHECKING:  # each subclass: ``op: Literal["CreateTable"] = "CreateTable"``
+        op: str
 
     table: str  # physical table name
     region: str  # where the call is made: the table's region or a replica's own region
@@ -71,10 +73,20 @@ class _Op(BaseModel):
     hazards: tuple[Hazard, ...] = ()
     reason: str = ""  # one line for people (a module defect: what the module got wrong)
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        field = cls.model_fields.get("op")
+        if field is not None and isinstance(field.default, str):
+            known = OPERATION_TYPES.setdefault(field.default, cls)
+            if known is not cls:
+                raise TypeError(f"two operations are called {field.default}: "
+                                f"{known.__module__} and {cls.__module__}")
+
     @property
     def label(self) -> str:
         """Short human description: 'CreateGsi ByEmail'."""
-        return self.op  # type: ignore[attr-defined,no-any-return]
+        return self.op
 
     def with_hazard(self, code: HazardCode, message: str, suggestion: str = "") -> Any:
         """A copy with one more hazard."""
@@ -88,7 +100,7 @@ class _Op(BaseModel):
         )
 
 
-class CreateTable(_Op):
+class CreateTable(Op):
     """CreateTable with keys, indexes, stream, SSE, class, deletion protection and tags."""
 
     op: Literal["CreateTable"] = "CreateTable"
@@ -96,7 +108,7 @@ class CreateTable(_Op):
     after: Table
 
 
-class DeleteTable(_Op):
+class DeleteTable(Op):
     """DeleteTable."""
 
     op: Literal["DeleteTable"] = "DeleteTable"
@@ -105,7 +117,7 @@ class DeleteTable(_Op):
     item_count: int = 0
 
 
-class ReplaceTable(_Op):
+class ReplaceTable(Op):
     """DeleteTable then CreateTable: the only way to change a key schema or an LSI."""
 
     op: Literal["ReplaceTable"] = "ReplaceTable"
@@ -115,7 +127,7 @@ class ReplaceTable(_Op):
     item_count: int = 0
 
 
-class CreateGsi(_Op):
+class CreateGsi(Op):
     """UpdateTable GlobalSecondaryIndexUpdates Create (one index per call)."""
 
     op: Literal["CreateGsi"] = "CreateGsi"
@@ -124,7 +136,7 @@ class CreateGsi(_Op):
     item_count: int = 0  # items to backfill
 
 
-class DeleteGsi(_Op):
+class DeleteGsi(Op):
     """UpdateTable GlobalSecondaryIndexUpdates Delete (one index per call)."""
 
     op: Literal["DeleteGsi"] = "DeleteGsi"
@@ -132,7 +144,7 @@ class DeleteGsi(_Op):
     before: GlobalSecondaryIndex
 
 
-class UpdateBillingMode(_Op):
+class UpdateBillingMode(Op):
     """UpdateTable BillingMode (AWS allows a switch about once per 24 hours)."""
 
     op: Literal["UpdateBillingMode"] = "UpdateBillingMode"
@@ -141,7 +153,7 @@ class UpdateBillingMode(_Op):
     after: str
 
 
-class UpdateOnDemandThroughput(_Op):
+class UpdateOnDemandThroughput(Op):
     """UpdateTable OnDemandThroughput (request-unit caps)."""
 
     op: Literal["UpdateOnDemandThroughput"] = "UpdateOnDemandThroughput"
@@ -150,7 +162,7 @@ class UpdateOnDemandThroughput(_Op):
     after: OnDemandThroughput | None
 
 
-class UpdateTableClass(_Op):
+class UpdateTableClass(Op):
     """UpdateTable TableClass."""
 
     op: Literal["UpdateTableClass"] = "UpdateTableClass"
@@ -159,7 +171,7 @@ class UpdateTableClass(_Op):
     after: str
 
 
-class UpdateStream(_Op):
+class UpdateStream(Op):
     """UpdateTable StreamSpecification: one enable or disable per call."""
 
     op: Literal["UpdateStream"] = "UpdateStream"
@@ -168,7 +180,7 @@ class UpdateStream(_Op):
     after: Stream
 
 
-class UpdateSse(_Op):
+class UpdateSse(Op):
     """UpdateTable SSESpecification."""
 
     op: Literal["UpdateSse"] = "UpdateSse"
@@ -177,7 +189,7 @@ class UpdateSse(_Op):
     after: Encryption
 
 
-class UpdateDeletionProtection(_Op):
+class UpdateDeletionProtection(Op):
     """UpdateTable DeletionProtectionEnabled, in the primary's or a replica's region."""
 
     op: Literal["UpdateDeletionProtection"] = "UpdateDeletionProtection"
@@ -186,7 +198,7 @@ class UpdateDeletionProtection(_Op):
     after: bool
 
 
-class UpdatePitr(_Op):
+class UpdatePitr(Op):
     """UpdateContinuousBackups, in the primary's or a replica's region."""
 
     op: Literal["UpdatePitr"] = "UpdatePitr"
@@ -195,7 +207,7 @@ class UpdatePitr(_Op):
     after: PointInTimeRecovery
 
 
-class UpdateTtl(_Op):
+class UpdateTtl(Op):
     """UpdateTimeToLive: one enable or disable (AWS allows about one change per hour)."""
 
     op: Literal["UpdateTtl"] = "UpdateTtl"
@@ -204,7 +216,7 @@ class UpdateTtl(_Op):
     after: TimeToLive
 
 
-class TagResource(_Op):
+class TagResource(Op):
     """TagResource: add or change these tags, in the primary's or a replica's region."""
 
     op: Literal["TagResource"] = "TagResource"
@@ -213,7 +225,7 @@ class TagResource(_Op):
     after: dict[str, str]
 
 
-class UntagResource(_Op):
+class UntagResource(Op):
     """UntagResource: remove these tag keys."""
 
     op: Literal["UntagResource"] = "UntagResource"
@@ -222,7 +234,7 @@ class UntagResource(_Op):
     after: dict[str, str] = Field(default_factory=dict)
 
 
-class CreateReplica(_Op):
+class CreateReplica(Op):
     """UpdateTable ReplicaUpdates Create (one replica per call), made from the primary region."""
 
     op: Literal["CreateReplica"] = "CreateReplica"
@@ -230,7 +242,7 @@ class CreateReplica(_Op):
     replica_region: str
 
 
-class DeleteReplica(_Op):
+class DeleteReplica(Op):
     """UpdateTable ReplicaUpdates Delete (one replica per call), made from the primary region."""
 
     op: Literal["DeleteReplica"] = "DeleteReplica"
@@ -238,178 +250,7 @@ class DeleteReplica(_Op):
     replica_region: str
 
 
-# --------------------------------------------------------------------------- around the table
-# ``table`` is the physical table the resource belongs to (plans group by it); ``region`` is
-# where the call is made (a DR vault: the replica's region; IAM: global, made from the
-# table's region).
-
-
-class CreateBackupVault(_Op):
-    """CreateBackupVault (with its tags)."""
-
-    op: Literal["CreateBackupVault"] = "CreateBackupVault"
-    action: Action = Action.CREATE
-    after: BackupVault
-
-
-class DeleteBackupVault(_Op):
-    """DeleteBackupVault (AWS refuses while it holds recovery points)."""
-
-    op: Literal["DeleteBackupVault"] = "DeleteBackupVault"
-    action: Action = Action.DELETE
-    before: BackupVault
-    recovery_points: int = 0
-
-
-class CreateBackupPlan(_Op):
-    """CreateBackupPlan with its one rule (and copy actions)."""
-
-    op: Literal["CreateBackupPlan"] = "CreateBackupPlan"
-    action: Action = Action.CREATE
-    after: BackupPlan
-
-
-class UpdateBackupPlan(_Op):
-    """UpdateBackupPlan: a changed schedule, retention or copy action keeps the plan."""
-
-    op: Literal["UpdateBackupPlan"] = "UpdateBackupPlan"
-    action: Action = Action.UPDATE
-    before: BackupPlan
-    after: BackupPlan
-
-
-class DeleteBackupPlan(_Op):
-    """DeleteBackupPlan (its selection goes first)."""
-
-    op: Literal["DeleteBackupPlan"] = "DeleteBackupPlan"
-    action: Action = Action.DELETE
-    before: BackupPlan
-
-
-class CreateBackupSelection(_Op):
-    """CreateBackupSelection of the table, assumed through the backup role."""
-
-    op: Literal["CreateBackupSelection"] = "CreateBackupSelection"
-    action: Action = Action.CREATE
-    after: BackupSelection
-
-
-class DeleteBackupSelection(_Op):
-    """DeleteBackupSelection."""
-
-    op: Literal["DeleteBackupSelection"] = "DeleteBackupSelection"
-    action: Action = Action.DELETE
-    before: BackupSelection
-
-
-class CreateRole(_Op):
-    """IAM CreateRole trusted by backup.amazonaws.com (policies attach separately)."""
-
-    op: Literal["CreateRole"] = "CreateRole"
-    action: Action = Action.CREATE
-    after: BackupRole
-
-
-class UpdateAssumeRolePolicy(_Op):
-    """IAM UpdateAssumeRolePolicy: the role's trust policy (conditions already on it stay)."""
-
-    op: Literal["UpdateAssumeRolePolicy"] = "UpdateAssumeRolePolicy"
-    action: Action = Action.UPDATE
-    before: BackupRole
-    after: BackupRole
-
-
-class UpdateTags(_Op):
-    """Tag and untag a backup vault, backup plan or IAM role (AWS Backup TagResource /
-    UntagResource, IAM TagRole / UntagRole): the table's own tags are TagResource."""
-
-    op: Literal["UpdateTags"] = "UpdateTags"
-    action: Action = Action.UPDATE
-    resource: Literal["backup vault", "backup plan", "IAM role"]
-    name: str  # the vault, plan or role
-    before: dict[str, str]  # the current values of the keys that change or go
-    after: dict[str, str]  # the new values of the keys added or changed (absent: removed)
-
-
-class AttachRolePolicy(_Op):
-    """IAM AttachRolePolicy of one managed policy."""
-
-    op: Literal["AttachRolePolicy"] = "AttachRolePolicy"
-    action: Action = Action.UPDATE
-    role: str
-    policy_arn: str
-
-
-class DetachRolePolicy(_Op):
-    """IAM DetachRolePolicy of one managed policy."""
-
-    op: Literal["DetachRolePolicy"] = "DetachRolePolicy"
-    action: Action = Action.UPDATE
-    role: str
-    policy_arn: str
-
-
-class DeleteRole(_Op):
-    """IAM DeleteRole (its policies are detached first)."""
-
-    op: Literal["DeleteRole"] = "DeleteRole"
-    action: Action = Action.DELETE
-    before: BackupRole
-
-
-class PutMetricAlarm(_Op):
-    """CloudWatch PutMetricAlarm: creates or replaces an alarm in place."""
-
-    op: Literal["PutMetricAlarm"] = "PutMetricAlarm"
-    action: Action = Action.CREATE
-    before: MetricAlarm | None = None
-    after: MetricAlarm
-
-
-class DeleteAlarms(_Op):
-    """CloudWatch DeleteAlarms of one alarm."""
-
-    op: Literal["DeleteAlarms"] = "DeleteAlarms"
-    action: Action = Action.DELETE
-    before: MetricAlarm
-
-
-Operation = Annotated[
-    CreateTable
-    | DeleteTable
-    | ReplaceTable
-    | CreateGsi
-    | DeleteGsi
-    | UpdateBillingMode
-    | UpdateOnDemandThroughput
-    | UpdateTableClass
-    | UpdateStream
-    | UpdateSse
-    | UpdateDeletionProtection
-    | UpdatePitr
-    | UpdateTtl
-    | TagResource
-    | UntagResource
-    | CreateReplica
-    | DeleteReplica
-    | CreateBackupVault
-    | DeleteBackupVault
-    | CreateBackupPlan
-    | UpdateBackupPlan
-    | DeleteBackupPlan
-    | CreateBackupSelection
-    | DeleteBackupSelection
-    | CreateRole
-    | UpdateAssumeRolePolicy
-    | UpdateTags
-    | AttachRolePolicy
-    | DetachRolePolicy
-    | DeleteRole
-    | PutMetricAlarm
-    | DeleteAlarms,
-    Field(discriminator="op"),
-]
-_OPERATIONS: TypeAdapter[list[Operation]] = TypeAdapter(list[Operation])
+Operation = Op  # every operation, the table's and its families' (``OPERATION_TYPES``)
 
 
 class PlanTarget(BaseModel):
@@ -460,7 +301,7 @@ class Plan(BaseModel):
     region: str
     destroy: bool = False
     desired: tuple[Table, ...]  # the spec's tables (for destroy: the tables to remove)
-    operations: tuple[Operation, ...]
+    operations: tuple[SerializeAsAny[Op], ...]
     fingerprint: str  # hash of the live state the plan was made from
     orphans: tuple[str, ...] = ()  # owned tables not in the spec (deleted with --prune)
     notices: tuple[str, ...] = ()  # what the plan could not manage at this target, and why
@@ -475,6 +316,14 @@ class Plan(BaseModel):
     spec_path: str | None = None
     approved: tuple[HazardCode, ...] = ()  # hazards allowed at plan time (--allow-hazards)
     signature: str | None = None  # HMAC-SHA256 of the rest, with TABLESMITH_PLAN_KEY
+
+    @field_validator("operations", mode="before")
+    @classmethod
+    def _typed(cls, raw: Any) -> Any:
+        """Each operation into its own type, by its ``op`` (a saved plan is JSON)."""
+        if isinstance(raw, (list, tuple)):
+            return tuple(operations_from([*raw]))
+        return raw
 
     @property
     def has_changes(self) -> bool:
@@ -526,6 +375,19 @@ class Plan(BaseModel):
         return self.model_copy(update={"signature": None}).model_dump_json().encode()
 
 
-def operations_from(raw: list[dict[str, Any]]) -> list[Operation]:
-    """Validate raw operation dicts (e.g. from JSON) into operation models."""
-    return _OPERATIONS.validate_python(raw)
+def operations_from(raw: list[Any]) -> list[Op]:
+    """Validate raw operation dicts (e.g. from JSON) into their operation models.
+
+    The families' operation types register when their modules are imported; whoever loads a
+    saved plan imports ``tablesmith.around.registry`` first (``planfile``)."""
+    ops: list[Op] = []
+    for item in raw:
+        if isinstance(item, Op):
+            ops.append(item)
+            continue
+        kind = item.get("op") if isinstance(item, dict) else None
+        op_type = OPERATION_TYPES.get(kind) if isinstance(kind, str) else None
+        if op_type is None:
+            raise ValueError(f"unknown operation {kind!r}: not one this tablesmith performs")
+        ops.append(op_type.model_validate(item))
+    return ops

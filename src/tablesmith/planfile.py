@@ -153,6 +153,7 @@ def read_plan(path: Path) -> Plan:
     """Read and validate a saved plan; one line saying why when it is not one."""
     from pydantic import ValidationError
 
+    import tablesmith.around.registry  # noqa: F401 (its families' operations are in plans)
     from tablesmith.plan import Plan
 
     try:

@@ -66,6 +66,8 @@ import boto3
 import pytest
 
 import tablesmith
+from tablesmith.around.alarms import AlarmState, LiveAlarm
+from tablesmith.around.backup import BackupState, LiveBackup
 from tablesmith.engine import Session
 from terraform_support import Terraform, find_plugin_dir, find_terraform
 
@@ -313,13 +315,27 @@ def test_backups_match(deployment: Deployment) -> None:
     problems = []
     for table in d.spec.tables(d.env):
         name = table.table_name
-        a, b = d.by_terraform.backups.get(name), d.by_tablesmith.backups.get(name)
+        a, b = backups_of(d.by_terraform).get(name), backups_of(d.by_tablesmith).get(name)
         assert b is not None and b.backup.plan is not None, f"{name}: tablesmith made none"
         assert a is not None and a.backup.plan is not None, f"{name}: Terraform made none"
         problems += [f"{name}.{p}" for p in differences(
             a.backup.model_dump(mode="json"), b.backup.model_dump(mode="json"), fields)]
         assert sorted(a.dr_vault_arns) == sorted(b.dr_vault_arns) == sorted(table.replicas)
     assert not problems, "backups differ:\n" + "\n".join(problems)
+
+
+def backups_of(live: LiveState) -> dict[str, LiveBackup]:
+    """The backup resources a live read found, by table."""
+    found = live.around.get("backup")
+    assert isinstance(found, BackupState), "AWS Backup was not read"
+    return found.tables
+
+
+def alarms_of(live: LiveState) -> dict[str, tuple[LiveAlarm, ...]]:
+    """The alarms a live read found, by table."""
+    found = live.around.get("alarms")
+    assert isinstance(found, AlarmState), "CloudWatch alarms were not read"
+    return found.tables
 
 
 def _unordered(alarm: dict[str, Any]) -> dict[str, Any]:
@@ -347,8 +363,8 @@ def test_alarms_match(deployment: Deployment) -> None:
     problems, reordered = [], []
     for table in d.spec.tables(d.env):
         name = table.table_name
-        a = {x.alarm.name: x for x in d.by_terraform.alarms.get(name, ())}
-        b = {x.alarm.name: x for x in d.by_tablesmith.alarms.get(name, ())}
+        a = {x.alarm.name: x for x in alarms_of(d.by_terraform).get(name, ())}
+        b = {x.alarm.name: x for x in alarms_of(d.by_tablesmith).get(name, ())}
         assert b, f"{name}: tablesmith made no alarms"
         assert sorted(a) == sorted(b), f"{name}: alarm names differ"
         for alarm_name in sorted(a):

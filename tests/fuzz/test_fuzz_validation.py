@@ -48,8 +48,8 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 import tablesmith
-from tablesmith.apply import create_table_request
 from tablesmith.errors import SpecError
+from tablesmith.shapes import create_table_request
 
 if TYPE_CHECKING:
     from collections import Counter

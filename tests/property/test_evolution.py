@@ -78,7 +78,8 @@ from hypothesis.stateful import (
 )
 
 import tablesmith
-from tablesmith.around.alarms import comparable, desired_alarms
+from tablesmith.around.alarms import AlarmState, comparable, desired_alarms
+from tablesmith.around.backup import BackupState
 from tablesmith.diff import plan_environment
 from tablesmith.engine import Session
 from tablesmith.errors import HazardRefused
@@ -400,13 +401,17 @@ class Evolution(RuleBasedStateMachine):
                 f"GSIs of the {where}"
             )
         if "backup" not in live.unsupported:
-            have = live.backups.get(want.table_name)
+            backups = live.around.get("backup")
+            assert isinstance(backups, BackupState)
+            have = backups.tables.get(want.table_name)
             assert (have.backup if have else Backup()) == desired_backup(want), (
                 "the AWS Backup resources differ from the spec"
             )
-        if "cloudwatch" not in live.unsupported:
+        if "alarms" not in live.unsupported:
+            alarms = live.around.get("alarms")
+            assert isinstance(alarms, AlarmState)
             have_alarms = {
-                a.alarm.name: comparable(a.alarm) for a in live.alarms.get(want.table_name, ())
+                a.alarm.name: comparable(a.alarm) for a in alarms.tables.get(want.table_name, ())
             }
             want_alarms = {a.name: comparable(a) for a in desired_alarms(want)}
             assert have_alarms == want_alarms, "the alarms differ from the spec"

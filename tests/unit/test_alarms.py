@@ -25,8 +25,11 @@ import pytest
 
 from tablesmith.around import alarms as mod
 from tablesmith.around.alarms import (
-    HANDLERS,
+    ALARMS,
     MAX_ALARM_METRICS,
+    DeleteAlarms,
+    LiveAlarm,
+    PutMetricAlarm,
     comparable,
     dedupe_alarm_ops,
     desired_alarms,
@@ -39,7 +42,7 @@ from tablesmith.around.alarms import (
     user_errors_alarm_name,
 )
 from tablesmith.errors import AwsError, PlanError
-from tablesmith.plan import Action, Category, DeleteAlarms, PutMetricAlarm
+from tablesmith.plan import Action, Category
 from tablesmith.resources import MetricAlarm, MetricQuery
 from tablesmith.spec.defaults import MODULE_DEFAULTS
 from tablesmith.spec.model import (
@@ -53,7 +56,6 @@ from tablesmith.spec.model import (
     Table,
     TimeToLive,
 )
-from tablesmith.state import LiveAlarm
 
 T, G, R = "TableName", "GlobalSecondaryIndexName", "ReceivingRegion"
 OP, S = "Operation", "StreamLabel"
@@ -529,12 +531,12 @@ def test_handlers_call_cloudwatch() -> None:
     alarm = desired_alarms(t)[1]
     runner = FakeRunner()
     new = Category.NEW
-    HANDLERS["PutMetricAlarm"](runner, PutMetricAlarm(table="orders", region=PRIMARY,
+    ALARMS.handlers[PutMetricAlarm](runner, PutMetricAlarm(table="orders", region=PRIMARY,
                                                       category=new, after=alarm), t)
-    HANDLERS["PutMetricAlarm"](runner, PutMetricAlarm(
+    ALARMS.handlers[PutMetricAlarm](runner, PutMetricAlarm(
         table="orders", region=PRIMARY, category=new, action=Action.UPDATE, before=alarm,
         after=alarm), t)
-    HANDLERS["DeleteAlarms"](runner, DeleteAlarms(table="orders", region=PRIMARY,
+    ALARMS.handlers[DeleteAlarms](runner, DeleteAlarms(table="orders", region=PRIMARY,
                                                   category=new, before=alarm), t)
     (s1, r1, m1, k1), (_, _, _, k2), (_, _, m3, k3) = runner.calls
     assert (s1, r1, m1) == ("cloudwatch", PRIMARY, "put_metric_alarm")
@@ -545,9 +547,9 @@ def test_handlers_call_cloudwatch() -> None:
 def test_deleting_an_alarm_already_gone_is_fine() -> None:
     alarm = desired_alarms(table())[0]
     op = DeleteAlarms(table="orders", region=PRIMARY, category=Category.NEW, before=alarm)
-    HANDLERS["DeleteAlarms"](FakeRunner("ResourceNotFound"), op, None)
+    ALARMS.handlers[DeleteAlarms](FakeRunner("ResourceNotFound"), op, None)
     with pytest.raises(AwsError):
-        HANDLERS["DeleteAlarms"](FakeRunner("AccessDenied"), op, None)
+        ALARMS.handlers[DeleteAlarms](FakeRunner("AccessDenied"), op, None)
 
 
 def test_module_constants_match_the_documentation() -> None:
@@ -602,8 +604,7 @@ def test_describe_op_lines() -> None:
 
 def test_metric_math_terms_in_another_order_are_no_change() -> None:
     """Terraform's provider sends metric_query blocks in set order: still the same alarm."""
-    from tablesmith.around.alarms import desired_alarms, diff_alarms
-    from tablesmith.state import LiveAlarm
+    from tablesmith.around.alarms import LiveAlarm, desired_alarms, diff_alarms
 
     table = rich()
     wanted = desired_alarms(table)

@@ -24,9 +24,9 @@ import pytest
 from botocore.validate import ParamValidator
 
 import tablesmith
-from tablesmith.apply import create_table_request
 from tablesmith.around.alarms import desired_alarms, put_request
 from tablesmith.aws import Clients, Target
+from tablesmith.shapes import create_table_request
 
 if TYPE_CHECKING:
     from botocore.model import Shape

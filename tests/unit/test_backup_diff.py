@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tablesmith.around.backup import (
+    LiveBackup,
     backup_name_problems,
     diff_backup,
     diff_backup_destroy,
@@ -44,7 +45,6 @@ from tablesmith.spec.model import (
     Table,
     TimeToLive,
 )
-from tablesmith.state import LiveBackup
 
 PRIMARY = "af-south-1"
 DR = "eu-west-1"

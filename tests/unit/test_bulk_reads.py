@@ -9,7 +9,6 @@ from typing import Any
 from tablesmith.around.alarms import derived_alarms, put_request, read_alarms
 from tablesmith.around.backup import _known_selection, selection_request_id
 from tablesmith.aws import Clients, Target
-from tablesmith.live import BulkTags
 from tablesmith.spec.defaults import MODULE_DEFAULTS
 from tablesmith.spec.model import (
     OWNERSHIP_TAG,
@@ -21,6 +20,7 @@ from tablesmith.spec.model import (
     Table,
     TimeToLive,
 )
+from tablesmith.tags import BulkTags
 
 REGION = "af-south-1"
 ARN = f"arn:aws:dynamodb:{REGION}:123456789012:table/orders"

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tablesmith.around.alarms import desired_alarms, diff_alarms, is_table_alarm
+from tablesmith.around.alarms import (
+    AlarmState,
+    LiveAlarm,
+    desired_alarms,
+    diff_alarms,
+    is_table_alarm,
+)
+from tablesmith.around.backup import BackupState, LiveBackup
 from tablesmith.diff import plan_destroy, plan_environment
 from tablesmith.errors import UsageError
 from tablesmith.handover import read_state, removed_block, state_notices, tag_notice
@@ -25,7 +32,7 @@ from tablesmith.render.values import field_changes, show
 from tablesmith.resources import MetricAlarm, desired_backup
 from tablesmith.spec.loader import load
 from tablesmith.spec.model import OWNERSHIP_TAG, GlobalSecondaryIndex, Key, PointInTimeRecovery
-from tablesmith.state import LiveAlarm, LiveBackup, LiveState, LiveTable, ReplicaState
+from tablesmith.state import LiveState, LiveTable, ReplicaState
 
 if TYPE_CHECKING:
     from tablesmith.plan import Plan
@@ -103,8 +110,10 @@ def module_made(table: Table) -> LiveState:
                 table=have, arn="arn:x", item_count=500, replica_states=replicas
             )
         },
-        backups={table.table_name: LiveBackup(backup=module_backup)},
-        alarms={table.table_name: alarms},
+        around={
+            "backup": BackupState(tables={table.table_name: LiveBackup(backup=module_backup)}),
+            "alarms": AlarmState(tables={table.table_name: alarms}),
+        },
     )
 
 

@@ -41,16 +41,19 @@ from __future__ import annotations
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from tablesmith.around.contract import FamilyBase, Handler, ReadContext, Runner, handler, lacks_api
 from tablesmith.aws import aws_context, error_code
 from tablesmith.errors import PlanError, TablesmithError
-from tablesmith.plan import Action, Category, DeleteAlarms, PutMetricAlarm
+from tablesmith.plan import Action, Category, Op
 from tablesmith.resources import MetricAlarm, MetricQuery, around_tags
-from tablesmith.state import LiveAlarm
+from tablesmith.state import FamilyState
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from tablesmith.aws import Clients
     from tablesmith.spec.model import AlarmRule, Table
@@ -90,13 +93,45 @@ _MODULE_WHY = {
 }
 
 
-class Runner(Protocol):
-    """What a handler may use of ``apply``'s runner."""
+# --------------------------------------------------------------------------- operations
 
-    def call(self, service: str, region: str, context: str, method: str,
-             **kwargs: Any) -> Any: ...  # pragma: no cover
 
-    def report(self, table: str, message: str) -> None: ...  # pragma: no cover
+class PutMetricAlarm(Op):
+    """CloudWatch PutMetricAlarm: creates or replaces an alarm in place."""
+
+    op: Literal["PutMetricAlarm"] = "PutMetricAlarm"
+    action: Action = Action.CREATE
+    before: MetricAlarm | None = None
+    after: MetricAlarm
+
+
+class DeleteAlarms(Op):
+    """CloudWatch DeleteAlarms of one alarm."""
+
+    op: Literal["DeleteAlarms"] = "DeleteAlarms"
+    action: Action = Action.DELETE
+    before: MetricAlarm
+
+
+# --------------------------------------------------------------------------- live state
+
+
+class LiveAlarm(BaseModel):
+    """An alarm as read, with its ARN."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alarm: MetricAlarm
+    arn: str
+
+
+class AlarmState(FamilyState):
+    """What ``read_alarms`` found: each table's alarms (by physical name), sorted by name."""
+
+    tables: dict[str, tuple[LiveAlarm, ...]] = Field(default_factory=dict)
+
+    def fingerprint(self, table: str) -> object:
+        return [a.model_dump(mode="json") for a in self.tables.get(table, ())]
 
 
 # --------------------------------------------------------------------------- desired
@@ -655,7 +690,52 @@ def _delete_alarms(runner: Runner, op: Any, desired: Table | None) -> None:
             raise
 
 
-HANDLERS: dict[str, Callable[[Any, Any, Table | None], None]] = {
-    "PutMetricAlarm": _put_metric_alarm,
-    "DeleteAlarms": _delete_alarms,
-}
+# --------------------------------------------------------------------------- the family
+
+
+class AlarmFamily(FamilyBase):
+    """CloudWatch alarms around a table (the contract: ``tablesmith.around.contract``)."""
+
+    name: ClassVar[str] = "alarms"
+    title: ClassVar[str] = "CloudWatch alarms"
+    state_type: ClassVar[type[FamilyState]] = AlarmState
+    handlers: ClassVar[Mapping[type[Op], Handler]] = dict([
+        handler(PutMetricAlarm, _put_metric_alarm),
+        handler(DeleteAlarms, _delete_alarms),
+    ])
+
+    def lacks(self, clients: Clients, region: str) -> bool:
+        return lacks_api(lambda: clients.client("cloudwatch", region).describe_alarms(
+            MaxRecords=1))
+
+    def read(self, clients: Clients, tables: Sequence[Table],
+             context: ReadContext) -> AlarmState:
+        return AlarmState(tables=read_alarms(clients, tables))
+
+    def diff(self, state: AlarmState, table: Table) -> list[Op]:
+        return diff_alarms(state.tables.get(table.table_name, ()), desired_alarms(table), table)
+
+    def diff_destroy(self, state: AlarmState, table: Table) -> list[Op]:
+        return diff_alarms_destroy(state.tables.get(table.table_name, ()), table)
+
+    def settle(self, ops: list[Op], wanted_by: Sequence[Table]) -> list[Op]:
+        # one UserErrors alarm per account and region is shared by the environment's tables
+        return dedupe_alarm_ops(ops, wanted_by)
+
+    def describe(self, op: Op) -> tuple[str, list[str]]:
+        return describe_op(op)
+
+    def outputs(self, state: AlarmState | None, table: Table) -> dict[str, Any]:
+        alarms = {a.alarm.name: a.arn
+                  for a in (state.tables.get(table.table_name, ()) if state else ())}
+        base = table.table_name
+        return {
+            "user_errors_alarm_arn": next(
+                (arn for name, arn in alarms.items() if "user-errors" in name), None),
+            "system_errors_alarm_arn": alarms.get(f"{base}-system-errors"),
+            "throttled_requests_alarm_arn": alarms.get(f"{base}-throttled-requests"),
+            "alarm_arns": dict(sorted(alarms.items())),
+        }
+
+
+ALARMS = AlarmFamily()

@@ -37,28 +37,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from tablesmith.around.contract import FamilyBase, Handler, ReadContext, handler, lacks_api
 from tablesmith.aws import ACCESS_DENIED, aws_context, error_code
 from tablesmith.errors import ApplyError, AwsError
 from tablesmith.hazards import HazardCode
-from tablesmith.plan import (
-    Action,
-    AttachRolePolicy,
-    Category,
-    CreateBackupPlan,
-    CreateBackupSelection,
-    CreateBackupVault,
-    CreateRole,
-    DeleteBackupPlan,
-    DeleteBackupSelection,
-    DeleteBackupVault,
-    DeleteRole,
-    DetachRolePolicy,
-    UpdateAssumeRolePolicy,
-    UpdateBackupPlan,
-    UpdateTags,
-)
+from tablesmith.plan import Action, Category, Op
+from tablesmith.render.values import field_changes, tag_lines
 from tablesmith.resources import (
     Backup,
     BackupPlan,
@@ -69,15 +57,15 @@ from tablesmith.resources import (
     CopyAction,
     desired_backup,
 )
-from tablesmith.state import LiveBackup
+from tablesmith.state import FamilyState
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from tablesmith.aws import Clients
-    from tablesmith.live import BulkTags
     from tablesmith.spec.model import Table
     from tablesmith.state import LiveTable
+    from tablesmith.tags import BulkTags
 
 Ops = list[Any]
 
@@ -90,6 +78,156 @@ IAM_PROPAGATION_DELAYS = (2.0, 4.0, 8.0, 16.0, 30.0)
 TaggedResource = Literal["backup vault", "backup plan", "IAM role"]  # UpdateTags.resource
 MODULE_TRUST = ("the Terraform module's trust policy lets AWS Backup assume the role on behalf "
                 "of any account (no aws:SourceAccount condition: the confused deputy)")
+
+
+# --------------------------------------------------------------------------- operations
+# ``table`` is the physical table the resource belongs to (plans group by it); ``region`` is
+# where the call is made (a DR vault: the replica's region; IAM: global, made from the
+# table's region).
+
+
+class CreateBackupVault(Op):
+    """CreateBackupVault (with its tags)."""
+
+    op: Literal["CreateBackupVault"] = "CreateBackupVault"
+    action: Action = Action.CREATE
+    after: BackupVault
+
+
+class DeleteBackupVault(Op):
+    """DeleteBackupVault (AWS refuses while it holds recovery points)."""
+
+    op: Literal["DeleteBackupVault"] = "DeleteBackupVault"
+    action: Action = Action.DELETE
+    before: BackupVault
+    recovery_points: int = 0
+
+
+class CreateBackupPlan(Op):
+    """CreateBackupPlan with its one rule (and copy actions)."""
+
+    op: Literal["CreateBackupPlan"] = "CreateBackupPlan"
+    action: Action = Action.CREATE
+    after: BackupPlan
+
+
+class UpdateBackupPlan(Op):
+    """UpdateBackupPlan: a changed schedule, retention or copy action keeps the plan."""
+
+    op: Literal["UpdateBackupPlan"] = "UpdateBackupPlan"
+    action: Action = Action.UPDATE
+    before: BackupPlan
+    after: BackupPlan
+
+
+class DeleteBackupPlan(Op):
+    """DeleteBackupPlan (its selection goes first)."""
+
+    op: Literal["DeleteBackupPlan"] = "DeleteBackupPlan"
+    action: Action = Action.DELETE
+    before: BackupPlan
+
+
+class CreateBackupSelection(Op):
+    """CreateBackupSelection of the table, assumed through the backup role."""
+
+    op: Literal["CreateBackupSelection"] = "CreateBackupSelection"
+    action: Action = Action.CREATE
+    after: BackupSelection
+
+
+class DeleteBackupSelection(Op):
+    """DeleteBackupSelection."""
+
+    op: Literal["DeleteBackupSelection"] = "DeleteBackupSelection"
+    action: Action = Action.DELETE
+    before: BackupSelection
+
+
+class CreateRole(Op):
+    """IAM CreateRole trusted by backup.amazonaws.com (policies attach separately)."""
+
+    op: Literal["CreateRole"] = "CreateRole"
+    action: Action = Action.CREATE
+    after: BackupRole
+
+
+class UpdateAssumeRolePolicy(Op):
+    """IAM UpdateAssumeRolePolicy: the role's trust policy (conditions already on it stay)."""
+
+    op: Literal["UpdateAssumeRolePolicy"] = "UpdateAssumeRolePolicy"
+    action: Action = Action.UPDATE
+    before: BackupRole
+    after: BackupRole
+
+
+class UpdateTags(Op):
+    """Tag and untag a backup vault, backup plan or IAM role (AWS Backup TagResource /
+    UntagResource, IAM TagRole / UntagRole): the table's own tags are TagResource."""
+
+    op: Literal["UpdateTags"] = "UpdateTags"
+    action: Action = Action.UPDATE
+    resource: Literal["backup vault", "backup plan", "IAM role"]
+    name: str  # the vault, plan or role
+    before: dict[str, str]  # the current values of the keys that change or go
+    after: dict[str, str]  # the new values of the keys added or changed (absent: removed)
+
+
+class AttachRolePolicy(Op):
+    """IAM AttachRolePolicy of one managed policy."""
+
+    op: Literal["AttachRolePolicy"] = "AttachRolePolicy"
+    action: Action = Action.UPDATE
+    role: str
+    policy_arn: str
+
+
+class DetachRolePolicy(Op):
+    """IAM DetachRolePolicy of one managed policy."""
+
+    op: Literal["DetachRolePolicy"] = "DetachRolePolicy"
+    action: Action = Action.UPDATE
+    role: str
+    policy_arn: str
+
+
+class DeleteRole(Op):
+    """IAM DeleteRole (its policies are detached first)."""
+
+    op: Literal["DeleteRole"] = "DeleteRole"
+    action: Action = Action.DELETE
+    before: BackupRole
+
+
+# --------------------------------------------------------------------------- live state
+
+
+class LiveBackup(BaseModel):
+    """A table's AWS Backup resources as read: the same model as desired, plus ARNs and IDs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backup: Backup
+    vault_arn: str | None = None
+    dr_vault_arns: dict[str, str] = {}  # region -> ARN
+    plan_id: str | None = None
+    plan_arn: str | None = None
+    plan_version: str | None = None
+    selection_id: str | None = None
+    role_arn: str | None = None
+    recovery_points: dict[str, int] = {}  # "<region>/<vault>" -> count (DELETES_DATA)
+
+
+class BackupState(FamilyState):
+    """What ``read_backups`` found: per table its resources (absent: none), and per Region
+    with copy actions in the spec AWS Backup's advanced DynamoDB backup setting."""
+
+    tables: dict[str, LiveBackup] = Field(default_factory=dict)
+    advanced_dynamodb_backup: dict[str, bool] = Field(default_factory=dict)
+
+    def fingerprint(self, table: str) -> object:
+        found = self.tables.get(table)
+        return found.model_dump(mode="json") if found is not None else None
 
 
 # --------------------------------------------------------------------------- names
@@ -905,28 +1043,41 @@ def _retag_backup(runner: Any, arn: str, region: str, what: str,
 
 def _lifecycle(delete_after: int, cold_after: int | None) -> dict[str, int]:
     lifecycle = {"DeleteAfterDays": delete_after}
-    if cold_after is not None:
+    if cold_after is not None:  # absent: recovery points never move to cold storage
         lifecycle["MoveToColdStorageAfterDays"] = cold_after
     return lifecycle
 
 
-def _plan_document(runner: Any, plan: BackupPlan) -> dict[str, Any]:
-    """The BackupPlanInput: one rule, its copy actions naming the DR vaults by ARN."""
+def plan_document(plan: BackupPlan, copy_vault_arns: Mapping[str, Any],
+                  target_vault: Any | None = None) -> dict[str, Any]:
+    """The BackupPlanInput (pure): one rule, its copy actions naming the DR vaults by ARN.
+
+    Written once for apply and both exporters. ``copy_vault_arns``: the ARN of the DR vault
+    per destination Region (apply reads them; an exporter passes its references);
+    ``target_vault``: the rule's vault name, or an exporter's reference to it.
+    """
     rule = plan.rule
     body: dict[str, Any] = {
         "RuleName": rule.name,
-        "TargetBackupVaultName": rule.target_vault,
+        "TargetBackupVaultName": rule.target_vault if target_vault is None else target_vault,
         "ScheduleExpression": rule.schedule,
         "Lifecycle": _lifecycle(rule.delete_after_days, rule.cold_storage_after_days),
     }
     if rule.copy_actions:
-        # CopyAction takes the destination vault's ARN, which only that Region knows
+        # CopyAction takes the destination vault's ARN (not its name): vaults are regional
         body["CopyActions"] = [{
-            "DestinationBackupVaultArn": _vault_arn(runner, c.destination_vault,
-                                                    c.destination_region),
+            "DestinationBackupVaultArn": copy_vault_arns[c.destination_region],
             "Lifecycle": _lifecycle(c.delete_after_days, c.cold_storage_after_days),
         } for c in rule.copy_actions]
     return {"BackupPlanName": plan.name, "Rules": [body]}
+
+
+def _plan_document(runner: Any, plan: BackupPlan) -> dict[str, Any]:
+    """:func:`plan_document` with the DR vaults' ARNs read from their Regions."""
+    # only the destination Region knows its vault's ARN
+    arns = {c.destination_region: _vault_arn(runner, c.destination_vault, c.destination_region)
+            for c in plan.rule.copy_actions}
+    return plan_document(plan, arns)
 
 
 # Idempotency. A create whose answer is lost (a dropped connection, a 500 after the call took
@@ -1183,18 +1334,98 @@ def _delete_role(runner: Any, op: Any, desired: Table | None) -> None:
             raise
 
 
-HANDLERS: dict[str, Callable[[Any, Any, Table | None], None]] = {
-    "CreateBackupVault": _create_backup_vault,
-    "DeleteBackupVault": _delete_backup_vault,
-    "CreateBackupPlan": _create_backup_plan,
-    "UpdateBackupPlan": _update_backup_plan,
-    "DeleteBackupPlan": _delete_backup_plan,
-    "CreateBackupSelection": _create_backup_selection,
-    "DeleteBackupSelection": _delete_backup_selection,
-    "CreateRole": _create_role,
-    "UpdateAssumeRolePolicy": _update_assume_role_policy,
-    "UpdateTags": _update_tags,
-    "AttachRolePolicy": _attach_role_policy,
-    "DetachRolePolicy": _detach_role_policy,
-    "DeleteRole": _delete_role,
-}
+# --------------------------------------------------------------------------- the family
+
+
+def _copy_text(actions: Sequence[CopyAction]) -> str:
+    return ", ".join(f"{c.destination_region} ({c.delete_after_days} days)"
+                     for c in actions) or "none"
+
+
+def _trust_text(role: BackupRole) -> str:
+    scope = (" for this account only (aws:SourceAccount)" if role.limited_to_account
+             else " for any account")
+    return f"{role.trusted_service}{scope}"
+
+
+class BackupFamily(FamilyBase):
+    """AWS Backup around a table (the contract: ``tablesmith.around.contract``)."""
+
+    name: ClassVar[str] = "backup"
+    title: ClassVar[str] = "AWS Backup"
+    state_type: ClassVar[type[FamilyState]] = BackupState
+    handlers: ClassVar[Mapping[type[Op], Handler]] = dict([
+        handler(CreateBackupVault, _create_backup_vault),
+        handler(DeleteBackupVault, _delete_backup_vault),
+        handler(CreateBackupPlan, _create_backup_plan),
+        handler(UpdateBackupPlan, _update_backup_plan),
+        handler(DeleteBackupPlan, _delete_backup_plan),
+        handler(CreateBackupSelection, _create_backup_selection),
+        handler(DeleteBackupSelection, _delete_backup_selection),
+        handler(CreateRole, _create_role),
+        handler(UpdateAssumeRolePolicy, _update_assume_role_policy),
+        handler(UpdateTags, _update_tags),
+        handler(AttachRolePolicy, _attach_role_policy),
+        handler(DetachRolePolicy, _detach_role_policy),
+        handler(DeleteRole, _delete_role),
+    ])
+
+    def lacks(self, clients: Clients, region: str) -> bool:
+        # an endpoint that serves only DynamoDB (DynamoDB Local) has no AWS Backup: asking
+        # tells, whatever the error looks like
+        return lacks_api(lambda: clients.client("backup", region).list_backup_vaults(
+            MaxResults=1))
+
+    def read(self, clients: Clients, tables: Sequence[Table],
+             context: ReadContext) -> BackupState:
+        found, advanced = read_backups(clients, tables, live_tables=context.live_tables,
+                                       destroy=context.destroy, bulk=context.bulk)
+        return BackupState(tables=found, advanced_dynamodb_backup=advanced)
+
+    def diff(self, state: BackupState, table: Table) -> list[Op]:
+        return diff_backup(state.tables.get(table.table_name), desired_backup(table), table)
+
+    def diff_destroy(self, state: BackupState, table: Table) -> list[Op]:
+        return diff_backup_destroy(state.tables.get(table.table_name), table)
+
+    def notices(self, state: BackupState, tables: Sequence[Table]) -> list[str]:
+        return notices(state.advanced_dynamodb_backup, tables)
+
+    def describe(self, op: Op) -> tuple[str, list[str]]:
+        if isinstance(op, UpdateTags):
+            return (f"UpdateTags {op.resource} {op.name} [{op.region}]",
+                    tag_lines(op.before, op.after))
+        if isinstance(op, UpdateBackupPlan):
+            b, a = op.before.rule, op.after.rule
+            changes = field_changes(b.model_copy(update={"copy_actions": ()}),
+                                    a.model_copy(update={"copy_actions": ()}))
+            if b.copy_actions != a.copy_actions:
+                changes.append(f"copy to: {_copy_text(b.copy_actions)} -> "
+                               f"{_copy_text(a.copy_actions)}")
+            return f"UpdateBackupPlan {op.after.name}", changes
+        if isinstance(op, CreateRole):
+            # who may assume the role is the point of the line: always shown
+            return f"CreateRole {op.after.name} (trusts {_trust_text(op.after)})", []
+        if isinstance(op, UpdateAssumeRolePolicy):
+            return (f"UpdateAssumeRolePolicy {op.after.name}",
+                    [f"trusts: {_trust_text(op.before)} -> {_trust_text(op.after)}"])
+        if isinstance(op, AttachRolePolicy | DetachRolePolicy):
+            return f"{op.op} {op.role} {op.policy_arn.rsplit('/', 1)[-1]}", []
+        resource = getattr(op, "after", None) or getattr(op, "before", None)
+        return f"{op.op} {getattr(resource, 'name', '')} [{op.region}]", []
+
+    def outputs(self, state: BackupState | None, table: Table) -> dict[str, Any]:
+        backup = state.tables.get(table.table_name) if state is not None else None
+        vault = backup.backup.vault if backup else None
+        dr_vaults = dict(sorted((backup.dr_vault_arns if backup else {}).items()))
+        return {
+            "backup_plan_id": backup.plan_id if backup and backup.plan_id else None,
+            "backup_vault_name": vault.name if vault else None,
+            "backup_vault_arn": backup.vault_arn if backup and vault else None,
+            "replica_backup_vault_arn": next(iter(dr_vaults.values()), None),
+            "replica_backup_vault_arns": dr_vaults,
+            "table_info": {"backup_enabled": bool(backup and backup.plan_id)},
+        }
+
+
+BACKUP = BackupFamily()

@@ -270,7 +270,7 @@ def read_tags(clients: Clients, region: str) -> dict[str, dict[str, str]]:
     The tagging API returns only tables that carry (or carried) a tag: a table it does not
     list has none. It is eventually consistent: a tag set seconds ago may not show yet.
     """
-    from tablesmith.live import tagged_tables
+    from tablesmith.tags import tagged_tables
 
     return tagged_tables(clients, region)
 

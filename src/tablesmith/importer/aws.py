@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
+from tablesmith.around.alarms import AlarmState
+from tablesmith.around.backup import BackupState
 from tablesmith.errors import SpecError, UsageError
 from tablesmith.spec.defaults import MODULE_DEFAULTS
 from tablesmith.spec.model import (
@@ -49,9 +51,11 @@ from tablesmith.spec.model import (
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from tablesmith.around.alarms import LiveAlarm
+    from tablesmith.around.backup import LiveBackup
     from tablesmith.aws import Clients
     from tablesmith.spec.model import Environment
-    from tablesmith.state import LiveAlarm, LiveBackup, LiveState, LiveTable
+    from tablesmith.state import LiveState, LiveTable
 
 MAX_READERS = 16
 ANY_TABLE_NAME = r"^[A-Za-z0-9_.-]{3,255}$"  # DynamoDB's own rule for table names
@@ -145,7 +149,7 @@ def import_tables(
     notices = []
     if "backup" in state.unsupported:
         notices.append("the endpoint has no AWS Backup: backup is written as disabled")
-    if "cloudwatch" in state.unsupported:
+    if "alarms" in state.unsupported:
         notices.append("the endpoint has no CloudWatch: alarms are written as disabled")
     for name, table in list(candidates.items()):
         outcome = _around(state, table)
@@ -249,14 +253,18 @@ def _around(state: LiveState, table: Table) -> Table | str:
     backup = (
         _disabled_backup()
         if "backup" in state.unsupported
-        else _backup(state.backups.get(table.table_name), table)
+        else _backup(backups.tables.get(table.table_name)
+                     if isinstance(backups := state.around.get("backup"), BackupState)
+                     else None, table)
     )
     if isinstance(backup, str):
         return backup
     alarms = (
         _disabled_alarms()
-        if "cloudwatch" in state.unsupported
-        else _alarms(state.alarms.get(table.table_name, ()), table)
+        if "alarms" in state.unsupported
+        else _alarms(alarms_read.tables.get(table.table_name, ())
+                     if isinstance(alarms_read := state.around.get("alarms"), AlarmState)
+                     else (), table)
     )
     if isinstance(alarms, str):
         return alarms

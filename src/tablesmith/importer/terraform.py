@@ -663,9 +663,9 @@ def alarm_description(values: dict[str, Any]) -> dict[str, Any]:
 def module_backup(table: Table, members: dict[tuple[str, str], Resource]) -> BackupSettings | str:
     """The ``backup`` setting of a module instance's vault, plan, selection and role."""
     from tablesmith.around import backup as around
+    from tablesmith.around.backup import LiveBackup
     from tablesmith.importer.aws import _backup
     from tablesmith.resources import Backup, BackupPlan, BackupSelection, BackupVault
-    from tablesmith.state import LiveBackup
 
     names = around.backup_names(table.table_name)
     vault = members.get(("aws_backup_vault", "this"))

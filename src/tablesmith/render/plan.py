@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from tablesmith.around.registry import family_of
 from tablesmith.plan import Action, Category
-from tablesmith.render.values import field_changes, show
+from tablesmith.render.values import field_changes, show, tag_lines
 
 if TYPE_CHECKING:
     from tablesmith.plan import Plan
@@ -127,6 +128,9 @@ def _describe(op: Any) -> str:
 
 def describe_lines(op: Any) -> tuple[str, list[str]]:
     """An operation as a headline and one line per changed field, in spec vocabulary."""
+    family = family_of(op)
+    if family is not None:  # a resource around the table describes its own operations
+        return family.describe(op)
     kind = op.op
     if kind in ("CreateTable", "ReplaceTable"):
         t = op.after
@@ -158,8 +162,6 @@ def describe_lines(op: Any) -> tuple[str, list[str]]:
         return f"{kind} {op.replica_region}", []
     if kind in ("TagResource", "UntagResource"):
         return f"{kind} [{op.region}]", tag_lines(op.before, op.after)
-    if kind == "UpdateTags":
-        return f"UpdateTags {op.resource} {op.name} [{op.region}]", tag_lines(op.before, op.after)
     if kind == "UpdatePitr":
 
         def pitr(p: Any) -> str:
@@ -186,62 +188,11 @@ def describe_lines(op: Any) -> tuple[str, list[str]]:
         return (f"UpdateDeletionProtection [{op.region}] {show(op.before)} -> {show(op.after)}", [])
     if kind == "UpdateOnDemandThroughput":
         return "UpdateOnDemandThroughput", field_changes(op.before, op.after)
-    if kind == "UpdateBackupPlan":
-        b, a = op.before.rule, op.after.rule
-        changes = field_changes(
-            b.model_copy(update={"copy_actions": ()}), a.model_copy(update={"copy_actions": ()})
-        )
-        if b.copy_actions != a.copy_actions:
-            changes.append("copy to: " + _copies(b.copy_actions) + " -> " + _copies(a.copy_actions))
-        return f"UpdateBackupPlan {op.after.name}", changes
-    if kind == "CreateRole":
-        # who may assume the role is the point of the line: always shown
-        return f"CreateRole {op.after.name} (trusts {_trust(op.after)})", []
-    if kind == "UpdateAssumeRolePolicy":
-        return (
-            f"UpdateAssumeRolePolicy {op.after.name}",
-            [f"trusts: {_trust(op.before)} -> {_trust(op.after)}"],
-        )
-    if kind in ("AttachRolePolicy", "DetachRolePolicy"):
-        return f"{kind} {op.role} {op.policy_arn.rsplit('/', 1)[-1]}", []
-    if kind in ("PutMetricAlarm", "DeleteAlarms"):
-        from tablesmith.around.alarms import describe_op
-
-        return describe_op(op)
     resource = getattr(op, "after", None) or getattr(op, "before", None)
     name = getattr(resource, "name", None)
     if name is not None:
         return f"{kind} {name} [{op.region}]", []
     return (f"{kind} {show(getattr(op, 'before', None))} -> {show(getattr(op, 'after', None))}", [])
-
-
-def tag_lines(before: dict[str, str], after: dict[str, str]) -> list[str]:
-    """One line per tag key: ``+ K = v`` added, ``~ K: old -> new`` changed, ``- K (was v)``
-    removed (in ``before`` only)."""
-    lines = []
-    for key in sorted({*before, *after}):
-        if key in after and key in before:
-            lines.append(f"~ {key}: {show(before[key])} -> {show(after[key])}")
-        elif key in after:
-            lines.append(f"+ {key} = {show(after[key])}")
-        else:
-            lines.append(f"- {key} (was {show(before[key])})")
-    return lines
-
-
-def _trust(role: Any) -> str:
-    scope = (
-        " for this account only (aws:SourceAccount)"
-        if role.limited_to_account
-        else " for any account"
-    )
-    return f"{role.trusted_service}{scope}"
-
-
-def _copies(actions: Any) -> str:
-    return (
-        ", ".join(f"{c.destination_region} ({c.delete_after_days} days)" for c in actions) or "none"
-    )
 
 
 def render_plan_text(plan: Plan, *, err: bool = False) -> None:

@@ -64,3 +64,17 @@ def _fields(value: Any) -> dict[str, Any]:
     if isinstance(value, BaseModel):
         return dict(value.model_dump(mode="json"))
     return dict(value)
+
+
+def tag_lines(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """One line per tag key: ``+ K = v`` added, ``~ K: old -> new`` changed, ``- K (was v)``
+    removed (in ``before`` only)."""
+    lines = []
+    for key in sorted({*before, *after}):
+        if key in after and key in before:
+            lines.append(f"~ {key}: {show(before[key])} -> {show(after[key])}")
+        elif key in after:
+            lines.append(f"+ {key} = {show(after[key])}")
+        else:
+            lines.append(f"- {key} (was {show(before[key])})")
+    return lines
