@@ -12,6 +12,9 @@ speaks the AWS API to an endpoint URL.
                   replication and GSI changes copied to every replica, and the UpdateTable
                   fields moto ignores (SSE, table class, on-demand throughput, re-enabling
                   a stream);
+* ``newer``       resource-based policies (table and stream ARNs), Contributor Insights,
+                  Kinesis streaming destinations, warm-throughput increases only, MRSC
+                  (MultiRegionConsistency, witnesses) and multi-attribute GSI key limits;
 * ``realistic``   the opt-in realistic mode (``local serve --realistic``,
                   ``TABLESMITH_LOCAL_REALISTIC=1``): GSI backfill, table, replica and index
                   phases that take time, the TTL cooldown, on a clock scaled by

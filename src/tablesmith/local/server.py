@@ -108,11 +108,13 @@ def _prepare_moto() -> None:
     from tablesmith.local.cloudwatch import install as install_cloudwatch
     from tablesmith.local.dynamodb import install as install_dynamodb
     from tablesmith.local.iam import install as install_iam
+    from tablesmith.local.newer import install as install_newer
     from tablesmith.local.partiql import install as install_partiql
 
     _share_moto_loader()
     install_iam()  # AWS-managed policies built when named, not 1,580 per backend (0.2 s)
     install_dynamodb()
+    install_newer()  # after dynamodb: it wraps the same handlers (policies, insights, MRSC, ...)
     install_partiql()  # after dynamodb: its replica sync wraps the same method
     install_cloudwatch()
     install_backup()

@@ -62,6 +62,11 @@ _TABLE_EXTENSION_ATTRS = frozenset(
         "_ts_on_demand",
         "_ts_index_phases",  # this one and the next: local/realistic.py
         "_ts_ttl_changed_at",
+        "_ts_policies",  # this one and the next four: local/newer.py
+        "_ts_insights",
+        "_ts_kinesis",
+        "_ts_consistency",
+        "_ts_witness",
     }
 )
 _BACKUP_EXTENSION_ATTRS = frozenset(
@@ -160,7 +165,8 @@ class GlobalIndex(_Strict):
     """A GSI: its definition and status."""
 
     IndexName: Str
-    KeySchema: Annotated[list[KeyElement], Field(min_length=1, max_length=2)]
+    # multi-attribute keys: up to four HASH and four RANGE attributes (local/newer.py)
+    KeySchema: Annotated[list[KeyElement], Field(min_length=1, max_length=8)]
     Projection: ProjectionDoc
     IndexStatus: Literal["CREATING", "UPDATING", "DELETING", "ACTIVE"]
     ProvisionedThroughput: Throughput
@@ -244,6 +250,40 @@ class ReplicaRecord(_Strict):
     phase: Literal["CREATING", "ACTIVE", "DELETING"]
     until: Stamp
     kms_key: Str | None = None
+
+
+class PolicyRecord(_Strict):
+    """A resource-based policy of the table or its stream (local/newer.py)."""
+
+    Policy: Text
+    RevisionId: Str
+    UpdatedAt: Stamp
+
+
+class InsightsRecord(_Strict):
+    """Contributor Insights of the table or one GSI (local/newer.py)."""
+
+    enabled: bool
+    mode: Literal["ACCESSED_AND_THROTTLED_KEYS", "THROTTLED_KEYS"]
+    until: Stamp
+    updated: Stamp
+
+
+class KinesisRecord(_Strict):
+    """A Kinesis streaming destination of the table (local/newer.py)."""
+
+    enabled: bool
+    precision: Literal["MILLISECOND", "MICROSECOND"]
+    until: Stamp
+    updating: bool
+
+
+class WitnessRecord(_Strict):
+    """The witness Region of an MRSC global table (local/newer.py)."""
+
+    region: Region
+    phase: Literal["CREATING", "ACTIVE", "DELETING"]
+    until: Stamp
 
 
 class IndexPhaseRecord(_Strict):
@@ -343,6 +383,11 @@ class TableState(_Strict):
     SourcedAt: Stamp | None = None
     IndexPhases: Annotated[dict[Str, IndexPhaseRecord], Field(max_length=100)] = {}
     TtlChangedAt: Stamp | None = None
+    ResourcePolicies: Annotated[dict[Str, PolicyRecord], Field(max_length=2)] = {}
+    ContributorInsights: Annotated[dict[Str, InsightsRecord], Field(max_length=101)] = {}
+    KinesisDestinations: Annotated[dict[Str, KinesisRecord], Field(max_length=100)] = {}
+    MultiRegionConsistency: Literal["EVENTUAL", "STRONG"] | None = None
+    Witness: WitnessRecord | None = None
     Items: list[dict[str, Any]] = []  # checked by _check_item
 
     def model_post_init(self, context: Any, /) -> None:
@@ -880,6 +925,18 @@ def _dump_table(table: Any) -> dict[str, Any]:
     if phases:
         state["IndexPhases"] = {name: dict(record) for name, record in phases.items()}
     for attr, key in (
+        ("_ts_policies", "ResourcePolicies"),
+        ("_ts_insights", "ContributorInsights"),
+        ("_ts_kinesis", "KinesisDestinations"),
+    ):
+        records = getattr(table, attr, None)
+        if records:
+            state[key] = {name: dict(record) for name, record in records.items()}
+    if getattr(table, "_ts_consistency", None):
+        state["MultiRegionConsistency"] = table._ts_consistency
+    if getattr(table, "_ts_witness", None):
+        state["Witness"] = dict(table._ts_witness)
+    for attr, key in (
         ("_ts_creating_until", "CreatingUntil"),
         ("_ts_sourced_at", "SourcedAt"),
         ("_ts_ttl_changed_at", "TtlChangedAt"),
@@ -1381,6 +1438,17 @@ def _restore_table(backend: Any, state: TableState) -> None:
         }
     if state.TtlChangedAt is not None:
         table._ts_ttl_changed_at = state.TtlChangedAt
+    for attr, records in (
+        ("_ts_policies", state.ResourcePolicies),
+        ("_ts_insights", state.ContributorInsights),
+        ("_ts_kinesis", state.KinesisDestinations),
+    ):
+        if records:
+            setattr(table, attr, {name: r.model_dump() for name, r in records.items()})
+    if state.MultiRegionConsistency is not None:
+        table._ts_consistency = state.MultiRegionConsistency
+    if state.Witness is not None:
+        table._ts_witness = state.Witness.model_dump()
     shard, table.stream_shard = table.stream_shard, None  # no stream records for a reload
     try:
         for item in state.Items:
