@@ -18,7 +18,6 @@ import pytest
 from cfnlint.api import lint
 
 import tablesmith
-from tablesmith.apply import create_table_request
 from tablesmith.around.alarms import desired_alarms
 from tablesmith.errors import UsageError
 from tablesmith.export.cloudformation import (
@@ -28,6 +27,7 @@ from tablesmith.export.cloudformation import (
     render_cloudformation,
 )
 from tablesmith.outputs import MODULE_OUTPUTS
+from tablesmith.shapes import create_table_request
 from tablesmith.spec.model import (
     Encryption,
     Environment,

@@ -2,7 +2,7 @@
 
 The examples' three environments (``examples/bbws.yaml``: dev, sit, prod) are rendered and
 the JSON is compared with what tablesmith itself would do: the CreateTable request
-(``apply.create_table_request``), the backup resources (``resources.desired_backup``) and the
+(``shapes.create_table_request``), the backup resources (``resources.desired_backup``) and the
 alarms (``around.alarms.desired_alarms``). ``tests/acceptance/test_terraform_validate.py``
 has terraform itself validate the same files.
 """
@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 import tablesmith
-from tablesmith.apply import create_table_request
 from tablesmith.around.alarms import desired_alarms
 from tablesmith.errors import UsageError
 from tablesmith.export.terraform import (
@@ -31,6 +30,7 @@ from tablesmith.export.terraform import (
 )
 from tablesmith.outputs import MODULE_OUTPUTS
 from tablesmith.resources import BACKUP_POLICIES, desired_backup
+from tablesmith.shapes import create_table_request
 from tablesmith.spec.model import Environment, Table
 
 REPO = Path(__file__).resolve().parents[2]

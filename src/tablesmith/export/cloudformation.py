@@ -38,11 +38,18 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tablesmith.apply import create_table_request
 from tablesmith.around.alarms import desired_alarms, is_shared, put_request
-from tablesmith.around.backup import trust_policy
+from tablesmith.around.backup import plan_document, trust_policy
 from tablesmith.errors import UsageError
 from tablesmith.resources import Backup, BackupVault, desired_backup
+from tablesmith.shapes import (
+    DEFAULT_TABLE_CLASS,
+    NO_CAP,
+    create_table_request,
+    pitr_specification,
+    replica_kms_key,
+    ttl_specification,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -283,16 +290,37 @@ class _DrLink:
 
 
 def _pitr(table: Table) -> dict[str, Any]:
-    spec: dict[str, Any] = {"PointInTimeRecoveryEnabled": table.point_in_time_recovery.enabled}
-    if table.point_in_time_recovery.enabled:
-        spec["RecoveryPeriodInDays"] = table.point_in_time_recovery.recovery_period_days
-    return spec
+    # CloudFormation's PointInTimeRecoverySpecification has UpdateContinuousBackups' names
+    return pitr_specification(table.point_in_time_recovery)
 
 
 def _ttl(table: Table) -> dict[str, Any]:
     # written even when off, so that a stack update turns an enabled TTL off; the attribute
     # name always, as CloudFormation needs it to disable a TTL that is on
-    return {"AttributeName": table.ttl.attribute_name, "Enabled": table.ttl.enabled}
+    spec = ttl_specification(table.ttl)
+    return {"AttributeName": spec["AttributeName"], "Enabled": spec["Enabled"]}
+
+
+def _sse(request: dict[str, Any], *, with_key: bool) -> dict[str, Any]:
+    """The CreateTable request's SSESpecification in CloudFormation's names (``SSEEnabled``)."""
+    # no SSESpecification in CreateTable: DynamoDB's default, the AWS-owned key
+    spec = request.get("SSESpecification", {"Enabled": False})
+    sse: dict[str, Any] = {"SSEEnabled": spec["Enabled"]}
+    if "SSEType" in spec:
+        sse["SSEType"] = spec["SSEType"]  # KMS with no key given: aws/dynamodb
+    if with_key and "KMSMasterKeyId" in spec:
+        sse["KMSMasterKeyId"] = spec["KMSMasterKeyId"]
+    return sse
+
+
+def _caps(request: dict[str, Any]) -> dict[str, int]:
+    """The request's on-demand maxima that are caps: CloudFormation's minimum is 1, so its
+    "no cap" is an absent property where DynamoDB's is -1 (``NO_CAP``)."""
+    return {k: v for k, v in request.get("OnDemandThroughput", {}).items() if v != NO_CAP}
+
+
+def _tags(request: dict[str, Any]) -> list[dict[str, str]]:
+    return sorted(request["Tags"], key=lambda tag: tag["Key"])
 
 
 def _deletion_policy(table: Table) -> str:
@@ -300,9 +328,8 @@ def _deletion_policy(table: Table) -> str:
     return "Retain" if table.deletion_protection else "Delete"
 
 
-def _common_table_properties(table: Table) -> dict[str, Any]:
+def _common_table_properties(request: dict[str, Any]) -> dict[str, Any]:
     """What Table and GlobalTable write alike, from the CreateTable request ``apply`` sends."""
-    request = create_table_request(table)
     properties: dict[str, Any] = {
         "TableName": request["TableName"],
         "BillingMode": request["BillingMode"],
@@ -317,72 +344,57 @@ def _common_table_properties(table: Table) -> dict[str, Any]:
 
 
 def _table_resource(table: Table) -> dict[str, Any]:
-    properties = _common_table_properties(table)
-    if table.stream.enabled:
-        properties["StreamSpecification"] = {"StreamViewType": table.stream.view_type}
+    request = create_table_request(table)
+    properties = _common_table_properties(request)
+    if "StreamSpecification" in request:  # CloudFormation: a view type means enabled
+        properties["StreamSpecification"] = {
+            "StreamViewType": request["StreamSpecification"]["StreamViewType"]}
     properties["PointInTimeRecoverySpecification"] = _pitr(table)
     properties["TimeToLiveSpecification"] = _ttl(table)
-    enc = table.encryption
-    sse: dict[str, Any] = {"SSEEnabled": enc.type != "AWS_OWNED"}
-    if enc.type != "AWS_OWNED":
-        sse["SSEType"] = "KMS"  # with no key given: the AWS-managed key aws/dynamodb
-    if enc.type == "CUSTOMER_MANAGED":
-        sse["KMSMasterKeyId"] = enc.kms_key_arn
-    properties["SSESpecification"] = sse
-    properties["DeletionProtectionEnabled"] = table.deletion_protection
-    properties["TableClass"] = table.table_class
-    cap = table.on_demand_throughput
-    if cap is not None and (cap.max_read_request_units or cap.max_write_request_units):
-        # None means no cap: the property is left out (CloudFormation's minimum is 1)
-        properties["OnDemandThroughput"] = {
-            k: v for k, v in (("MaxReadRequestUnits", cap.max_read_request_units),
-                              ("MaxWriteRequestUnits", cap.max_write_request_units)) if v}
-    properties["Tags"] = _tag_list(table.tags)
+    properties["SSESpecification"] = _sse(request, with_key=True)
+    properties["DeletionProtectionEnabled"] = request["DeletionProtectionEnabled"]
+    properties["TableClass"] = request.get("TableClass", DEFAULT_TABLE_CLASS)
+    caps = _caps(request)
+    if caps:
+        properties["OnDemandThroughput"] = caps
+    properties["Tags"] = _tags(request)
     policy = _deletion_policy(table)
     return {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": policy,
             "UpdateReplacePolicy": policy, "Properties": properties}
 
 
-def _replica(table: Table, region: str) -> dict[str, Any]:
+def _replica(table: Table, request: dict[str, Any], region: str) -> dict[str, Any]:
     replica: dict[str, Any] = {
         "Region": region,
         "PointInTimeRecoverySpecification": _pitr(table),
-        "DeletionProtectionEnabled": table.deletion_protection,
-        "TableClass": table.table_class,
+        # DynamoDB does not copy deletion protection to a replica: each sets its own
+        "DeletionProtectionEnabled": request["DeletionProtectionEnabled"],
+        "TableClass": request.get("TableClass", DEFAULT_TABLE_CLASS),
     }
-    enc = table.encryption
-    if enc.type == "CUSTOMER_MANAGED":
-        # customer-managed keys are regional: each replica names its own
-        key = enc.kms_key_arn if region == table.region else enc.replica_kms_key_arns.get(region)
-        if key is None:
-            raise UsageError(f"table '{table.name}' has no KMS key for its replica in {region}")
+    key = replica_kms_key(table, region)  # the stack's region is a replica too
+    if key is not None:
         replica["SSESpecification"] = {"KMSMasterKeyId": key}
-    cap = table.on_demand_throughput
-    if cap is not None and cap.max_read_request_units:
-        replica["ReadOnDemandThroughputSettings"] = {
-            "MaxReadRequestUnits": cap.max_read_request_units}
-    replica["Tags"] = _tag_list(table.tags)
+    read_cap = _caps(request).get("MaxReadRequestUnits")
+    if read_cap is not None:
+        replica["ReadOnDemandThroughputSettings"] = {"MaxReadRequestUnits": read_cap}
+    replica["Tags"] = _tags(request)
     return replica
 
 
 def _global_table_resource(table: Table) -> dict[str, Any]:
-    properties = _common_table_properties(table)
+    request = create_table_request(table)
+    properties = _common_table_properties(request)
     # replication needs the stream, with both images: forced on whatever the spec says
     properties["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     properties["TimeToLiveSpecification"] = _ttl(table)
-    enc = table.encryption
-    sse: dict[str, Any] = {"SSEEnabled": enc.type != "AWS_OWNED"}
-    if enc.type != "AWS_OWNED":
-        # the key itself is per replica (ReplicaSSESpecification); none: aws/dynamodb
-        sse["SSEType"] = "KMS"
-    properties["SSESpecification"] = sse
-    cap = table.on_demand_throughput
-    if cap is not None and cap.max_write_request_units:
+    # the key itself is per replica (ReplicaSSESpecification); none: aws/dynamodb
+    properties["SSESpecification"] = _sse(request, with_key=False)
+    write_cap = _caps(request).get("MaxWriteRequestUnits")
+    if write_cap is not None:
         # writes are replicated, so their cap is global; reads are capped per replica
-        properties["WriteOnDemandThroughputSettings"] = {
-            "MaxWriteRequestUnits": cap.max_write_request_units}
+        properties["WriteOnDemandThroughputSettings"] = {"MaxWriteRequestUnits": write_cap}
     # the stack's own region is a replica too: GlobalTable manages the whole set
-    properties["Replicas"] = [_replica(table, r)
+    properties["Replicas"] = [_replica(table, request, r)
                               for r in sorted({table.region, *table.replicas})]
     policy = _deletion_policy(table)
     return {"Type": "AWS::DynamoDB::GlobalTable", "DeletionPolicy": policy,
@@ -409,26 +421,11 @@ def _backup_resources(stack: _Stack, table: Table, backup: Backup,
     if vault is None or plan is None or selection is None or role is None:
         return
     stack.add_resource(f"{t}BackupVault", owner, _vault_resource(vault))
-    lifecycle: dict[str, int] = {"DeleteAfterDays": plan.rule.delete_after_days}
-    if plan.rule.cold_storage_after_days is not None:
-        lifecycle["MoveToColdStorageAfterDays"] = plan.rule.cold_storage_after_days
-    rule: dict[str, Any] = {
-        "RuleName": plan.rule.name,
-        "TargetBackupVault": _ref(f"{t}BackupVault"),  # Ref: the vault's name
-        "ScheduleExpression": plan.rule.schedule,
-        "Lifecycle": lifecycle,
-    }
-    by_region = {link.region: link for link in links}
-    if plan.rule.copy_actions:
-        rule["CopyActions"] = [
-            {"DestinationBackupVaultArn": by_region[c.destination_region].arn,
-             "Lifecycle": {k: v for k, v in (
-                 ("DeleteAfterDays", c.delete_after_days),
-                 ("MoveToColdStorageAfterDays", c.cold_storage_after_days)) if v is not None}}
-            for c in plan.rule.copy_actions]
+    document = plan_document(plan, {link.region: link.arn for link in links},
+                             target_vault=_ref(f"{t}BackupVault"))  # Ref: the vault's name
     stack.add_resource(f"{t}BackupPlan", owner, {
         "Type": "AWS::Backup::BackupPlan",
-        "Properties": {"BackupPlan": {"BackupPlanName": plan.name, "BackupPlanRule": [rule]},
+        "Properties": {"BackupPlan": _backup_plan(document),
                        "BackupPlanTags": dict(sorted(plan.tags.items()))}})
     policies = [_sub(*_partition_arn(arn)) for arn in role.managed_policies]
     stack.add_resource(f"{t}BackupRole", owner, {
@@ -447,6 +444,21 @@ def _backup_resources(stack: _Stack, table: Table, backup: Backup,
             "BackupSelection": {"SelectionName": selection.name,
                                 "IamRoleArn": _att(f"{t}BackupRole", "Arn"),
                                 "Resources": [_att(f"{t}Table", "Arn")]}}})
+
+
+def _backup_plan(document: dict[str, Any]) -> dict[str, Any]:
+    """The BackupPlanInput apply sends, in CloudFormation's names (``BackupPlanRule``,
+    ``TargetBackupVault``); copy actions and lifecycles keep the API's."""
+    rules = []
+    for rule in document["Rules"]:
+        cfn: dict[str, Any] = {"RuleName": rule["RuleName"],
+                               "TargetBackupVault": rule["TargetBackupVaultName"],
+                               "ScheduleExpression": rule["ScheduleExpression"],
+                               "Lifecycle": rule["Lifecycle"]}
+        if rule.get("CopyActions"):
+            cfn["CopyActions"] = rule["CopyActions"]
+        rules.append(cfn)
+    return {"BackupPlanName": document["BackupPlanName"], "BackupPlanRule": rules}
 
 
 def _partition_arn(arn: str) -> list[Part]:

@@ -58,17 +58,24 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from tablesmith.around.alarms import desired_alarms, is_shared
-from tablesmith.around.backup import trust_policy
+from tablesmith.around.alarms import desired_alarms, is_shared, put_request
+from tablesmith.around.backup import plan_document, trust_policy
 from tablesmith.errors import UsageError
 from tablesmith.outputs import MODULE_OUTPUTS
 from tablesmith.resources import BACKUP_POLICIES, desired_backup
+from tablesmith.shapes import (
+    DEFAULT_TABLE_CLASS,
+    create_table_request,
+    pitr_specification,
+    replica_create,
+    ttl_specification,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
 
-    from tablesmith.resources import Backup, BackupRole, BackupVault, MetricAlarm, MetricQuery
-    from tablesmith.spec.model import Encryption, Environment, Key, Table
+    from tablesmith.resources import Backup, BackupRole, BackupVault, MetricAlarm
+    from tablesmith.spec.model import Environment, Key, Table
 
 PROVIDER_SOURCE = "hashicorp/aws"
 # point_in_time_recovery.recovery_period_in_days first shipped in 5.97.0 (provider PR #41484);
@@ -339,44 +346,51 @@ def _alarm_resource_name(ident: str, table: Table, alarm: MetricAlarm) -> str:
 
 
 def _table_body(t: Table) -> dict[str, Any]:
+    """``aws_dynamodb_table``'s arguments, translated from the requests apply sends."""
     if t.billing_mode != "PAY_PER_REQUEST":
         # the spec only allows on-demand; a provisioned table has no capacities to export
         raise UsageError(f"cannot export table '{t.name}': billing mode {t.billing_mode}")
+    request = create_table_request(t)
+    keys = _keys(request["KeySchema"])
+    stream = request.get("StreamSpecification", {"StreamEnabled": False})
+    ttl = ttl_specification(t.ttl)
     body: dict[str, Any] = {
-        "name": t.table_name,
-        "billing_mode": t.billing_mode,
-        "hash_key": t.partition_key.name,
-        "attribute": [{"name": k.name, "type": k.type} for k in key_attributes(t)],
-        "point_in_time_recovery": [_pitr(t)],
-        "stream_enabled": t.stream.enabled,
+        "name": request["TableName"],
+        "billing_mode": request["BillingMode"],
+        "hash_key": keys["HASH"],
+        "attribute": [{"name": a["AttributeName"], "type": a["AttributeType"]}
+                      for a in request["AttributeDefinitions"]],
+        "point_in_time_recovery": [_pitr(pitr_specification(t.point_in_time_recovery))],
+        "stream_enabled": stream["StreamEnabled"],
         # written out even when off: an absent block would leave TTL / SSE as they are
-        "ttl": [{"enabled": True, "attribute_name": t.ttl.attribute_name}
-                if t.ttl.enabled else {"enabled": False}],
-        "server_side_encryption": [_sse(t.encryption)],
-        "deletion_protection_enabled": t.deletion_protection,
-        "table_class": t.table_class,
-        "tags": t.tags,
+        "ttl": [{"enabled": True, "attribute_name": ttl["AttributeName"]}
+                if ttl["Enabled"] else {"enabled": False}],
+        "server_side_encryption": [_sse(request.get("SSESpecification", {"Enabled": False}))],
+        "deletion_protection_enabled": request["DeletionProtectionEnabled"],
+        "table_class": request.get("TableClass", DEFAULT_TABLE_CLASS),
+        "tags": {tag["Key"]: tag["Value"] for tag in request["Tags"]},
     }
-    if t.sort_key is not None:
-        body["range_key"] = t.sort_key.name
-    if t.stream.enabled:  # the provider refuses a view type on a disabled stream
-        body["stream_view_type"] = t.stream.view_type
-    if t.global_secondary_indexes:
+    if "RANGE" in keys:
+        body["range_key"] = keys["RANGE"]
+    if stream["StreamEnabled"]:  # the provider refuses a view type on a disabled stream
+        body["stream_view_type"] = stream["StreamViewType"]
+    if "GlobalSecondaryIndexes" in request:
         body["global_secondary_index"] = [
-            {"name": g.name, "hash_key": g.hash_key.name,
-             **({"range_key": g.range_key.name} if g.range_key else {}),
-             **_projection(g.projection_type, g.non_key_attributes)}
-            for g in t.global_secondary_indexes]
-    if t.local_secondary_indexes:
+            {"name": g["IndexName"], "hash_key": _keys(g["KeySchema"])["HASH"],
+             **({"range_key": _keys(g["KeySchema"])["RANGE"]}
+                if "RANGE" in _keys(g["KeySchema"]) else {}),
+             **_projection(g["Projection"])}
+            for g in request["GlobalSecondaryIndexes"]]
+    if "LocalSecondaryIndexes" in request:
         body["local_secondary_index"] = [
-            {"name": i.name, "range_key": i.range_key.name,
-             **_projection(i.projection_type, i.non_key_attributes)}
-            for i in t.local_secondary_indexes]
-    if t.on_demand_throughput is not None:
-        cap = t.on_demand_throughput  # -1: no cap, as create_table_request sends it
+            {"name": i["IndexName"], "range_key": _keys(i["KeySchema"])["RANGE"],
+             **_projection(i["Projection"])}
+            for i in request["LocalSecondaryIndexes"]]
+    if "OnDemandThroughput" in request:
+        cap = request["OnDemandThroughput"]  # the provider takes DynamoDB's -1 (NO_CAP) as is
         body["on_demand_throughput"] = [{
-            "max_read_request_units": cap.max_read_request_units or -1,
-            "max_write_request_units": cap.max_write_request_units or -1}]
+            "max_read_request_units": cap["MaxReadRequestUnits"],
+            "max_write_request_units": cap["MaxWriteRequestUnits"]}]
     if t.replicas:
         # the replicas are aws_dynamodb_table_replica resources (_replica_body), which the
         # provider requires the table to leave alone: its replica set is theirs to change
@@ -384,40 +398,48 @@ def _table_body(t: Table) -> dict[str, Any]:
     return body
 
 
-def _pitr(t: Table) -> dict[str, Any]:
-    pitr = t.point_in_time_recovery
-    if not pitr.enabled:  # a recovery period only exists while PITR is on
+def _keys(schema: Sequence[dict[str, str]]) -> dict[str, str]:
+    """A KeySchema as ``{"HASH": name, "RANGE": name}``."""
+    return {k["KeyType"]: k["AttributeName"] for k in schema}
+
+
+def _pitr(spec: dict[str, Any]) -> dict[str, Any]:
+    """A PointInTimeRecoverySpecification as the ``point_in_time_recovery`` block."""
+    if not spec["PointInTimeRecoveryEnabled"]:  # a recovery period only exists while PITR is on
         return {"enabled": False}
-    return {"enabled": True, "recovery_period_in_days": pitr.recovery_period_days}
+    return {"enabled": True, "recovery_period_in_days": spec["RecoveryPeriodInDays"]}
 
 
-def _sse(enc: Encryption) -> dict[str, Any]:
+def _sse(spec: dict[str, Any]) -> dict[str, Any]:
+    """An SSESpecification as the ``server_side_encryption`` block."""
     # enabled=false is DynamoDB's AWS-owned key; enabled=true without a key is aws/dynamodb
-    if enc.type == "AWS_OWNED":
-        return {"enabled": False}
-    if enc.type == "AWS_MANAGED":
-        return {"enabled": True}
-    return {"enabled": True, "kms_key_arn": enc.kms_key_arn}
+    block: dict[str, Any] = {"enabled": spec["Enabled"]}
+    if "KMSMasterKeyId" in spec:
+        block["kms_key_arn"] = spec["KMSMasterKeyId"]
+    return block
 
 
-def _projection(projection_type: str, non_key_attributes: Iterable[str]) -> dict[str, Any]:
-    attributes = sorted(non_key_attributes)
-    return {"projection_type": projection_type,
+def _projection(projection: dict[str, Any]) -> dict[str, Any]:
+    """A Projection as an index block's ``projection_type`` / ``non_key_attributes``."""
+    attributes = sorted(projection.get("NonKeyAttributes", ()))
+    return {"projection_type": projection["ProjectionType"],
             **({"non_key_attributes": attributes} if attributes else {})}
 
 
 def _replica_body(t: Table, region: str, table_address: str) -> dict[str, Any]:
     """The ``aws_dynamodb_table_replica`` of ``t`` in ``region`` (its provider: ``add``)."""
+    create = replica_create(t, region)
     replica: dict[str, Any] = {
         "global_table_arn": _ref(table_address, "arn"),
-        "point_in_time_recovery": t.point_in_time_recovery.enabled,
+        "point_in_time_recovery": pitr_specification(
+            t.point_in_time_recovery)["PointInTimeRecoveryEnabled"],
         # DynamoDB does not copy deletion protection to a replica: apply sets it on each
         "deletion_protection_enabled": t.deletion_protection,
         # nor does this resource propagate tags: tablesmith tags replicas like their table
         "tags": t.tags,
     }
-    if t.encryption.type == "CUSTOMER_MANAGED":  # KMS keys are regional: one per replica
-        replica["kms_key_arn"] = t.encryption.replica_kms_key_arns[region]
+    if "KMSMasterKeyId" in create:  # KMS keys are regional: one per replica
+        replica["kms_key_arn"] = create["KMSMasterKeyId"]
     # no table_class_override: a replica takes its table's class, and the spec has no
     # per-replica class for it to differ from
     return replica
@@ -430,35 +452,37 @@ def _vault_body(vault: BackupVault) -> dict[str, Any]:
     return {"name": vault.name, "tags": vault.tags}  # AWS-managed key: no kms_key_arn
 
 
-def _lifecycle(delete_after: int, cold_storage_after: int | None) -> dict[str, Any]:
-    lifecycle: dict[str, Any] = {"delete_after": delete_after}
-    if cold_storage_after is not None:
-        lifecycle["cold_storage_after"] = cold_storage_after
-    return lifecycle
+def _lifecycle(lifecycle: dict[str, int]) -> dict[str, Any]:
+    """A Lifecycle of the BackupPlanInput as the provider's ``lifecycle`` block."""
+    block: dict[str, Any] = {"delete_after": lifecycle["DeleteAfterDays"]}
+    if "MoveToColdStorageAfterDays" in lifecycle:
+        block["cold_storage_after"] = lifecycle["MoveToColdStorageAfterDays"]
+    return block
 
 
 def _plan_body(backup: Backup, vault_address: str, dr_addresses: dict[str, str],
                owner: str) -> dict[str, Any]:
+    """``aws_backup_plan``, translated from the BackupPlanInput apply sends."""
     assert backup.plan is not None
-    rule = backup.plan.rule
-    body: dict[str, Any] = {
-        "rule_name": rule.name,
-        "target_vault_name": _ref(vault_address, "name"),
-        "schedule": rule.schedule,
-        "lifecycle": [_lifecycle(rule.delete_after_days, rule.cold_storage_after_days)],
-    }
-    copies = []
-    for copy in rule.copy_actions:
+    for copy in backup.plan.rule.copy_actions:
         if copy.destination_region not in dr_addresses:
             raise UsageError(f"cannot export {owner}: its backup copies to "
                              f"{copy.destination_region}, where it has no DR vault")
-        copies.append({
-            "destination_vault_arn": _ref(dr_addresses[copy.destination_region], "arn"),
-            "lifecycle": [_lifecycle(copy.delete_after_days, copy.cold_storage_after_days)],
-        })
-    if copies:
-        body["copy_action"] = copies
-    return {"name": backup.plan.name, "rule": [body], "tags": backup.plan.tags}
+    document = plan_document(
+        backup.plan, {region: _ref(a, "arn") for region, a in dr_addresses.items()},
+        target_vault=_ref(vault_address, "name"))
+    (rule,) = document["Rules"]  # tablesmith's plans have one rule
+    body: dict[str, Any] = {
+        "rule_name": rule["RuleName"],
+        "target_vault_name": rule["TargetBackupVaultName"],
+        "schedule": rule["ScheduleExpression"],
+        "lifecycle": [_lifecycle(rule["Lifecycle"])],
+    }
+    if rule.get("CopyActions"):
+        body["copy_action"] = [{"destination_vault_arn": c["DestinationBackupVaultArn"],
+                                "lifecycle": [_lifecycle(c["Lifecycle"])]}
+                               for c in rule["CopyActions"]]
+    return {"name": document["BackupPlanName"], "rule": [body], "tags": backup.plan.tags}
 
 
 _ACCOUNT_ID = "${data.aws_caller_identity.current.account_id}"
@@ -467,70 +491,72 @@ _ACCOUNT_ID = "${data.aws_caller_identity.current.account_id}"
 # -------------------------------------------------------------------- CloudWatch
 
 
-def _dimensions(dimensions: dict[str, str], table: Table | None,
+def _dimensions(dimensions: Sequence[dict[str, str]], table: Table | None,
                 table_address: str) -> dict[str, Any]:
+    """A request's Dimensions list as the provider's map, sorted by name."""
     # naming the table through its resource orders the alarm after the table, as the module did
     def value(key: str, value: str) -> str:
         if table is not None and key == "TableName" and value == table.table_name:
             return _ref(table_address, "name")
         return value
-    return {k: value(k, v) for k, v in sorted(dimensions.items())}
+    return {d["Name"]: value(d["Name"], d["Value"])
+            for d in sorted(dimensions, key=lambda d: d["Name"])}
 
 
 def _alarm_body(alarm: MetricAlarm, table: Table | None, table_address: str) -> dict[str, Any]:
-    """The alarm; ``table`` (None for a shared alarm) is named by reference in dimensions."""
+    """The alarm, translated from the PutMetricAlarm request apply sends; ``table`` (None for a
+    shared alarm) is named by reference in dimensions."""
+    request = put_request(alarm, with_tags=True)
     body: dict[str, Any] = {
-        "alarm_name": alarm.name,
-        "comparison_operator": alarm.comparison_operator,
-        "evaluation_periods": alarm.evaluation_periods,
-        "threshold": alarm.threshold,
-        "treat_missing_data": alarm.treat_missing_data,
-        "alarm_actions": list(alarm.alarm_actions),
-        "ok_actions": list(alarm.ok_actions),
-        "tags": alarm.tags,
+        "alarm_name": request["AlarmName"],
+        "comparison_operator": request["ComparisonOperator"],
+        "evaluation_periods": request["EvaluationPeriods"],
+        "threshold": request["Threshold"],
+        "treat_missing_data": request["TreatMissingData"],
+        "alarm_actions": request["AlarmActions"],
+        "ok_actions": request["OKActions"],
+        "tags": {t["Key"]: t["Value"] for t in request.get("Tags", [])},
     }
-    if alarm.description:
-        body["alarm_description"] = alarm.description
-    if alarm.metrics:
+    if request.get("AlarmDescription"):
+        body["alarm_description"] = request["AlarmDescription"]
+    if "Metrics" in request:
         body["metric_query"] = [_metric_query(q, alarm, table, table_address)
-                                for q in alarm.metrics]
+                                for q in request["Metrics"]]
         return body
     single = {
-        "namespace": alarm.namespace,
-        "metric_name": alarm.metric_name,
-        "statistic": alarm.statistic,
-        "period": alarm.period,
-        "dimensions": _dimensions(alarm.dimensions, table, table_address),
+        "namespace": request["Namespace"],
+        "metric_name": request["MetricName"],
+        "statistic": request["Statistic"],
+        "period": request["Period"],
+        "dimensions": _dimensions(request["Dimensions"], table, table_address),
     }
     return body | {k: v for k, v in single.items() if v is not None and v != {}}
 
 
-def _metric_query(q: MetricQuery, alarm: MetricAlarm, table: Table | None,
+def _metric_query(q: dict[str, Any], alarm: MetricAlarm, table: Table | None,
                   table_address: str) -> dict[str, Any]:
-    query: dict[str, Any] = {"id": q.id, "return_data": q.return_data}
-    if q.label is not None:
-        query["label"] = q.label
-    if q.expression is not None:
-        query["expression"] = q.expression
-        if q.period is not None:
-            query["period"] = q.period
+    """A MetricDataQuery of the request as a ``metric_query`` block."""
+    query: dict[str, Any] = {"id": q["Id"], "return_data": q["ReturnData"]}
+    if "Label" in q:
+        query["label"] = q["Label"]
+    if "Expression" in q:
+        # no period: PutMetricAlarm takes a Period on metric terms only
+        query["expression"] = q["Expression"]
         return query
-    if q.metric_name is None:
-        raise UsageError(f"cannot export alarm '{alarm.name}': query '{q.id}' has neither an "
+    stat = q["MetricStat"]
+    metric_name = stat["Metric"]["MetricName"]
+    if metric_name is None:
+        raise UsageError(f"cannot export alarm '{alarm.name}': query '{q['Id']}' has neither an "
                          "expression nor a metric")
-    # a metric term must name its stat and period; the alarm's own are the fallback
-    metric: dict[str, Any] = {
-        "metric_name": q.metric_name,
-        "stat": q.stat or alarm.statistic,
-        "period": q.period or alarm.period,
-    }
-    if q.namespace is not None:
-        metric["namespace"] = q.namespace
-    if q.dimensions:
-        metric["dimensions"] = _dimensions(q.dimensions, table, table_address)
-    if metric["stat"] is None or metric["period"] is None:
-        raise UsageError(f"cannot export alarm '{alarm.name}': metric '{q.id}' has no stat or "
+    if stat["Stat"] is None or stat["Period"] is None:
+        raise UsageError(f"cannot export alarm '{alarm.name}': metric '{q['Id']}' has no stat or "
                          "period")
+    metric: dict[str, Any] = {"metric_name": metric_name, "stat": stat["Stat"],
+                              "period": stat["Period"]}
+    if stat["Metric"]["Namespace"] is not None:
+        metric["namespace"] = stat["Metric"]["Namespace"]
+    if stat["Metric"]["Dimensions"]:
+        metric["dimensions"] = _dimensions(stat["Metric"]["Dimensions"], table, table_address)
     query["metric"] = [metric]
     return query
 
