@@ -2,7 +2,9 @@
 
 The engine needs nothing but a :class:`Target` (region, profile, endpoint URL): real AWS
 through the standard credential chain, or any endpoint (moto server, DynamoDB Local, the
-embedded local target) through ``endpoint_url``.
+embedded local target) through ``endpoint_url``. The embedded local target's endpoint and
+access key are handed over by the entry point that started it (:class:`LocalAccess`,
+``engine.resolve_target``): this module never imports the emulator.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import re
 import threading
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tablesmith.errors import AwsError, UsageError
+from tablesmith.errors import AwsError, LocalTargetError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -29,6 +31,15 @@ MAX_POOL = 16
 
 
 @dataclass(frozen=True)
+class LocalAccess:
+    """The embedded local target as the command that started it hands it over: its endpoint,
+    checked to be on loopback, and the access key of its state directory."""
+
+    endpoint: str
+    access_key: str = field(repr=False)  # the state directory's secret: never in a repr
+
+
+@dataclass(frozen=True)
 class Target:
     """Where AWS calls go: a region, an optional profile and an optional endpoint URL."""
 
@@ -39,6 +50,8 @@ class Target:
     # machine holds, and only ever call its loopback endpoint
     static_credentials: bool = False
     state_dir: str | None = None  # the embedded local target's state directory
+    # the embedded local target's checked endpoint and key (None: calls to it are refused)
+    local: LocalAccess | None = None
     # which of "endpoint" and "profile" the spec's environment chose (not a flag or the
     # environment variables): shown in plans, since a spec can send credentials elsewhere
     from_spec: tuple[str, ...] = ()
@@ -80,20 +93,27 @@ class Clients:
     def custom_endpoint(self) -> str | None:
         """The endpoint URL when calls do not go to AWS itself."""
         if self.target.static_credentials:
-            # the local target's endpoint or an error: never AWS_ENDPOINT_URL, never AWS
-            from tablesmith.local.store import require_local_endpoint
-
-            return require_local_endpoint(self.target.endpoint_url)
+            # the local target's endpoint, never AWS_ENDPOINT_URL, never AWS; one not handed
+            # over is only named here: every client for it is refused (``_make_session``)
+            local = self.target.local
+            return local.endpoint if local is not None else self.target.endpoint_url
         return self.target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+    def _local(self) -> LocalAccess:
+        """The local target as handed over, for the endpoint the target names."""
+        local, endpoint = self.target.local, self.target.endpoint_url
+        if local is None or local.endpoint != endpoint:
+            raise LocalTargetError(f"the local target's endpoint {endpoint!r} was not handed "
+                                   "over, checked and with its access key, by the command "
+                                   "that started it: refusing to send requests there")
+        return local
 
     def _make_session(self) -> boto3.session.Session:
         import boto3
         from botocore.exceptions import ProfileNotFound
 
         if self.target.static_credentials:
-            from tablesmith.local.server import access_key_for
-
-            key = access_key_for(self.custom_endpoint, self.target.state_dir)
+            key = self._local().access_key
             return boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=key)
         try:
             return boto3.session.Session(profile_name=self.target.profile)

@@ -281,9 +281,10 @@ def _held_by_terraform(plan: Any, terraform_state: str | None) -> Any:
         return plan
     from pathlib import Path
 
-    from tablesmith.handover import read_state, state_notices
+    from tablesmith.handover import state_notices
+    from tablesmith.importer.terraform import held_tables
 
-    return state_notices(plan, read_state(Path(terraform_state)))
+    return state_notices(plan, held_tables(Path(terraform_state)))
 
 
 def _is_planfile(path: str) -> bool:

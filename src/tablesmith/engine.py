@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tablesmith.aws import Clients, Target
+from tablesmith.aws import Clients, LocalAccess, Target
 from tablesmith.errors import PlanRejected, StalePlan, UsageError
 from tablesmith.spec.model import LockSettings
 
@@ -49,7 +49,18 @@ def resolve_target(env: Environment, *, region: str | None = None, profile: str 
                        else "--endpoint-url / AWS_ENDPOINT_URL")
     return Target(region=region or env.region, profile=None if local else profile or env.profile,
                   endpoint_url=endpoint, static_credentials=local,
-                  state_dir=state_dir if local else None, from_spec=tuple(from_spec))
+                  state_dir=state_dir if local else None, from_spec=tuple(from_spec),
+                  local=local_access(endpoint, state_dir) if local else None)
+
+
+def local_access(endpoint: str | None, state_dir: str | None) -> LocalAccess:
+    """The embedded local target at ``endpoint`` (started in this process, or serving
+    ``state_dir``) for ``aws.Clients``: its key goes to its loopback endpoint only."""
+    from tablesmith.local.server import access_key_for
+    from tablesmith.local.store import require_local_endpoint
+
+    checked = require_local_endpoint(endpoint)  # refuses anything but http://127.0.0.1:<port>
+    return LocalAccess(checked, access_key_for(checked, state_dir))
 
 
 def check_endpoint(url: str, source: str) -> None:

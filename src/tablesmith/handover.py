@@ -22,18 +22,14 @@ JSON only, bounded in size, read for the addresses and table names of
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from pathlib import Path
 
     from tablesmith.plan import Plan
 
 MANAGED_BY = ("ManagedBy", "Terraform")  # the tag the module's callers set (its README)
-_TABLE_TYPES = ("aws_dynamodb_table", "aws_dynamodb_table_replica")
-_TABLE_ARN = re.compile(r"^arn:[\w-]+:dynamodb:[\w-]+:\d*:table/(?P<name>[\w.-]+)$")
 
 
 def removed_block(address: str) -> str:
@@ -73,39 +69,3 @@ def state_notices(plan: Plan, held: Mapping[str, Sequence[str]]) -> Plan:
     return plan.model_copy(
         update={"notices": kept + tuple(held_notice(name, held[name]) for name in mine)}
     )
-
-
-def read_state(path: Path) -> dict[str, tuple[str, ...]]:
-    """Physical table name -> the addresses its ``removed`` blocks name, from a state file.
-
-    The file is read by ``tablesmith import terraform``'s reader (bounded, JSON only, either
-    format); a file that is not a Terraform state is a UsageError.
-    """
-    from tablesmith.importer.terraform import module_call
-    from tablesmith.importer.terraform import read_state as read_resources
-
-    held: dict[str, list[str]] = {}
-    for resource in read_resources(path):
-        if resource.mode != "managed" or resource.type not in _TABLE_TYPES:
-            continue
-        name = _table_name(resource.values)
-        if name is None:
-            continue
-        # ``from`` names the module call (no instance keys), or the resource at the root
-        block = (module_call(resource.module) or resource.module) if resource.module \
-            else resource.resource
-        addresses = held.setdefault(name, [])
-        if block not in addresses:
-            addresses.append(block)
-    return {name: tuple(addresses) for name, addresses in sorted(held.items())}
-
-
-def _table_name(values: Any) -> str | None:
-    """The physical table name of a table (``name``) or replica (``global_table_arn``)."""
-    if not isinstance(values, dict):
-        return None
-    name = values.get("name")
-    if isinstance(name, str) and name:
-        return name
-    match = _TABLE_ARN.match(str(values.get("global_table_arn") or ""))
-    return match.group("name") if match else None

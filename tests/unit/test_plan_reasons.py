@@ -25,7 +25,8 @@ from tablesmith.around.alarms import (
 from tablesmith.around.backup import BackupState, LiveBackup
 from tablesmith.diff import plan_destroy, plan_environment
 from tablesmith.errors import UsageError
-from tablesmith.handover import read_state, removed_block, state_notices, tag_notice
+from tablesmith.handover import removed_block, state_notices, tag_notice
+from tablesmith.importer.terraform import held_tables
 from tablesmith.plan import Category
 from tablesmith.render.plan import render_plan_json, render_plan_text
 from tablesmith.render.values import field_changes, show
@@ -441,14 +442,14 @@ def test_state_files_name_the_removed_blocks(tmp_path: Path) -> None:
     shown, state = tmp_path / "show.json", tmp_path / "terraform.tfstate"
     shown.write_text(json.dumps(SHOW_JSON))
     state.write_text(json.dumps(TFSTATE))
-    assert read_state(shown) == {
+    assert held_tables(shown) == {
         "loose": ("aws_dynamodb_table.loose",),
         "tenants": ("module.tenants_table",),
     }
-    assert read_state(state) == {
+    assert held_tables(state) == {
         "campaigns": ("module.campaigns_table", "aws_dynamodb_table_replica.dr")
     }
-    plan = state_notices(migration_plan("dev"), read_state(shown))
+    plan = state_notices(migration_plan("dev"), held_tables(shown))
     assert tag_notice("tenants") not in plan.notices  # the exact address instead
     (held,) = [n for n in plan.notices if "Terraform state" in n]
     assert removed_block("module.tenants_table") in held
@@ -462,4 +463,4 @@ def test_a_file_that_is_not_a_state_is_refused(tmp_path: Path, text: str) -> Non
     path = tmp_path / "state.json"
     path.write_text(text)
     with pytest.raises(UsageError):
-        read_state(path)
+        held_tables(path)

@@ -1095,3 +1095,43 @@ def describe_source(path: str, resources: Sequence[Resource]) -> list[str]:
         "differs, each change with its category (module-defect: a known defect of the module).",
         f"`{OWNERSHIP_TAG}: null`: the table is not claimed (--prune never deletes it).",
     ]
+
+
+# --------------------------------------------------------------------------- handover
+
+_HELD_TYPES = ("aws_dynamodb_table", "aws_dynamodb_table_replica")
+_HELD_ARN = re.compile(r"^arn:[\w-]+:dynamodb:[\w-]+:\d*:table/(?P<name>[\w.-]+)$")
+
+
+def held_tables(path: Path) -> dict[str, tuple[str, ...]]:
+    """Physical table name -> the addresses its ``removed`` blocks name, from a state file.
+
+    For ``plan --terraform-state`` (``handover.state_notices``): the file is read by
+    ``read_state`` (bounded, JSON only, either format); a file that is not a Terraform state
+    is a UsageError.
+    """
+    held: dict[str, list[str]] = {}
+    for resource in read_state(path):
+        if resource.mode != "managed" or resource.type not in _HELD_TYPES:
+            continue
+        name = _held_table_name(resource.values)
+        if name is None:
+            continue
+        # ``from`` names the module call (no instance keys), or the resource at the root
+        block = (module_call(resource.module) or resource.module) if resource.module \
+            else resource.resource
+        addresses = held.setdefault(name, [])
+        if block not in addresses:
+            addresses.append(block)
+    return {name: tuple(addresses) for name, addresses in sorted(held.items())}
+
+
+def _held_table_name(values: Any) -> str | None:
+    """The physical table name of a table (``name``) or replica (``global_table_arn``)."""
+    if not isinstance(values, dict):
+        return None
+    name = values.get("name")
+    if isinstance(name, str) and name:
+        return name
+    match = _HELD_ARN.match(str(values.get("global_table_arn") or ""))
+    return match.group("name") if match else None
