@@ -50,8 +50,7 @@ def table_outputs(table: Table, live: LiveState) -> dict[str, Any]:
         info.update(answer.pop("table_info", {}))
         around.update(answer)
     def gsi_list(gsis: tuple[GlobalSecondaryIndex, ...]) -> list[dict[str, Any]]:
-        return [{"name": g.name, "hash_key": g.hash_key.name,
-                 "range_key": g.range_key.name if g.range_key else None} for g in gsis]
+        return [g.outline() for g in gsis]
 
     replica_gsis = {r.region: None if r.global_secondary_indexes is None
                     else gsi_list(r.global_secondary_indexes)

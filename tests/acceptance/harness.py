@@ -29,6 +29,7 @@ import boto3
 import yaml
 
 import tablesmith
+from tablesmith.around.registry import table_itself
 from tablesmith.engine import Session
 from tablesmith.errors import HazardRefused
 from tablesmith.hazards import HazardCode
@@ -147,14 +148,15 @@ def assert_converged(s: Session) -> None:
     for want in s.tables:
         current = live.tables.get(want.table_name)
         assert current is not None, f"{want.table_name} does not exist"
-        expected = want.model_copy(update={"backup": None, "alarms": None, "resource_tags": None})
+        expected = table_itself(want).model_copy(update={"resource_tags": None})
         assert current.table == expected, (
             f"{want.table_name} differs from the spec:\n live: {current.table}\n spec: {expected}")
         for replica in current.replica_states:
             assert replica.status == "ACTIVE"
             assert replica.tags == want.tags, f"tags in {replica.region}"
             assert replica.deletion_protection == want.deletion_protection
-            assert replica.point_in_time_recovery == want.point_in_time_recovery
+            assert replica.point_in_time_recovery == want.replica_point_in_time_recovery.get(
+                replica.region, want.point_in_time_recovery), f"PITR in {replica.region}"
             # AWS propagates GSIs to replicas (the local target too)
             assert replica.global_secondary_indexes == want.global_secondary_indexes, (
                 f"GSIs in {replica.region}")

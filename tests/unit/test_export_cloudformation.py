@@ -8,25 +8,34 @@ backup off, shared alarms) cover what the examples do not.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from cfnlint.api import lint
 
 import tablesmith
 from tablesmith.around.alarms import desired_alarms
+from tablesmith.around.contract import (
+    CloudFormationAt,
+    CloudFormationOut,
+    CloudFormationOutputs,
+    FamilyBase,
+)
+from tablesmith.around.registry import FAMILIES
 from tablesmith.errors import UsageError
+from tablesmith.export import cloudformation
 from tablesmith.export.cloudformation import (
     README_FILE,
     build_stacks,
     pascal,
     render_cloudformation,
 )
-from tablesmith.outputs import MODULE_OUTPUTS
+from tablesmith.outputs import EXTRA_OUTPUTS, MODULE_OUTPUTS
 from tablesmith.shapes import create_table_request
 from tablesmith.spec.model import (
     Encryption,
@@ -540,3 +549,55 @@ def test_colliding_logical_ids_are_a_usage_error() -> None:
     twin = variant(tables[0], name=f"{tables[0].name}_", table_name=f"{tables[0].name}2")
     with pytest.raises(UsageError, match="logical ID"):
         build_stacks(env, (tables[0], twin))
+
+
+# --------------------------------------------------------------------------- families
+
+
+class _Fake(FamilyBase):
+    """A family the registry does not have: a resource in the main stack, one in a stack of
+    another region, and an output of neither the module nor tablesmith."""
+
+    name: ClassVar[str] = "fake"
+
+    def export_cloudformation(self, table: Table, at: CloudFormationAt,
+                              out: CloudFormationOut) -> CloudFormationOutputs:
+        out.add_resource(f"{at.pascal}Fake", at.owner, {
+            "Type": "AWS::SNS::Topic", "Properties": {"TopicName": table.table_name}})
+        other = out.dr_stack("eu-central-1")
+        other.add_resource(f"{at.pascal}Fake", at.owner, {
+            "Type": "AWS::SNS::Topic", "Properties": {"TopicName": table.table_name}})
+        return CloudFormationOutputs(
+            [("fake_topic_arn", "ARN of the fake topic", out.ref(f"{at.pascal}Fake"))],
+            {"fake_enabled": True})
+
+
+def test_the_exporter_asks_every_registered_family(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cloudformation, "FAMILIES", (*FAMILIES, _Fake()))
+    env, campaigns = prod_table()
+    files = render(env, (campaigns,))
+    main = main_template(files, env)
+    # after the families before it (the registry's order), in the main stack
+    assert list(main["Resources"]).index("CampaignsFake") == len(main["Resources"]) - 1
+    assert "CampaignsFake" in templates(files)[
+        "tablesmith-prod-dr-eu-central-1.template.json"]["Resources"]
+    # a family's outputs take the module's order, then tablesmith's; others come last
+    names = list(main["Metadata"]["tablesmith"]["outputNames"]["campaigns"])
+    order = [*MODULE_OUTPUTS, *EXTRA_OUTPUTS]
+    known = sorted((n for n in names if n in order), key=order.index)
+    assert names == [*known, "fake_topic_arn"]
+    assert list(main["Outputs"]) == [pascal("campaigns") + pascal(n) for n in names]
+    # its table_info entries join the table's before replication_enabled (tablesmith output)
+    info = main["Outputs"]["CampaignsTableInfo"]["Value"]["Fn::Sub"]
+    keys = re.findall(r'"([a-z_]+)":', info)
+    assert keys[-4:] == ["pitr_enabled", "backup_enabled", "fake_enabled",
+                         "replication_enabled"]
+
+
+def test_the_exporter_names_no_family() -> None:
+    source = Path(cloudformation.__file__).read_text()
+    imported = {node.module for node in ast.walk(ast.parse(source))
+                if isinstance(node, ast.ImportFrom) and node.module}
+    assert {m for m in imported if m.startswith("tablesmith.around")} == {
+        "tablesmith.around.contract", "tablesmith.around.registry"}
+    assert "desired_backup" not in source and "desired_alarms" not in source

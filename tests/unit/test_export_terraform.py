@@ -265,6 +265,9 @@ def test_encryption_ttl_pitr_stream_variants(spec: tablesmith.Spec) -> None:
         "ttl": base.ttl.model_copy(update={"enabled": True, "attribute_name": "expiresAt"}),
         "point_in_time_recovery": base.point_in_time_recovery.model_copy(
             update={"recovery_period_days": 7}),
+        # the replica resource has no period: its replica keeps AWS's 35 days, said so
+        "replica_point_in_time_recovery": {"eu-west-1": base.point_in_time_recovery.model_copy(
+            update={"recovery_period_days": 35})},
         "on_demand_throughput": tablesmith.OnDemandThroughput(max_read_request_units=100)})
     body = table_resource(render_docs(spec, table), table)
     assert body["server_side_encryption"] == [{"enabled": True,

@@ -57,6 +57,14 @@ def test_family_provides_the_whole_contract(family: ResourceFamily[object]) -> N
         assert family_of(op_type.model_construct()) is family
 
 
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
+def test_spec_fields_are_fields_of_the_table(family: ResourceFamily[object]) -> None:
+    assert family.spec_fields, f"{family.name} owns no spec field"
+    assert set(family.spec_fields) <= set(Table.model_fields)
+    owners = [name for f in FAMILIES for name in f.spec_fields]
+    assert len(owners) == len(set(owners)), "two families own one field"
+
+
 def _table() -> Table:
     key = Key(name="PK", type="S")
     return Table(name="orders", table_name="orders-dev", environment="dev",
@@ -99,13 +107,23 @@ def _something(family: ResourceFamily[object], name: str) -> object:
 def _samples() -> dict[str, object]:
     from tablesmith.around.alarms import LiveAlarm
     from tablesmith.around.backup import LiveBackup
+    from tablesmith.around.contributor_insights import LiveInsights
+    from tablesmith.around.kinesis import LiveDestination
+    from tablesmith.around.resource_policy import LivePolicy, TablePolicies
     from tablesmith.resources import Backup, BackupVault, MetricAlarm
+    from tablesmith.spec.model import KinesisStreamingDestination
 
     alarm = MetricAlarm(name="orders-dev-x", region="af-south-1", threshold=1,
                         evaluation_periods=1)
     return {
         "backup": LiveBackup(backup=Backup(vault=BackupVault(name="v", region="af-south-1"))),
         "alarms": (LiveAlarm(alarm=alarm, arn="arn:alarm"),),
+        "contributor_insights": (LiveInsights(region="af-south-1", status="ENABLED"),),
+        "kinesis": (LiveDestination(destination=KinesisStreamingDestination(
+            stream_arn="arn:aws:kinesis:af-south-1:123456789012:stream/s"), status="ACTIVE"),),
+        "resource_policy": TablePolicies(read=("table",), table=LivePolicy(
+            arn="arn:aws:dynamodb:af-south-1:1:table/orders-dev", document="{}",
+            revision_id="1")),
     }
 
 

@@ -45,11 +45,33 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tablesmith.around.contract import FamilyBase, Handler, ReadContext, Runner, handler, lacks_api
+from tablesmith.around.contract import (
+    CfnSub,
+    CloudFormationAt,
+    CloudFormationOut,
+    CloudFormationOutputs,
+    FamilyBase,
+    Handler,
+    ReadContext,
+    Runner,
+    TerraformAt,
+    TerraformOut,
+    handler,
+    lacks_api,
+)
 from tablesmith.aws import aws_context, error_code
-from tablesmith.errors import PlanError, TablesmithError
+from tablesmith.errors import PlanError, TablesmithError, UsageError
 from tablesmith.plan import Action, Category, Op
 from tablesmith.resources import MetricAlarm, MetricQuery, around_tags
+from tablesmith.spec.names import MAX_ALARM_NAME as MAX_ALARM_NAME
+from tablesmith.spec.names import SHARED_PREFIX as SHARED_PREFIX
+from tablesmith.spec.names import (
+    SYSTEM_ERRORS_SUFFIXES,
+    THROTTLED_SUFFIXES,
+    AlarmName,
+    alarm_names,
+)
+from tablesmith.spec.names import user_errors_alarm_name as user_errors_alarm_name
 from tablesmith.state import FamilyState
 
 if TYPE_CHECKING:
@@ -60,9 +82,8 @@ if TYPE_CHECKING:
 
 NAMESPACE = "AWS/DynamoDB"
 MAX_ALARM_METRICS = 10  # metric-math alarm: at most 10 MetricStat terms (hard limit)
-MAX_ALARM_NAME = 255  # PutMetricAlarm AlarmName
 MAX_READERS = 16
-SHARED_PREFIX = "dynamodb-user-errors-"
+# the alarms' names (and MAX_ALARM_NAME) are the spec's: ``tablesmith.spec.names``
 
 # The values of the ``Operation`` dimension (same page, "Operation"), grouped so that each
 # group fits one metric-math alarm.
@@ -72,11 +93,12 @@ PARTIQL_OPERATIONS = ("ExecuteStatement", "BatchExecuteStatement", "ExecuteTrans
 STREAMS_OPERATIONS = ("GetRecords",)  # DynamoDB Streams
 # SystemErrors: "requests to DynamoDB or Amazon DynamoDB Streams" that answer HTTP 500
 _Groups = tuple[tuple[str, tuple[str, ...]], ...]  # (name suffix, operations)
-SYSTEM_ERRORS_GROUPS: _Groups = (("system-errors", ITEM_OPERATIONS),
-                        ("system-errors-partiql-streams", PARTIQL_OPERATIONS + STREAMS_OPERATIONS))
+SYSTEM_ERRORS_GROUPS: _Groups = tuple(zip(
+    SYSTEM_ERRORS_SUFFIXES, (ITEM_OPERATIONS, PARTIQL_OPERATIONS + STREAMS_OPERATIONS),
+    strict=True))
 # ThrottledRequests: "requests to DynamoDB that exceed the provisioned throughput limits"
-THROTTLED_GROUPS: _Groups = (("throttled-requests", ITEM_OPERATIONS),
-                    ("throttled-requests-partiql", PARTIQL_OPERATIONS))
+THROTTLED_GROUPS: _Groups = tuple(zip(THROTTLED_SUFFIXES, (ITEM_OPERATIONS, PARTIQL_OPERATIONS),
+                                      strict=True))
 
 _FIXED_SUFFIXES = (*(s for s, _ in (*SYSTEM_ERRORS_GROUPS, *THROTTLED_GROUPS)),
                    "read-throttle-events", "write-throttle-events")
@@ -137,11 +159,6 @@ class AlarmState(FamilyState):
 # --------------------------------------------------------------------------- desired
 
 
-def user_errors_alarm_name(table: Table) -> str:
-    """The one UserErrors alarm of ``table``'s environment in its region."""
-    return f"{SHARED_PREFIX}{table.environment}-{table.region}"
-
-
 def is_shared(name: str) -> bool:
     """Is ``name`` a shared (account-and-region) alarm, owned by no single table?"""
     return bool(_SHARED_NAME.match(name))
@@ -160,52 +177,45 @@ def desired_alarms(table: Table) -> tuple[MetricAlarm, ...]:
 
 
 def derived_alarms(table: Table) -> tuple[MetricAlarm, ...]:
-    """The alarms ``table``'s settings call for, sorted by name, whatever their names' length."""
+    """The alarms ``table``'s settings call for, sorted by name, whatever their names' length:
+    one for each of the spec's ``alarm_names`` (which validation checks too)."""
+    return tuple(_derived(table, named) for named in alarm_names(table))
+
+
+def _derived(table: Table, named: AlarmName) -> MetricAlarm:
+    """The alarm ``named`` is: what it watches, from the rule that makes it."""
     settings = table.alarms
-    if settings is None or not settings.enabled:
-        return ()
-    alarms: list[MetricAlarm] = []
-    t = table.table_name
-    rule: AlarmRule = settings.system_errors
-    if rule.enabled:
-        for suffix, operations in SYSTEM_ERRORS_GROUPS:
-            alarms.append(_summed(table, f"{t}-{suffix}", "SystemErrors", operations, rule,
-                                  f"HTTP 500 responses (SystemErrors) of table '{t}'"))
-    rule = settings.throttled_requests
-    if rule.enabled:
-        for suffix, operations in THROTTLED_GROUPS:
-            alarms.append(_summed(table, f"{t}-{suffix}", "ThrottledRequests", operations, rule,
-                                  f"throttled requests (ThrottledRequests) of table '{t}'"))
-    for kind, rule in (("read", settings.read_throttle_events),
-                       ("write", settings.write_throttle_events)):
-        if not rule.enabled:
-            continue
+    assert settings is not None  # alarm_names derives none otherwise
+    rule: AlarmRule = getattr(settings, named.rule)
+    t, name = table.table_name, named.name
+    if named.rule == "system_errors" and named.suffix is not None:
+        return _summed(table, name, "SystemErrors", dict(SYSTEM_ERRORS_GROUPS)[named.suffix],
+                       rule, f"HTTP 500 responses (SystemErrors) of table '{t}'")
+    if named.rule == "throttled_requests" and named.suffix is not None:
+        return _summed(table, name, "ThrottledRequests", dict(THROTTLED_GROUPS)[named.suffix],
+                       rule, f"throttled requests (ThrottledRequests) of table '{t}'")
+    if named.rule in ("read_throttle_events", "write_throttle_events"):
+        kind = named.rule.split("_")[0]
         metric = f"{kind.capitalize()}ThrottleEvents"
-        alarms.append(_single(table, f"{t}-{kind}-throttle-events", metric, {"TableName": t},
-                              rule, f"{kind} events throttled ({metric}) on table '{t}' "
-                              "(its indexes have alarms of their own)"))
-        for gsi in table.global_secondary_indexes:
-            alarms.append(_single(
-                table, f"{t}-{gsi.name}-{kind}-throttle-events", metric,
-                {"GlobalSecondaryIndexName": gsi.name, "TableName": t}, rule,
-                f"{kind} events throttled ({metric}) on index '{gsi.name}' of table '{t}'"))
-    rule = settings.replication_latency
-    if rule.enabled:
-        for region in table.replicas:
-            alarms.append(_single(
-                table, f"{t}-replication-latency-{region}", "ReplicationLatency",
-                {"ReceivingRegion": region, "TableName": t}, rule,
-                f"replication latency (ms) from table '{t}' in {table.region} to its replica "
-                f"in {region}"))
-    rule = settings.user_errors
-    if rule.enabled:
-        name = user_errors_alarm_name(table)
-        alarms.append(_single(
-            table, name, "UserErrors", {}, rule,
-            f"HTTP 400 responses (UserErrors) of every DynamoDB and DynamoDB Streams request "
-            f"in this account in {table.region}: UserErrors has no TableName dimension, so "
-            f"the tables of environment '{table.environment}' share this alarm"))
-    return tuple(sorted(alarms, key=lambda a: a.name))
+        if named.index is None:
+            return _single(table, name, metric, {"TableName": t}, rule,
+                           f"{kind} events throttled ({metric}) on table '{t}' "
+                           "(its indexes have alarms of their own)")
+        return _single(table, name, metric,
+                       {"GlobalSecondaryIndexName": named.index, "TableName": t}, rule,
+                       f"{kind} events throttled ({metric}) on index '{named.index}' of table "
+                       f"'{t}'")
+    if named.rule == "replication_latency" and named.replica is not None:
+        return _single(table, name, "ReplicationLatency",
+                       {"ReceivingRegion": named.replica, "TableName": t}, rule,
+                       f"replication latency (ms) from table '{t}' in {table.region} to its "
+                       f"replica in {named.replica}")
+    assert named.rule == "user_errors", named.rule
+    return _single(
+        table, name, "UserErrors", {}, rule,
+        f"HTTP 400 responses (UserErrors) of every DynamoDB and DynamoDB Streams request "
+        f"in this account in {table.region}: UserErrors has no TableName dimension, so "
+        f"the tables of environment '{table.environment}' share this alarm")
 
 
 def _trigger(rule: AlarmRule) -> str:
@@ -697,6 +707,7 @@ class AlarmFamily(FamilyBase):
     """CloudWatch alarms around a table (the contract: ``tablesmith.around.contract``)."""
 
     name: ClassVar[str] = "alarms"
+    spec_fields: ClassVar[tuple[str, ...]] = ("alarms",)
     title: ClassVar[str] = "CloudWatch alarms"
     state_type: ClassVar[type[FamilyState]] = AlarmState
     handlers: ClassVar[Mapping[type[Op], Handler]] = dict([
@@ -718,7 +729,8 @@ class AlarmFamily(FamilyBase):
     def diff_destroy(self, state: AlarmState, table: Table) -> list[Op]:
         return diff_alarms_destroy(state.tables.get(table.table_name, ()), table)
 
-    def settle(self, ops: list[Op], wanted_by: Sequence[Table]) -> list[Op]:
+    def settle(self, state: AlarmState, ops: list[Op], wanted_by: Sequence[Table]
+               ) -> list[Op]:
         # one UserErrors alarm per account and region is shared by the environment's tables
         return dedupe_alarm_ops(ops, wanted_by)
 
@@ -736,6 +748,178 @@ class AlarmFamily(FamilyBase):
             "throttled_requests_alarm_arn": alarms.get(f"{base}-throttled-requests"),
             "alarm_arns": dict(sorted(alarms.items())),
         }
+
+
+    def export_terraform(self, table: Table, at: TerraformAt,
+                         out: TerraformOut) -> dict[str, Any]:
+        """The table's alarms, translated from the PutMetricAlarm requests apply sends; a
+        shared UserErrors alarm goes in the shared file once per Region, defined (as apply's
+        ``dedupe_alarm_ops`` does) by the first table by physical name."""
+        made: dict[tuple[str, str], str] = out.memo(self.name)  # (region, name) -> address
+        arns: dict[str, str] = {}
+        for alarm in desired_alarms(table):
+            key = (alarm.region, alarm.name)
+            if key in made:
+                address = made[key]
+            elif is_shared(alarm.name):
+                address = out.add(out.shared_file, "aws_cloudwatch_metric_alarm",
+                                  out.identifier(alarm.name),
+                                  _terraform_alarm(out, alarm, None, ""), alarm.region,
+                                  f"shared alarm '{alarm.name}'")
+            else:
+                address = out.add(at.file, "aws_cloudwatch_metric_alarm",
+                                  _terraform_name(out, at.ident, table, alarm),
+                                  _terraform_alarm(out, alarm, table, at.address), alarm.region,
+                                  f"{at.owner} (alarm '{alarm.name}')")
+            made[key] = address
+            arns[alarm.name] = out.ref(address, "arn")
+        base = table.table_name
+        return {
+            "user_errors_alarm_arn": next(
+                (arn for name, arn in arns.items() if is_shared(name)), None),
+            "system_errors_alarm_arn": arns.get(f"{base}-system-errors"),
+            "throttled_requests_alarm_arn": arns.get(f"{base}-throttled-requests"),
+            "alarm_arns": arns,
+        }
+
+    def export_cloudformation(self, table: Table, at: CloudFormationAt,
+                              out: CloudFormationOut) -> CloudFormationOutputs:
+        """The table's alarms, the PutMetricAlarm requests apply sends; a shared UserErrors
+        alarm once per stack, defined (as apply's ``dedupe_alarm_ops`` does) by the first
+        table by name."""
+        made: dict[str, str] = out.memo(self.name)  # shared alarm name -> logical ID
+        ids: dict[str, str] = {}  # alarm name -> logical ID
+        for alarm in desired_alarms(table):
+            if alarm.region != out.region:
+                raise UsageError(f"alarm '{alarm.name}' is in {alarm.region}; only alarms in "
+                                 f"the table's region ({out.region}) can be exported")
+            logical_id = _cloudformation_id(out, table, alarm)
+            ids[alarm.name] = logical_id
+            if is_shared(alarm.name):
+                if alarm.name in made:
+                    continue
+                made[alarm.name] = logical_id
+            out.add_resource(logical_id, f"alarm '{alarm.name}'", _cloudformation_alarm(alarm))
+        outputs: list[tuple[str, str, Any]] = []
+        for output, suffix in (("user_errors_alarm_arn", "user-errors"),
+                               ("system_errors_alarm_arn", "system-errors"),
+                               ("throttled_requests_alarm_arn", "throttled-requests")):
+            found = _module_alarm(table, ids, suffix)
+            if found is not None:
+                outputs.append((output, f"ARN of the {suffix.replace('-', ' ')} alarm",
+                                out.get_att(found, "Arn")))
+        if ids:
+            outputs.append(("alarm_arns", "Alarm name to ARN (JSON map)",
+                            out.json_sub({n: CfnSub(f"{lid}.Arn") for n, lid in ids.items()})))
+        return CloudFormationOutputs(outputs)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _terraform_name(out: TerraformOut, ident: str, table: Table, alarm: MetricAlarm) -> str:
+    # "<table name>-system-errors" -> "<ident>_system_errors"; other names as they are
+    prefix = f"{table.table_name}-"
+    if alarm.name.startswith(prefix):
+        return f"{ident}_{out.identifier(alarm.name[len(prefix):])}"
+    return out.identifier(alarm.name)
+
+
+def _terraform_dimensions(out: TerraformOut, dimensions: Sequence[dict[str, str]],
+                          table: Table | None, table_address: str) -> dict[str, Any]:
+    """A request's Dimensions list as the provider's map, sorted by name."""
+    # naming the table through its resource orders the alarm after the table, as the module did
+    def value(key: str, value: str) -> str:
+        if table is not None and key == "TableName" and value == table.table_name:
+            return out.ref(table_address, "name")
+        return value
+    return {d["Name"]: value(d["Name"], d["Value"])
+            for d in sorted(dimensions, key=lambda d: d["Name"])}
+
+
+def _terraform_alarm(out: TerraformOut, alarm: MetricAlarm, table: Table | None,
+                     table_address: str) -> dict[str, Any]:
+    """The alarm, translated from the PutMetricAlarm request apply sends; ``table`` (None for a
+    shared alarm) is named by reference in dimensions."""
+    request = put_request(alarm, with_tags=True)
+    body: dict[str, Any] = {
+        "alarm_name": request["AlarmName"],
+        "comparison_operator": request["ComparisonOperator"],
+        "evaluation_periods": request["EvaluationPeriods"],
+        "threshold": request["Threshold"],
+        "treat_missing_data": request["TreatMissingData"],
+        "alarm_actions": request["AlarmActions"],
+        "ok_actions": request["OKActions"],
+        "tags": {t["Key"]: t["Value"] for t in request.get("Tags", [])},
+    }
+    if request.get("AlarmDescription"):
+        body["alarm_description"] = request["AlarmDescription"]
+    if "Metrics" in request:
+        body["metric_query"] = [_terraform_query(out, q, alarm, table, table_address)
+                                for q in request["Metrics"]]
+        return body
+    single = {
+        "namespace": request["Namespace"],
+        "metric_name": request["MetricName"],
+        "statistic": request["Statistic"],
+        "period": request["Period"],
+        "dimensions": _terraform_dimensions(out, request["Dimensions"], table, table_address),
+    }
+    return body | {k: v for k, v in single.items() if v is not None and v != {}}
+
+
+def _terraform_query(out: TerraformOut, q: dict[str, Any], alarm: MetricAlarm,
+                     table: Table | None, table_address: str) -> dict[str, Any]:
+    """A MetricDataQuery of the request as a ``metric_query`` block."""
+    query: dict[str, Any] = {"id": q["Id"], "return_data": q["ReturnData"]}
+    if "Label" in q:
+        query["label"] = q["Label"]
+    if "Expression" in q:
+        # no period: PutMetricAlarm takes a Period on metric terms only
+        query["expression"] = q["Expression"]
+        return query
+    stat = q["MetricStat"]
+    metric_name = stat["Metric"]["MetricName"]
+    if metric_name is None:
+        raise UsageError(f"cannot export alarm '{alarm.name}': query '{q['Id']}' has neither an "
+                         "expression nor a metric")
+    if stat["Stat"] is None or stat["Period"] is None:
+        raise UsageError(f"cannot export alarm '{alarm.name}': metric '{q['Id']}' has no stat or "
+                         "period")
+    metric: dict[str, Any] = {"metric_name": metric_name, "stat": stat["Stat"],
+                              "period": stat["Period"]}
+    if stat["Metric"]["Namespace"] is not None:
+        metric["namespace"] = stat["Metric"]["Namespace"]
+    if stat["Metric"]["Dimensions"]:
+        metric["dimensions"] = _terraform_dimensions(out, stat["Metric"]["Dimensions"], table,
+                                                     table_address)
+    query["metric"] = [metric]
+    return query
+
+
+def _cloudformation_id(out: CloudFormationOut, table: Table, alarm: MetricAlarm) -> str:
+    """``<T><rest of the alarm name>Alarm``; the shared UserErrors alarm has no table."""
+    if is_shared(alarm.name):
+        return out.pascal(alarm.name) + "Alarm"
+    prefix = f"{table.table_name}-"
+    rest = alarm.name[len(prefix):] if alarm.name.startswith(prefix) else alarm.name
+    return out.pascal(table.name) + out.pascal(rest) + "Alarm"
+
+
+def _cloudformation_alarm(alarm: MetricAlarm) -> dict[str, Any]:
+    # the PutMetricAlarm request apply sends: CloudFormation's properties have the same names
+    properties = put_request(alarm, with_tags=True)
+    for key in ("AlarmActions", "OKActions"):
+        if not properties.get(key):
+            properties.pop(key, None)
+    return {"Type": "AWS::CloudWatch::Alarm", "Properties": properties}
+
+
+def _module_alarm(table: Table, ids: dict[str, str], suffix: str) -> str | None:
+    """The alarm a module ``<suffix>_alarm_arn`` output stands for (as ``outputs`` finds it)."""
+    if suffix == "user-errors":
+        return next((lid for n, lid in ids.items() if "user-errors" in n), None)
+    return ids.get(f"{table.table_name}-{suffix}")
 
 
 ALARMS = AlarmFamily()

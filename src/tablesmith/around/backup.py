@@ -4,8 +4,9 @@ Pipeline (``tablesmith.around`` describes the contract):
 
 * names: everything is named from the table's physical name, as the module does
   (``<t>-backup-vault``, ``-backup-plan``, ``-backup-rule``, ``-backup-selection``,
-  ``-backup-role``, and ``-backup-vault-dr`` in each replica region); ``backup_name_problems``
-  checks them against AWS's own limits before anything is called;
+  ``-backup-role``, and ``-backup-vault-dr`` in each replica region); the names and
+  ``backup_name_problems``, which validation uses to check them against AWS's own limits
+  before anything is called, are the spec's (``tablesmith.spec.names``);
 * ``read_backups``: the live resources in ``resources.Backup`` (the model ``desired_backup``
   produces), ARNs and IDs beside it in ``state.LiveBackup``; resources are found by name;
 * ``diff_backup`` / ``diff_backup_destroy``: pure, ordered operations with hazards;
@@ -41,13 +42,27 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tablesmith.around.contract import FamilyBase, Handler, ReadContext, handler, lacks_api
+from tablesmith.around.contract import (
+    CfnString,
+    CloudFormationAt,
+    CloudFormationOut,
+    CloudFormationOutputs,
+    CrossRegionReference,
+    FamilyBase,
+    Handler,
+    ReadContext,
+    TerraformAt,
+    TerraformOut,
+    handler,
+    lacks_api,
+)
 from tablesmith.aws import ACCESS_DENIED, aws_context, error_code
-from tablesmith.errors import ApplyError, AwsError
+from tablesmith.errors import ApplyError, AwsError, UsageError
 from tablesmith.hazards import HazardCode
 from tablesmith.plan import Action, Category, Op
 from tablesmith.render.values import field_changes, tag_lines
 from tablesmith.resources import (
+    BACKUP_POLICIES,
     Backup,
     BackupPlan,
     BackupRole,
@@ -57,6 +72,9 @@ from tablesmith.resources import (
     CopyAction,
     desired_backup,
 )
+from tablesmith.spec.names import BackupNames
+from tablesmith.spec.names import backup_name_problems as backup_name_problems
+from tablesmith.spec.names import backup_names as backup_names
 from tablesmith.state import FamilyState
 
 if TYPE_CHECKING:
@@ -228,57 +246,6 @@ class BackupState(FamilyState):
     def fingerprint(self, table: str) -> object:
         found = self.tables.get(table)
         return found.model_dump(mode="json") if found is not None else None
-
-
-# --------------------------------------------------------------------------- names
-
-
-@dataclass(frozen=True)
-class BackupNames:
-    """The module's names of one table's backup resources."""
-
-    vault: str
-    dr_vault: str
-    plan: str
-    rule: str
-    selection: str
-    role: str
-
-
-def backup_names(table_name: str) -> BackupNames:
-    """The names ``desired_backup`` gives, from the table's physical name."""
-    return BackupNames(vault=f"{table_name}-backup-vault", dr_vault=f"{table_name}-backup-vault-dr",
-                       plan=f"{table_name}-backup-plan", rule=f"{table_name}-backup-rule",
-                       selection=f"{table_name}-backup-selection",
-                       role=f"{table_name}-backup-role")
-
-
-# AWS Backup API reference (botocore backup-2018-11-15 shapes) and IAM's roleNameType
-_VAULT_NAME = re.compile(r"[a-zA-Z0-9\-_]{2,50}")  # BackupVaultName
-_DOTTED_NAME = re.compile(r"[a-zA-Z0-9\-_.]{1,50}")  # BackupSelectionName, BackupRuleName,
-# and BackupPlanName ("1 to 50 alphanumeric or '-_.' characters" on CreateBackupPlan)
-_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)  # IAM roleNameType
-
-
-def backup_name_problems(table_name: str) -> list[str]:
-    """What AWS would refuse in the names of ``table_name``'s backup resources ([] if none)."""
-    names = backup_names(table_name)
-    checks = (
-        ("backup vault", names.vault, _VAULT_NAME, "2-50 letters, digits, '-' or '_'"),
-        ("DR backup vault", names.dr_vault, _VAULT_NAME, "2-50 letters, digits, '-' or '_'"),
-        ("backup plan", names.plan, _DOTTED_NAME, "1-50 letters, digits, '-', '_' or '.'"),
-        ("backup rule", names.rule, _DOTTED_NAME, "1-50 letters, digits, '-', '_' or '.'"),
-        ("backup selection", names.selection, _DOTTED_NAME,
-         "1-50 letters, digits, '-', '_' or '.'"),
-        ("IAM role", names.role, _ROLE_NAME, "1-64 letters, digits or '+=,.@_-'"),
-    )
-    problems = []
-    for what, name, pattern, rule in checks:
-        if not pattern.fullmatch(name):
-            problems.append(f"the {what} name '{name}' ({len(name)} characters) is not valid "
-                            f"for AWS: it must be {rule}; shorten the table name (with its "
-                            "prefix/suffix) or turn backup off")
-    return problems
 
 
 # --------------------------------------------------------------------------- read
@@ -1352,6 +1319,7 @@ class BackupFamily(FamilyBase):
     """AWS Backup around a table (the contract: ``tablesmith.around.contract``)."""
 
     name: ClassVar[str] = "backup"
+    spec_fields: ClassVar[tuple[str, ...]] = ("backup",)
     title: ClassVar[str] = "AWS Backup"
     state_type: ClassVar[type[FamilyState]] = BackupState
     handlers: ClassVar[Mapping[type[Op], Handler]] = dict([
@@ -1426,6 +1394,243 @@ class BackupFamily(FamilyBase):
             "replica_backup_vault_arns": dr_vaults,
             "table_info": {"backup_enabled": bool(backup and backup.plan_id)},
         }
+
+
+    def export_terraform(self, table: Table, at: TerraformAt,
+                         out: TerraformOut) -> dict[str, Any]:
+        """The module's vault, DR vaults, plan, role, its two policy attachments and the
+        selection, translated from what apply sends (``plan_document``, ``trust_policy``)."""
+        backup = desired_backup(table)
+        vault, plan, selection, role = backup.vault, backup.plan, backup.selection, backup.role
+        enabled = {"table_info": {"backup_enabled": bool(table.backup and table.backup.enabled)}}
+        if vault is None or plan is None or selection is None or role is None:
+            # desired_backup makes all four (backup on) or none (off)
+            return {"backup_plan_id": None, "backup_vault_name": None, "backup_vault_arn": None,
+                    "replica_backup_vault_arn": None, "replica_backup_vault_arns": {},
+                    **enabled}
+        file, ident, owner = at.file, at.ident, at.owner
+        vault_address = out.add(file, "aws_backup_vault", ident, _terraform_vault(vault),
+                                vault.region, owner)
+        dr_addresses = {
+            v.region: out.add(file, "aws_backup_vault",
+                              f"{ident}_dr_{out.identifier(v.region)}", _terraform_vault(v),
+                              v.region, f"{owner} (DR vault in {v.region})")
+            for v in backup.dr_vaults}
+        plan_address = out.add(file, "aws_backup_plan", ident,
+                               _terraform_plan(out, backup, vault_address, dr_addresses, owner),
+                               plan.region, owner)
+        role_address = out.add(file, "aws_iam_role", f"{ident}_backup", {
+            "name": role.name,
+            "assume_role_policy": _terraform_trust(out, role),
+            "tags": role.tags,
+        }, out.region, owner)  # IAM is global: the default provider will do
+        for policy in role.managed_policies:
+            suffix = _POLICY_ROLES.get(policy) or out.identifier(
+                policy.rsplit("/", 1)[-1]).lower()
+            out.add(file, "aws_iam_role_policy_attachment", f"{ident}_{suffix}", {
+                "role": out.ref(role_address, "name"),
+                "policy_arn": policy,
+            }, out.region, owner)
+        out.add(file, "aws_backup_selection", ident, {
+            "name": selection.name,
+            "plan_id": out.ref(plan_address, "id"),
+            "iam_role_arn": out.ref(role_address, "arn"),
+            "resources": [out.ref(at.address, "arn")],
+        }, plan.region, owner)
+        dr_arns = {region: out.ref(a, "arn") for region, a in sorted(dr_addresses.items())}
+        return {
+            "backup_plan_id": out.ref(plan_address, "id"),
+            "backup_vault_name": out.ref(vault_address, "name"),
+            "backup_vault_arn": out.ref(vault_address, "arn"),
+            "replica_backup_vault_arn": next(iter(dr_arns.values()), None),
+            "replica_backup_vault_arns": dr_arns,
+            **enabled,
+        }
+
+    def export_cloudformation(self, table: Table, at: CloudFormationAt,
+                              out: CloudFormationOut) -> CloudFormationOutputs:
+        """The vault, plan (one rule; a copy action per DR vault), role and selection in the
+        main stack; each DR vault in its Region's stack, its ARN a main stack parameter
+        (``Fn::ImportValue`` does not cross Regions). Translated from what apply sends."""
+        backup = desired_backup(table)
+        links = [_cloudformation_dr_link(out, table, at, vault) for vault in backup.dr_vaults]
+        _cloudformation_resources(out, at, backup, links)
+        outputs: list[tuple[str, str, Any]] = []
+        if backup.plan is not None:
+            outputs += [
+                ("backup_plan_id", "ID of the AWS Backup plan", out.ref(f"{at.pascal}BackupPlan")),
+                ("backup_vault_name", "Name of the AWS Backup vault",
+                 out.ref(f"{at.pascal}BackupVault")),
+                ("backup_vault_arn", "ARN of the AWS Backup vault",
+                 out.get_att(f"{at.pascal}BackupVault", "BackupVaultArn")),
+            ]
+        if links:
+            outputs += [
+                ("replica_backup_vault_arn",
+                 f"ARN of the DR backup vault in {links[0].vault.region}", links[0].arn),
+                ("replica_backup_vault_arns", "Replica region to DR vault ARN (JSON map)",
+                 out.json_sub({link.vault.region: CfnString((link.arn,)) for link in links})),
+            ]
+        return CloudFormationOutputs(outputs, {"backup_enabled": backup.plan is not None})
+
+
+# --------------------------------------------------------------------------- export
+
+
+# the two managed policies of the module's role, under the module's resource names
+_POLICY_ROLES = {BACKUP_POLICIES[0]: "backup", BACKUP_POLICIES[1]: "restore"}
+
+
+def _terraform_vault(vault: BackupVault) -> dict[str, Any]:
+    return {"name": vault.name, "tags": vault.tags}  # AWS-managed key: no kms_key_arn
+
+
+def _terraform_lifecycle(lifecycle: dict[str, int]) -> dict[str, Any]:
+    """A Lifecycle of the BackupPlanInput as the provider's ``lifecycle`` block."""
+    block: dict[str, Any] = {"delete_after": lifecycle["DeleteAfterDays"]}
+    if "MoveToColdStorageAfterDays" in lifecycle:
+        block["cold_storage_after"] = lifecycle["MoveToColdStorageAfterDays"]
+    return block
+
+
+def _terraform_plan(out: TerraformOut, backup: Backup, vault_address: str,
+                    dr_addresses: dict[str, str], owner: str) -> dict[str, Any]:
+    """``aws_backup_plan``, translated from the BackupPlanInput apply sends."""
+    assert backup.plan is not None
+    for copy in backup.plan.rule.copy_actions:
+        if copy.destination_region not in dr_addresses:
+            raise UsageError(f"cannot export {owner}: its backup copies to "
+                             f"{copy.destination_region}, where it has no DR vault")
+    document = plan_document(
+        backup.plan, {region: out.ref(a, "arn") for region, a in dr_addresses.items()},
+        target_vault=out.ref(vault_address, "name"))
+    (rule,) = document["Rules"]  # tablesmith's plans have one rule
+    body: dict[str, Any] = {
+        "rule_name": rule["RuleName"],
+        "target_vault_name": rule["TargetBackupVaultName"],
+        "schedule": rule["ScheduleExpression"],
+        "lifecycle": [_terraform_lifecycle(rule["Lifecycle"])],
+    }
+    if rule.get("CopyActions"):
+        body["copy_action"] = [{"destination_vault_arn": c["DestinationBackupVaultArn"],
+                                "lifecycle": [_terraform_lifecycle(c["Lifecycle"])]}
+                               for c in rule["CopyActions"]]
+    return {"name": document["BackupPlanName"], "rule": [body], "tags": backup.plan.tags}
+
+
+def _terraform_trust(out: TerraformOut, role: BackupRole) -> str:
+    """The trust policy apply writes, with the account the export reads."""
+    if not role.limited_to_account:
+        return json.dumps(trust_policy(role.trusted_service, None), sort_keys=True,
+                          separators=(",", ":"))
+    # an expression: the "${...}" reference must reach Terraform unescaped (the rest of the
+    # document is fixed text without "${" or "%{")
+    return out.expression(json.dumps(trust_policy(role.trusted_service, out.account_id()),
+                                     sort_keys=True, separators=(",", ":")))
+
+
+# the ARN a DR vault parameter takes: empty (derive it), or a backup vault's
+VAULT_ARN_PATTERN = r"^$|^arn:[a-z-]+:backup:[a-z0-9-]+:\d{12}:backup-vault:[A-Za-z0-9_.-]+$"
+
+
+@dataclass(frozen=True)
+class _CloudFormationDrLink:
+    """A copy action's destination: a DR vault in another Region, a main stack parameter."""
+
+    vault: BackupVault
+    arn: dict[str, Any]  # what the main stack uses: the parameter, or the derived ARN
+
+
+def _cloudformation_vault(vault: BackupVault) -> dict[str, Any]:
+    # Retained: recovery points outlive the stack (each expires by its own lifecycle), and
+    # AWS Backup refuses to delete a vault that holds any, which would fail a stack deletion
+    return {"Type": "AWS::Backup::BackupVault", "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {"BackupVaultName": vault.name,
+                           "BackupVaultTags": dict(sorted(vault.tags.items()))}}
+
+
+def _cloudformation_dr_link(out: CloudFormationOut, table: Table, at: CloudFormationAt,
+                            vault: BackupVault) -> _CloudFormationDrLink:
+    """The DR vault in its Region's stack, and the main stack's parameter for its ARN: an ARN
+    is deterministic, but a parameter's Default must be a literal, so it defaults to "" and a
+    condition substitutes the ARN derived with the partition and account."""
+    parameter = f"{at.pascal}DrBackupVaultArn{out.pascal(vault.region)}"
+    condition = f"{parameter}Derived"  # true when the parameter is empty
+    derived = out.arn("backup", vault.region, f"backup-vault:{vault.name}")
+    stack = out.dr_stack(vault.region)
+    arn_output = out.output_id(table, "replica_backup_vault_arn")
+    out.add_parameter(parameter, at.owner, {
+        "Type": "String",
+        "Default": "",
+        "AllowedPattern": VAULT_ARN_PATTERN,
+        "Description": (
+            f"ARN of backup vault {vault.name} in {vault.region} (output {arn_output} of "
+            f"stack {stack.name}). Empty: {out.display(derived)}. A parameter because "
+            "Fn::ImportValue does not cross regions."),
+    })
+    out.add_condition(condition, at.owner, {"Fn::Equals": [out.ref(parameter), ""]})
+    out.cross_region_reference(CrossRegionReference(
+        parameter=parameter, table=table.name, region=vault.region,
+        target={"backupVault": vault.name}, from_stack=stack.name, from_output=arn_output,
+        when_empty=derived))
+    dr_id = f"{at.pascal}DrBackupVault"
+    stack.add_resource(dr_id, at.owner, _cloudformation_vault(vault))
+    stack.add_output(arn_output, at.owner,
+                     f"ARN of DR backup vault {vault.name} of table {table.table_name} in "
+                     f"{vault.region}: the main stack's copy destination",
+                     out.get_att(dr_id, "BackupVaultArn"))
+    stack.add_output(out.output_id(table, "replica_backup_vault_name"), at.owner,
+                     f"Name of DR backup vault of table {table.table_name} in {vault.region}",
+                     out.ref(dr_id))
+    return _CloudFormationDrLink(vault=vault, arn={
+        "Fn::If": [condition, out.sub(*derived), out.ref(parameter)]})
+
+
+def _cloudformation_resources(out: CloudFormationOut, at: CloudFormationAt, backup: Backup,
+                              links: Sequence[_CloudFormationDrLink]) -> None:
+    t, owner = at.pascal, at.owner
+    vault, plan, selection, role = backup.vault, backup.plan, backup.selection, backup.role
+    if vault is None or plan is None or selection is None or role is None:
+        return
+    out.add_resource(f"{t}BackupVault", owner, _cloudformation_vault(vault))
+    document = plan_document(plan, {link.vault.region: link.arn for link in links},
+                             target_vault=out.ref(f"{t}BackupVault"))  # Ref: the vault's name
+    out.add_resource(f"{t}BackupPlan", owner, {
+        "Type": "AWS::Backup::BackupPlan",
+        "Properties": {"BackupPlan": _cloudformation_plan(document),
+                       "BackupPlanTags": dict(sorted(plan.tags.items()))}})
+    out.add_resource(f"{t}BackupRole", owner, {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "RoleName": role.name,
+            "AssumeRolePolicyDocument": trust_policy(
+                role.trusted_service,
+                out.ref("AWS::AccountId") if role.limited_to_account else None),
+            "ManagedPolicyArns": [out.managed_policy_arn(a) for a in role.managed_policies],
+            "Tags": _tag_list(role.tags)}})
+    out.add_resource(f"{t}BackupSelection", owner, {
+        "Type": "AWS::Backup::BackupSelection",
+        "Properties": {
+            "BackupPlanId": out.ref(f"{t}BackupPlan"),  # Ref: the plan's ID
+            "BackupSelection": {"SelectionName": selection.name,
+                                "IamRoleArn": out.get_att(f"{t}BackupRole", "Arn"),
+                                "Resources": [out.get_att(at.logical_id, "Arn")]}}})
+
+
+def _cloudformation_plan(document: dict[str, Any]) -> dict[str, Any]:
+    """The BackupPlanInput apply sends, in CloudFormation's names (``BackupPlanRule``,
+    ``TargetBackupVault``); copy actions and lifecycles keep the API's."""
+    rules = []
+    for rule in document["Rules"]:
+        cfn: dict[str, Any] = {"RuleName": rule["RuleName"],
+                               "TargetBackupVault": rule["TargetBackupVaultName"],
+                               "ScheduleExpression": rule["ScheduleExpression"],
+                               "Lifecycle": rule["Lifecycle"]}
+        if rule.get("CopyActions"):
+            cfn["CopyActions"] = rule["CopyActions"]
+        rules.append(cfn)
+    return {"BackupPlanName": document["BackupPlanName"], "BackupPlanRule": rules}
 
 
 BACKUP = BackupFamily()

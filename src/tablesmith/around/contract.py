@@ -42,6 +42,10 @@ if TYPE_CHECKING:
     from tablesmith.tags import BulkTags
 
 
+OpT = TypeVar("OpT", bound=Op)
+T = TypeVar("T")
+
+
 class Runner(Protocol):
     """What a handler may use of ``apply``'s runner."""
 
@@ -55,8 +59,14 @@ class Runner(Protocol):
 
     def report(self, table: str, message: str) -> None: ...  # pragma: no cover
 
+    def poll(self, table: str, what: str, read: Callable[[], T],
+             done: Callable[[T], bool], progress: Callable[[T], str]) -> T:
+        """Call ``read`` until ``done`` says its answer is what the operation waits for;
+        report ``progress`` when it changes. Bounded by the apply's wait timeout, and
+        abandoned (never half-done: the call was made) when a stop is requested."""
+        ...  # pragma: no cover
 
-OpT = TypeVar("OpT", bound=Op)
+
 Handler = Callable[[Runner, Op, "Table | None"], None]
 
 
@@ -84,6 +94,9 @@ class ResourceFamily(Protocol[S]):
 
     name: ClassVar[str]  # key of LiveState.around and of the fingerprint ("backup")
     title: ClassVar[str]  # for people: "AWS Backup"
+    # the fields of the effective Table that are this family's settings: the table's own
+    # read leaves them at their defaults (the family reads its resources itself)
+    spec_fields: ClassVar[tuple[str, ...]]
     state_type: ClassVar[type[FamilyState]]
     handlers: ClassVar[Mapping[type[Op], Handler]]
 
@@ -104,8 +117,10 @@ class ResourceFamily(Protocol[S]):
         """Pure: the operations that remove ``table``'s resources (before the table goes)."""
         ...  # pragma: no cover
 
-    def settle(self, ops: list[Op], wanted_by: Sequence[Table]) -> list[Op]:
-        """A pass over the whole plan's operations (resources several tables share)."""
+    def settle(self, state: S, ops: list[Op], wanted_by: Sequence[Table]) -> list[Op]:
+        """A pass over the whole plan's operations (resources several tables share, what a
+        replaced table must get again); ``state``: what ``read`` found (regions it learnt
+        the endpoint lacks the API: the family plans nothing there)."""
         ...  # pragma: no cover
 
     def notices(self, state: S, tables: Sequence[Table]) -> list[str]:
@@ -120,6 +135,208 @@ class ResourceFamily(Protocol[S]):
         """The module outputs its resources answer for ``table`` (None: not read here)."""
         ...  # pragma: no cover
 
+    def export_terraform(self, table: Table, at: TerraformAt,
+                         out: TerraformOut) -> dict[str, Any]:
+        """Add ``table``'s resources of this family; the module outputs they answer (a
+        ``table_info`` entry joins the table's)."""
+        ...  # pragma: no cover
+
+    def export_cloudformation(self, table: Table, at: CloudFormationAt,
+                              out: CloudFormationOut) -> CloudFormationOutputs:
+        """Add ``table``'s resources of this family; the module outputs they answer."""
+        ...  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- export hooks
+# A family adds its resources to an export through what the exporter offers (never by
+# importing it: the exporters are a later stage), translating the same request builders its
+# handlers send, so that apply and both exports cannot drift apart.
+
+
+@dataclass(frozen=True)
+class TerraformAt:
+    """Where one table is in a Terraform export."""
+
+    file: str  # the table's file ("table_<ident>.tf.json")
+    ident: str  # the table's identifier; a family's resource names start with it
+    owner: str  # for collision messages: "table 'orders'"
+    address: str  # the table's resource address ("aws_dynamodb_table.orders")
+
+
+class TerraformOut(Protocol):
+    """What the Terraform exporter offers a family."""
+
+    @property
+    def region(self) -> str:
+        """The default provider's Region (IAM, being global, goes there)."""
+        ...  # pragma: no cover
+
+    @property
+    def shared_file(self) -> str:
+        """The file for resources no single table owns."""
+        ...  # pragma: no cover
+
+    def add(self, file: str, rtype: str, name: str, body: dict[str, Any], region: str,
+            owner: str) -> str:
+        """Add one resource in ``region`` (its provider is chosen); its address."""
+        ...  # pragma: no cover
+
+    def ref(self, address: str, attribute: str) -> str:
+        """A reference to another resource's attribute (an expression, never escaped)."""
+        ...  # pragma: no cover
+
+    def expression(self, text: str) -> str:
+        """``text`` as written: it holds ``${...}`` references (see ``account_id``)."""
+        ...  # pragma: no cover
+
+    def account_id(self) -> str:
+        """The account's ID as a template reference (the export reads it once)."""
+        ...  # pragma: no cover
+
+    def identifier(self, text: str) -> str:
+        """``text`` as a Terraform identifier."""
+        ...  # pragma: no cover
+
+    def memo(self, family: str) -> dict[Any, Any]:
+        """The family's notes for the whole export (resources several tables share)."""
+        ...  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class CfnSub:
+    """A ``${...}`` reference inside a string the exporter builds with ``Fn::Sub``."""
+
+    expr: str  # e.g. "OrdersTable.Arn", "AWS::AccountId"
+
+
+# A piece of a CloudFormation string: a literal, a ``${...}`` reference, or an intrinsic
+# function (a dict such as ``Fn::If``, which becomes a variable of ``Fn::Sub``)
+CfnPart = str | CfnSub | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CfnString:
+    """A string made of parts, as a leaf of ``CloudFormationOut.json_sub``'s document."""
+
+    parts: tuple[CfnPart, ...]
+
+
+@dataclass(frozen=True)
+class CloudFormationAt:
+    """Where one table is in a CloudFormation export."""
+
+    pascal: str  # PascalCase of the table's logical name; its logical IDs start with it
+    logical_id: str  # the table's resource ("<pascal>Table")
+    owner: str  # for collision messages: "table 'orders'"
+
+
+@dataclass(frozen=True)
+class CloudFormationOutputs:
+    """What a family's resources answer of one table's outputs."""
+
+    # (module output name, description, value); the exporter orders them as the module does
+    outputs: list[tuple[str, str, Any]] = field(default_factory=list)
+    table_info: dict[str, Any] = field(default_factory=dict)  # entries joining table_info
+
+
+@dataclass(frozen=True)
+class CrossRegionReference:
+    """A value the main stack needs from a stack in another Region: a parameter of the main
+    stack (``Fn::ImportValue`` does not cross Regions), recorded in its metadata and README."""
+
+    parameter: str  # the main stack's parameter
+    table: str  # logical table name
+    region: str
+    target: Mapping[str, str]  # what it names, for the metadata ({"backupVault": name})
+    from_stack: str
+    from_output: str
+    when_empty: tuple[CfnPart, ...]  # the value the main stack derives when it is empty
+
+
+class CloudFormationStack(Protocol):
+    """A stack in another Region (``CloudFormationOut.dr_stack``)."""
+
+    @property
+    def name(self) -> str: ...  # pragma: no cover
+
+    def add_resource(self, logical_id: str, owner: str, body: dict[str, Any]) -> None:
+        ...  # pragma: no cover
+
+    def add_output(self, logical_id: str, owner: str, description: str, value: Any) -> None:
+        """An output, exported as ``<stack name>-<logical_id>``."""
+        ...  # pragma: no cover
+
+
+class CloudFormationOut(Protocol):
+    """What the CloudFormation exporter offers a family: the main stack (in the table's
+    Region), a stack per other Region, and the intrinsics."""
+
+    @property
+    def region(self) -> str:
+        """The main stack's Region."""
+        ...  # pragma: no cover
+
+    def add_resource(self, logical_id: str, owner: str, body: dict[str, Any]) -> None:
+        ...  # pragma: no cover
+
+    def add_parameter(self, logical_id: str, owner: str, body: dict[str, Any]) -> None:
+        ...  # pragma: no cover
+
+    def add_condition(self, logical_id: str, owner: str, body: Any) -> None:
+        ...  # pragma: no cover
+
+    def resource(self, logical_id: str) -> dict[str, Any]:
+        """A resource already in the main stack (the table's, for a family whose settings
+        are properties of the table), to change in place."""
+        ...  # pragma: no cover
+
+    def dr_stack(self, region: str) -> CloudFormationStack:
+        """The stack for ``region`` (made on first use), deployed before the main stack."""
+        ...  # pragma: no cover
+
+    def cross_region_reference(self, reference: CrossRegionReference) -> None:
+        """Record a parameter that stands for another Region's value."""
+        ...  # pragma: no cover
+
+    def ref(self, logical_id: str) -> dict[str, Any]:
+        ...  # pragma: no cover
+
+    def get_att(self, logical_id: str, attribute: str) -> dict[str, Any]:
+        ...  # pragma: no cover
+
+    def sub(self, *parts: CfnPart) -> Any:
+        """The string of ``parts``: a literal if it has no references, else ``Fn::Sub``."""
+        ...  # pragma: no cover
+
+    def arn(self, service: str, region: str, resource: CfnPart) -> tuple[CfnPart, ...]:
+        """The parts of an ARN in this partition and account."""
+        ...  # pragma: no cover
+
+    def managed_policy_arn(self, arn: str) -> Any:
+        """An AWS-managed policy's ARN in the stack's partition."""
+        ...  # pragma: no cover
+
+    def json_sub(self, value: Any) -> Any:
+        """A JSON document (``CfnSub`` / ``CfnString`` / intrinsic leaves) as one string,
+        for an output: CloudFormation outputs are strings."""
+        ...  # pragma: no cover
+
+    def display(self, parts: Sequence[CfnPart]) -> str:
+        """Parts for a reader, in a template's descriptions (``<placeholders>``)."""
+        ...  # pragma: no cover
+
+    def pascal(self, name: str) -> str:
+        """A name as (part of) a logical ID."""
+        ...  # pragma: no cover
+
+    def output_id(self, table: Table, output: str) -> str:
+        """The output name of ``table``'s module output ``output``."""
+        ...  # pragma: no cover
+
+    def memo(self, family: str) -> dict[Any, Any]:
+        """The family's notes for the whole export (resources several tables share)."""
+        ...  # pragma: no cover
+
 
 class FamilyBase:
     """Defaults for the optional parts of the contract (a family overrides what it needs)."""
@@ -127,7 +344,7 @@ class FamilyBase:
     name: ClassVar[str]
     state_type: ClassVar[type[FamilyState]]
 
-    def settle(self, ops: list[Op], wanted_by: Sequence[Table]) -> list[Op]:
+    def settle(self, state: Any, ops: list[Op], wanted_by: Sequence[Table]) -> list[Op]:
         return ops
 
     def notices(self, state: Any, tables: Sequence[Table]) -> list[str]:
@@ -135,6 +352,14 @@ class FamilyBase:
 
     def outputs(self, state: Any, table: Table) -> dict[str, Any]:
         return {}
+
+    def export_terraform(self, table: Table, at: TerraformAt,
+                         out: TerraformOut) -> dict[str, Any]:
+        return {}
+
+    def export_cloudformation(self, table: Table, at: CloudFormationAt,
+                              out: CloudFormationOut) -> CloudFormationOutputs:
+        return CloudFormationOutputs()
 
 
 

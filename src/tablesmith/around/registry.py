@@ -5,8 +5,8 @@ over ``FAMILIES`` (``live`` reads them, ``diff`` plans them, ``apply`` runs thei
 ``render`` describes their operations, ``state`` fingerprints them, ``outputs`` and the
 exporters ask them); none names a family.
 
-Order: backup, then alarms, as before the registry existed (a plan lists a table's own
-operations, then each family's in this order; removal runs families in reverse).
+Order: a plan lists a table's own operations, then each family's in this order; removal runs
+the families in reverse, before the table goes.
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from tablesmith.around.alarms import ALARMS
 from tablesmith.around.backup import BACKUP
+from tablesmith.around.contributor_insights import CONTRIBUTOR_INSIGHTS
+from tablesmith.around.kinesis import KINESIS
+from tablesmith.around.resource_policy import RESOURCE_POLICY
+from tablesmith.spec.model import Table
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -25,6 +29,9 @@ if TYPE_CHECKING:
 FAMILIES: tuple[ResourceFamily[Any], ...] = (
     BACKUP,
     ALARMS,
+    KINESIS,
+    CONTRIBUTOR_INSIGHTS,
+    RESOURCE_POLICY,
 )
 
 
@@ -36,3 +43,12 @@ def family_of(op: Op) -> ResourceFamily[Any] | None:
 def family_handlers() -> Mapping[type[Op], Handler]:
     """Every family's handlers, by operation type."""
     return {t: h for f in FAMILIES for t, h in f.handlers.items()}
+
+
+def table_itself(table: Table) -> Table:
+    """``table`` without its families' settings (each at its default): what the table's own
+    read (DescribeTable and friends) gives back for it."""
+    fields = Table.model_fields
+    return table.model_copy(update={
+        name: fields[name].get_default(call_default_factory=True)
+        for family in FAMILIES for name in family.spec_fields})

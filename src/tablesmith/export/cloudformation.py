@@ -15,6 +15,11 @@ spec gives byte-identical files):
     Deployment order, the cross-region reference, and the output names. Prefixed, so that an
     export into a project's own directory never collides with its ``README.md``.
 
+The table is the exporter's; the resources around it are its families' (each family of
+``tablesmith.around.registry.FAMILIES`` adds its own through ``export_cloudformation``, with
+what ``_Builder`` offers: ``tablesmith.around.contract.CloudFormationOut``), and the outputs
+they answer join the table's in the module's order.
+
 Why the main stack takes the DR vault ARNs as parameters: ``Fn::ImportValue`` only reads
 exports of the stack's own region, and the copy action needs the ARN of a vault in another
 region. That ARN is deterministic (``arn:<partition>:backup:<region>:<account>:backup-vault:
@@ -38,23 +43,30 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tablesmith.around.alarms import desired_alarms, is_shared, put_request
-from tablesmith.around.backup import plan_document, trust_policy
+from tablesmith.around.contract import (
+    CfnPart,
+    CfnString,
+    CfnSub,
+    CloudFormationAt,
+    CloudFormationOutputs,
+    CrossRegionReference,
+)
+from tablesmith.around.registry import FAMILIES
 from tablesmith.errors import UsageError
-from tablesmith.resources import Backup, BackupVault, desired_backup
+from tablesmith.outputs import EXTRA_OUTPUTS, MODULE_OUTPUTS
 from tablesmith.shapes import (
     DEFAULT_TABLE_CLASS,
     NO_CAP,
     create_table_request,
     pitr_specification,
     replica_kms_key,
+    strong_global_table_create,
     ttl_specification,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from tablesmith.resources import MetricAlarm
     from tablesmith.spec.model import Environment, Table
 
 FORMAT_VERSION = "2010-09-09"
@@ -67,7 +79,6 @@ MAX_PARAMETERS = 200
 MAX_DESCRIPTION = 1024
 DIRECT_UPLOAD_BYTES = 51_200  # larger template bodies must be uploaded to S3 first
 MAX_TEMPLATE_BYTES = 1_000_000  # "1 MB", the limit of a template uploaded to S3
-VAULT_ARN_PATTERN = r"^$|^arn:[a-z-]+:backup:[a-z0-9-]+:\d{12}:backup-vault:[A-Za-z0-9_.-]+$"
 
 
 # --------------------------------------------------------------------------- names
@@ -112,26 +123,12 @@ def _att(logical_id: str, attribute: str) -> dict[str, list[str]]:
     return {"Fn::GetAtt": [logical_id, attribute]}
 
 
-@dataclass(frozen=True)
-class _Sub:
-    """A ``${...}`` reference inside a string built with ``Fn::Sub``."""
-
-    expr: str  # e.g. "CampaignsTable.Arn", "AWS::AccountId"
+# A string value is made of parts (tablesmith.around.contract.CfnPart): literals, ``${...}``
+# references (CfnSub), and intrinsic functions (dicts such as ``Fn::If``), which become
+# variables of ``Fn::Sub``'s second argument.
 
 
-# A string value made of parts: literals, ``${...}`` references, and intrinsic functions
-# (dicts such as ``Fn::If``), which become variables of ``Fn::Sub``'s second argument.
-Part = str | _Sub | dict[str, Any]
-
-
-@dataclass(frozen=True)
-class _Str:
-    """A JSON string leaf of ``_json_sub`` built from parts."""
-
-    parts: tuple[Part, ...]
-
-
-def _sub(*parts: Part) -> Any:
+def _sub(*parts: CfnPart) -> Any:
     """The string of ``parts``: a literal if it has no references, else ``Fn::Sub``.
 
     A literal ``${`` is escaped as ``${!`` (Fn::Sub's escape).
@@ -141,7 +138,7 @@ def _sub(*parts: Part) -> Any:
     text: list[str] = []
     variables: dict[str, Any] = {}
     for part in parts:
-        if isinstance(part, _Sub):
+        if isinstance(part, CfnSub):
             text.append(f"${{{part.expr}}}")
         elif isinstance(part, dict):
             name = f"V{len(variables)}"
@@ -155,13 +152,14 @@ def _sub(*parts: Part) -> Any:
 
 
 def _json_sub(value: Any) -> Any:
-    """A JSON document as one string value, with ``_Str`` / ``_Sub`` / intrinsic leaves."""
-    parts: list[Part] = []
+    """A JSON document as one string value, with ``CfnString`` / ``CfnSub`` / intrinsic
+    leaves."""
+    parts: list[CfnPart] = []
 
     def emit(v: Any) -> None:
-        if isinstance(v, _Sub):
-            emit(_Str((v,)))
-        elif isinstance(v, _Str):
+        if isinstance(v, CfnSub):
+            emit(CfnString((v,)))
+        elif isinstance(v, CfnString):
             parts.append('"')
             # a literal inside a JSON string: escaped as JSON would escape it
             parts.extend(json.dumps(p)[1:-1] if isinstance(p, str) else p for p in v.parts)
@@ -186,28 +184,30 @@ def _json_sub(value: Any) -> Any:
     return _sub(*parts)
 
 
-def _arn(service: str, region: str, resource: Part) -> list[Part]:
-    return ["arn:", _Sub("AWS::Partition"), f":{service}:", region, ":",
-            _Sub("AWS::AccountId"), ":", resource]
+def _arn(service: str, region: str, resource: CfnPart) -> tuple[CfnPart, ...]:
+    return ("arn:", CfnSub("AWS::Partition"), f":{service}:", region, ":",
+            CfnSub("AWS::AccountId"), ":", resource)
+
+
+def _partition_arn(arn: str) -> tuple[CfnPart, ...]:
+    # AWS-managed policies live in every partition (aws, aws-cn, aws-us-gov)
+    _, _, rest = arn.split(":", 2)
+    return ("arn:", CfnSub("AWS::Partition"), f":{rest}")
 
 
 _PLACEHOLDERS = {"AWS::Partition": "<partition>", "AWS::AccountId": "<account-id>"}
 
 
-def _display(parts: Sequence[Part], *, in_template: bool = True) -> str:
+def _display(parts: Sequence[CfnPart], *, in_template: bool = True) -> str:
     """Parts for a reader: as Fn::Sub writes them in the README; in a template's descriptions
     and metadata with ``<placeholders>`` (a ``${...}`` outside Fn::Sub is cfn-lint's E1029)."""
-    def one(p: Part) -> str:
+    def one(p: CfnPart) -> str:
         if isinstance(p, str):
             return p
-        if isinstance(p, _Sub):
+        if isinstance(p, CfnSub):
             return _PLACEHOLDERS.get(p.expr, p.expr) if in_template else f"${{{p.expr}}}"
         return json.dumps(p)
     return "".join(one(p) for p in parts)
-
-
-def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
-    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 
 # --------------------------------------------------------------------------- stacks
@@ -251,7 +251,7 @@ class _Stack:
         self.outputs[logical_id] = {
             "Description": description,
             "Value": value,
-            "Export": {"Name": _sub(_Sub("AWS::StackName"), f"-{logical_id}")},
+            "Export": {"Name": _sub(CfnSub("AWS::StackName"), f"-{logical_id}")},
         }
 
     def check_quotas(self) -> None:
@@ -264,26 +264,69 @@ class _Stack:
                     f"{limit} per template: export fewer tables at once")
 
 
-@dataclass(frozen=True)
-class _DrLink:
-    """A copy action's destination: a DR vault in another region, passed as a parameter."""
+class _Builder:
+    """The stacks of one export as they are built: what the families add their resources
+    through (``tablesmith.around.contract.CloudFormationOut``)."""
 
-    table: str  # logical table name
-    region: str
-    vault: str  # vault name
-    parameter: str  # main stack parameter
-    condition: str  # true when the parameter is empty (use the derived ARN)
-    dr_stack: str
-    dr_output: str
-
-    @property
-    def derived_arn(self) -> list[Part]:
-        return _arn("backup", self.region, f"backup-vault:{self.vault}")
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self.main = _Stack(main_stack_name(env), env.region)
+        self.dr: dict[str, _Stack] = {}  # by region
+        self.references: list[CrossRegionReference] = []
+        self.memos: dict[str, dict[Any, Any]] = {}  # family name -> its notes
 
     @property
-    def arn(self) -> dict[str, Any]:
-        """The ARN the main stack uses: the parameter, or the derived one when it is empty."""
-        return {"Fn::If": [self.condition, _sub(*self.derived_arn), _ref(self.parameter)]}
+    def region(self) -> str:
+        return self.main.region
+
+    def add_resource(self, logical_id: str, owner: str, body: dict[str, Any]) -> None:
+        self.main.add_resource(logical_id, owner, body)
+
+    def add_parameter(self, logical_id: str, owner: str, body: dict[str, Any]) -> None:
+        self.main.add_parameter(logical_id, owner, body)
+
+    def add_condition(self, logical_id: str, owner: str, body: Any) -> None:
+        self.main.add_condition(logical_id, owner, body)
+
+    def resource(self, logical_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = self.main.resources[logical_id]
+        return body
+
+    def dr_stack(self, region: str) -> _Stack:
+        return self.dr.setdefault(region, _Stack(dr_stack_name(self.env, region), region))
+
+    def cross_region_reference(self, reference: CrossRegionReference) -> None:
+        self.references.append(reference)
+
+    def ref(self, logical_id: str) -> dict[str, Any]:
+        return _ref(logical_id)
+
+    def get_att(self, logical_id: str, attribute: str) -> dict[str, Any]:
+        return _att(logical_id, attribute)
+
+    def sub(self, *parts: CfnPart) -> Any:
+        return _sub(*parts)
+
+    def arn(self, service: str, region: str, resource: CfnPart) -> tuple[CfnPart, ...]:
+        return _arn(service, region, resource)
+
+    def managed_policy_arn(self, arn: str) -> Any:
+        return _sub(*_partition_arn(arn))
+
+    def json_sub(self, value: Any) -> Any:
+        return _json_sub(value)
+
+    def display(self, parts: Sequence[CfnPart]) -> str:
+        return _display(parts)
+
+    def pascal(self, name: str) -> str:
+        return pascal(name)
+
+    def output_id(self, table: Table, output: str) -> str:
+        return output_id(table, output)
+
+    def memo(self, family: str) -> dict[Any, Any]:
+        return self.memos.setdefault(family, {})
 
 
 # --------------------------------------------------------------------------- table
@@ -292,6 +335,11 @@ class _DrLink:
 def _pitr(table: Table) -> dict[str, Any]:
     # CloudFormation's PointInTimeRecoverySpecification has UpdateContinuousBackups' names
     return pitr_specification(table.point_in_time_recovery)
+
+
+def _replica_pitr(table: Table, region: str) -> dict[str, Any]:
+    """A replica's PITR: its own period where the spec gives one, else the table's."""
+    return pitr_specification(table.pitr_in(region))
 
 
 def _ttl(table: Table) -> dict[str, Any]:
@@ -337,7 +385,8 @@ def _common_table_properties(request: dict[str, Any]) -> dict[str, Any]:
         # only key attributes (table and index keys): DynamoDB rejects any other definition
         "AttributeDefinitions": request["AttributeDefinitions"],
     }
-    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+    # WarmThroughput: CloudFormation takes the request's own names (and the GSIs' with them)
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "WarmThroughput"):
         if key in request:
             properties[key] = request[key]
     return properties
@@ -366,7 +415,7 @@ def _table_resource(table: Table) -> dict[str, Any]:
 def _replica(table: Table, request: dict[str, Any], region: str) -> dict[str, Any]:
     replica: dict[str, Any] = {
         "Region": region,
-        "PointInTimeRecoverySpecification": _pitr(table),
+        "PointInTimeRecoverySpecification": _replica_pitr(table, region),
         # DynamoDB does not copy deletion protection to a replica: each sets its own
         "DeletionProtectionEnabled": request["DeletionProtectionEnabled"],
         "TableClass": request.get("TableClass", DEFAULT_TABLE_CLASS),
@@ -396,153 +445,40 @@ def _global_table_resource(table: Table) -> dict[str, Any]:
     # the stack's own region is a replica too: GlobalTable manages the whole set
     properties["Replicas"] = [_replica(table, request, r)
                               for r in sorted({table.region, *table.replicas})]
+    properties.update(_strong_consistency(table))
     policy = _deletion_policy(table)
     return {"Type": "AWS::DynamoDB::GlobalTable", "DeletionPolicy": policy,
             "UpdateReplacePolicy": policy, "Properties": properties}
 
 
-# --------------------------------------------------------------------------- backup
-
-
-def _vault_resource(vault: BackupVault) -> dict[str, Any]:
-    # Retained: recovery points outlive the stack (each expires by its own lifecycle), and
-    # AWS Backup refuses to delete a vault that holds any, which would fail a stack deletion
-    return {"Type": "AWS::Backup::BackupVault", "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {"BackupVaultName": vault.name,
-                           "BackupVaultTags": dict(sorted(vault.tags.items()))}}
-
-
-def _backup_resources(stack: _Stack, table: Table, backup: Backup,
-                      links: Sequence[_DrLink]) -> None:
-    t = pascal(table.name)
-    owner = f"table '{table.name}'"
-    vault, plan, selection, role = backup.vault, backup.plan, backup.selection, backup.role
-    if vault is None or plan is None or selection is None or role is None:
-        return
-    stack.add_resource(f"{t}BackupVault", owner, _vault_resource(vault))
-    document = plan_document(plan, {link.region: link.arn for link in links},
-                             target_vault=_ref(f"{t}BackupVault"))  # Ref: the vault's name
-    stack.add_resource(f"{t}BackupPlan", owner, {
-        "Type": "AWS::Backup::BackupPlan",
-        "Properties": {"BackupPlan": _backup_plan(document),
-                       "BackupPlanTags": dict(sorted(plan.tags.items()))}})
-    policies = [_sub(*_partition_arn(arn)) for arn in role.managed_policies]
-    stack.add_resource(f"{t}BackupRole", owner, {
-        "Type": "AWS::IAM::Role",
-        "Properties": {
-            "RoleName": role.name,
-            "AssumeRolePolicyDocument": trust_policy(
-                role.trusted_service,
-                _ref("AWS::AccountId") if role.limited_to_account else None),
-            "ManagedPolicyArns": policies,
-            "Tags": _tag_list(role.tags)}})
-    stack.add_resource(f"{t}BackupSelection", owner, {
-        "Type": "AWS::Backup::BackupSelection",
-        "Properties": {
-            "BackupPlanId": _ref(f"{t}BackupPlan"),  # Ref: the plan's ID
-            "BackupSelection": {"SelectionName": selection.name,
-                                "IamRoleArn": _att(f"{t}BackupRole", "Arn"),
-                                "Resources": [_att(f"{t}Table", "Arn")]}}})
-
-
-def _backup_plan(document: dict[str, Any]) -> dict[str, Any]:
-    """The BackupPlanInput apply sends, in CloudFormation's names (``BackupPlanRule``,
-    ``TargetBackupVault``); copy actions and lifecycles keep the API's."""
-    rules = []
-    for rule in document["Rules"]:
-        cfn: dict[str, Any] = {"RuleName": rule["RuleName"],
-                               "TargetBackupVault": rule["TargetBackupVaultName"],
-                               "ScheduleExpression": rule["ScheduleExpression"],
-                               "Lifecycle": rule["Lifecycle"]}
-        if rule.get("CopyActions"):
-            cfn["CopyActions"] = rule["CopyActions"]
-        rules.append(cfn)
-    return {"BackupPlanName": document["BackupPlanName"], "BackupPlanRule": rules}
-
-
-def _partition_arn(arn: str) -> list[Part]:
-    # AWS-managed policies live in every partition (aws, aws-cn, aws-us-gov)
-    _, _, rest = arn.split(":", 2)
-    return ["arn:", _Sub("AWS::Partition"), f":{rest}"]
-
-
-def _dr_links(env: Environment, table: Table, backup: Backup) -> list[_DrLink]:
-    t = pascal(table.name)
-    links = []
-    for vault in backup.dr_vaults:
-        r = pascal(vault.region)
-        links.append(_DrLink(
-            table=table.name, region=vault.region, vault=vault.name,
-            parameter=f"{t}DrBackupVaultArn{r}", condition=f"{t}DrBackupVaultArn{r}Derived",
-            dr_stack=dr_stack_name(env, vault.region),
-            dr_output=output_id(table, "replica_backup_vault_arn")))
-    return links
-
-
-def _add_dr_parameter(stack: _Stack, link: _DrLink) -> None:
-    owner = f"table '{link.table}'"
-    derived = _display(link.derived_arn)
-    stack.add_parameter(link.parameter, owner, {
-        "Type": "String",
-        "Default": "",
-        "AllowedPattern": VAULT_ARN_PATTERN,
-        "Description": (
-            f"ARN of backup vault {link.vault} in {link.region} (output {link.dr_output} of "
-            f"stack {link.dr_stack}). Empty: {derived}. A parameter because Fn::ImportValue "
-            "does not cross regions."),
-    })
-    stack.add_condition(link.condition, owner, {"Fn::Equals": [_ref(link.parameter), ""]})
-
-
-def _add_dr_vault(stack: _Stack, table: Table, backup: Backup, region: str) -> None:
-    vault = next(v for v in backup.dr_vaults if v.region == region)
-    t = pascal(table.name)
-    owner = f"table '{table.name}'"
-    stack.add_resource(f"{t}DrBackupVault", owner, _vault_resource(vault))
-    stack.add_output(output_id(table, "replica_backup_vault_arn"), owner,
-                     f"ARN of DR backup vault {vault.name} of table {table.table_name} in "
-                     f"{region}: the main stack's copy destination",
-                     _att(f"{t}DrBackupVault", "BackupVaultArn"))
-    stack.add_output(output_id(table, "replica_backup_vault_name"), owner,
-                     f"Name of DR backup vault of table {table.table_name} in {region}",
-                     _ref(f"{t}DrBackupVault"))
-
-
-# --------------------------------------------------------------------------- alarms
-
-
-def alarm_logical_id(table: Table, alarm: MetricAlarm) -> str:
-    """``<T><rest of the alarm name>Alarm``; the shared UserErrors alarm has no table."""
-    if is_shared(alarm.name):
-        return pascal(alarm.name) + "Alarm"
-    prefix = f"{table.table_name}-"
-    rest = alarm.name[len(prefix):] if alarm.name.startswith(prefix) else alarm.name
-    return pascal(table.name) + pascal(rest) + "Alarm"
-
-
-def _alarm_resource(alarm: MetricAlarm) -> dict[str, Any]:
-    # the PutMetricAlarm request apply sends: CloudFormation's properties have the same names
-    properties = put_request(alarm, with_tags=True)
-    for key in ("AlarmActions", "OKActions"):
-        if not properties.get(key):
-            properties.pop(key, None)
-    return {"Type": "AWS::CloudWatch::Alarm", "Properties": properties}
+def _strong_consistency(table: Table) -> dict[str, Any]:
+    """GlobalTable's MRSC properties (none for MREC, CloudFormation's default EVENTUAL)."""
+    if table.consistency != "strong":
+        return {}
+    # translated from the UpdateTable apply sends to make it (one request: all of them)
+    request = strong_global_table_create(table, table.replicas, table.witness_region)
+    mrsc: dict[str, Any] = {"MultiRegionConsistency": request["MultiRegionConsistency"]}
+    witnesses = request.get("GlobalTableWitnessUpdates", [])
+    if witnesses:
+        mrsc["GlobalTableWitnesses"] = [{"Region": w["Create"]["RegionName"]}
+                                        for w in witnesses]
+    return mrsc
 
 
 # --------------------------------------------------------------------------- outputs
 
 
-def _table_outputs(stack: _Stack, table: Table, backup: Backup, links: Sequence[_DrLink],
-                   alarm_ids: dict[str, str]) -> dict[str, str]:
-    """Add the module's outputs of one table (those it would not set to null) and the maps;
+def _table_outputs(stack: _Stack, table: Table,
+                   around: Sequence[CloudFormationOutputs]) -> dict[str, str]:
+    """Add the module's outputs of one table (those it would not set to null) and the maps,
+    the table's own and its families' (``around``), in the order of ``tablesmith output``;
     return ``{module output name: CloudFormation output name}``."""
     t = pascal(table.name)
     tid = f"{t}Table"
     name = table.table_name
     # replication forces the stream on (see _global_table_resource)
     stream_on = table.stream.enabled or bool(table.replicas)
-    arn = _Sub(f"{tid}.Arn")
+    arn = CfnSub(f"{tid}.Arn")
     indexes = table.global_secondary_indexes
     replicas = sorted(table.replicas)
     replica_arns = {r: _arn("dynamodb", r, f"table/{name}") for r in replicas}
@@ -560,70 +496,44 @@ def _table_outputs(stack: _Stack, table: Table, backup: Backup, links: Sequence[
         ]
     values += [
         ("global_secondary_indexes", "GSIs (JSON list of name, hash_key, range_key)",
-         _json_sub([{"name": g.name, "hash_key": g.hash_key.name,
-                     "range_key": g.range_key.name if g.range_key else None}
-                    for g in indexes])),
+         _json_sub([g.outline() for g in indexes])),
         ("gsi_arns", "GSI name to ARN (JSON map)",
-         _json_sub({g.name: _Str((arn, f"/index/{g.name}")) for g in indexes})),
+         _json_sub({g.name: CfnString((arn, f"/index/{g.name}")) for g in indexes})),
     ]
-    if backup.plan is not None:
-        values += [
-            ("backup_plan_id", "ID of the AWS Backup plan", _ref(f"{t}BackupPlan")),
-            ("backup_vault_name", "Name of the AWS Backup vault", _ref(f"{t}BackupVault")),
-            ("backup_vault_arn", "ARN of the AWS Backup vault",
-             _att(f"{t}BackupVault", "BackupVaultArn")),
-        ]
     if replicas:
         values += [
             ("replica_table_arn", f"ARN of the replica table in {replicas[0]}",
              _sub(*replica_arns[replicas[0]])),
             ("replica_region", "Region of the replica (the first, by name)", replicas[0]),
         ]
-    if links:
-        values.append(("replica_backup_vault_arn",
-                       f"ARN of the DR backup vault in {links[0].region}", links[0].arn))
-    for output, suffix in (("user_errors_alarm_arn", "user-errors"),
-                           ("system_errors_alarm_arn", "system-errors"),
-                           ("throttled_requests_alarm_arn", "throttled-requests")):
-        alarm = _module_alarm(table, alarm_ids, suffix)
-        if alarm is not None:
-            values.append((output, f"ARN of the {suffix.replace('-', ' ')} alarm",
-                           _att(alarm, "Arn")))
-    values.append(("table_info", "Table information (JSON object)", _json_sub({
+    info: dict[str, Any] = {
         "name": name,
         "arn": arn,
         "partition_key": table.partition_key.name,
         "sort_key": table.sort_key.name if table.sort_key else None,
         "billing_mode": table.billing_mode,
         "stream_enabled": stream_on,
-        "stream_arn": _Sub(f"{tid}.StreamArn") if stream_on else None,
+        "stream_arn": CfnSub(f"{tid}.StreamArn") if stream_on else None,
         "pitr_enabled": table.point_in_time_recovery.enabled,
-        "backup_enabled": backup.plan is not None,
-        "replication_enabled": bool(replicas),
-    })))
+    }
+    for answer in around:
+        values += answer.outputs
+        info.update(answer.table_info)  # before replication_enabled, as tablesmith output
+    info["replication_enabled"] = bool(replicas)
+    values.append(("table_info", "Table information (JSON object)", _json_sub(info)))
     # beyond the module, as ``tablesmith output``: the maps it could not have
     if replicas:
         values.append(("replica_table_arns", "Replica region to table ARN (JSON map)",
-                       _json_sub({r: _Str(tuple(replica_arns[r])) for r in replicas})))
-    if links:
-        values.append(("replica_backup_vault_arns", "Replica region to DR vault ARN (JSON map)",
-                       _json_sub({link.region: _Str((link.arn,)) for link in links})))
-    if alarm_ids:
-        values.append(("alarm_arns", "Alarm name to ARN (JSON map)",
-                       _json_sub({n: _Sub(f"{lid}.Arn") for n, lid in alarm_ids.items()})))
+                       _json_sub({r: CfnString(replica_arns[r]) for r in replicas})))
+    # the module's order, then tablesmith's (an output of neither: last, as it came)
+    order = (*MODULE_OUTPUTS, *EXTRA_OUTPUTS)
+    values.sort(key=lambda v: order.index(v[0]) if v[0] in order else len(order))
     names = {}
     for output, description, value in values:
         names[output] = output_id(table, output)
         stack.add_output(names[output], f"table '{table.name}'",
                          f"{description}: table {name} (module output {output})", value)
     return names
-
-
-def _module_alarm(table: Table, alarm_ids: dict[str, str], suffix: str) -> str | None:
-    """The alarm a module ``<suffix>_alarm_arn`` output stands for (as ``outputs.py`` finds it)."""
-    if suffix == "user-errors":
-        return next((lid for n, lid in alarm_ids.items() if "user-errors" in n), None)
-    return alarm_ids.get(f"{table.table_name}-{suffix}")
 
 
 # --------------------------------------------------------------------------- assembly
@@ -636,7 +546,7 @@ class _Export:
     env: Environment
     main: _Stack
     dr: dict[str, _Stack]  # by region, sorted
-    links: list[_DrLink]
+    references: list[CrossRegionReference]  # the main stack's parameters for other regions
     output_names: dict[str, dict[str, str]]  # logical table -> module output -> output ID
 
 
@@ -644,46 +554,23 @@ def build_stacks(env: Environment, tables: Sequence[Table]) -> _Export:
     """The stacks of ``env`` (main and one per DR region), as data."""
     if not tables:
         raise UsageError(f"environment '{env.name}' has no tables to export")
-    main = _Stack(main_stack_name(env), env.region)
-    dr: dict[str, _Stack] = {}
-    links: list[_DrLink] = []
+    out = _Builder(env)
     output_names: dict[str, dict[str, str]] = {}
-    shared_alarms: set[str] = set()
     for table in sorted(tables, key=lambda t: t.name):
         if table.region != env.region:
             raise UsageError(f"table '{table.name}' is in {table.region}, not in environment "
                              f"'{env.name}''s region {env.region}")
         t = pascal(table.name)
         owner = f"table '{table.name}'"
-        main.add_resource(f"{t}Table", owner, _global_table_resource(table) if table.replicas
-                          else _table_resource(table))
-        backup = desired_backup(table)
-        table_links = _dr_links(env, table, backup)
-        for link in table_links:
-            _add_dr_parameter(main, link)
-            region_stack = dr.setdefault(link.region,
-                                         _Stack(dr_stack_name(env, link.region), link.region))
-            _add_dr_vault(region_stack, table, backup, link.region)
-        links += table_links
-        _backup_resources(main, table, backup, table_links)
-        alarm_ids: dict[str, str] = {}
-        for alarm in desired_alarms(table):
-            if alarm.region != main.region:
-                raise UsageError(f"alarm '{alarm.name}' is in {alarm.region}; only alarms in "
-                                 f"the table's region ({main.region}) can be exported")
-            logical_id = alarm_logical_id(table, alarm)
-            alarm_ids[alarm.name] = logical_id
-            if is_shared(alarm.name):
-                # one alarm per environment and region, shared by its tables: the first
-                # table by name defines it (as apply's dedupe_alarm_ops does)
-                if alarm.name in shared_alarms:
-                    continue
-                shared_alarms.add(alarm.name)
-            main.add_resource(logical_id, f"alarm '{alarm.name}'", _alarm_resource(alarm))
-        output_names[table.name] = _table_outputs(main, table, backup, table_links, alarm_ids)
-    for stack in (main, *dr.values()):
+        out.add_resource(f"{t}Table", owner, _global_table_resource(table) if table.replicas
+                         else _table_resource(table))
+        # the resources around the table: each family adds its own (tablesmith.around)
+        at = CloudFormationAt(pascal=t, logical_id=f"{t}Table", owner=owner)
+        around = [family.export_cloudformation(table, at, out) for family in FAMILIES]
+        output_names[table.name] = _table_outputs(out.main, table, around)
+    for stack in (out.main, *out.dr.values()):
         stack.check_quotas()
-    return _Export(env, main, dict(sorted(dr.items())), links, output_names)
+    return _Export(env, out.main, dict(sorted(out.dr.items())), out.references, output_names)
 
 
 def _template(stack: _Stack, description: str, metadata: dict[str, Any]) -> dict[str, Any]:
@@ -701,6 +588,8 @@ def _template(stack: _Stack, description: str, metadata: dict[str, Any]) -> dict
 
 def _main_description(export: _Export) -> str:
     env = export.env
+    # not derived from the families' titles: every family would then be named in every
+    # export, whatever its tables use, and the text of existing exports would change
     text = (f"tablesmith: DynamoDB tables of environment '{env.name}' in {env.region}, with "
             "their AWS Backup resources and CloudWatch alarms.")
     if export.dr:
@@ -726,15 +615,15 @@ def _main_metadata(export: _Export) -> dict[str, Any]:
         "region": env.region,
         "deploymentOrder": order,
         "crossRegionReferences": [{
-            "parameter": link.parameter,
-            "table": link.table,
-            "region": link.region,
-            "backupVault": link.vault,
-            "fromStack": link.dr_stack,
-            "fromOutput": link.dr_output,
-            "exportName": f"{link.dr_stack}-{link.dr_output}",
-            "whenEmpty": _display(link.derived_arn),
-        } for link in export.links],
+            "parameter": ref.parameter,
+            "table": ref.table,
+            "region": ref.region,
+            **ref.target,
+            "fromStack": ref.from_stack,
+            "fromOutput": ref.from_output,
+            "exportName": f"{ref.from_stack}-{ref.from_output}",
+            "whenEmpty": _display(ref.when_empty),
+        } for ref in export.references],
         "outputNames": export.output_names,
     }}
 
@@ -820,7 +709,7 @@ def _readme(export: _Export, files: dict[str, str]) -> str:
                   f"template body sent directly, so deploy with `--s3-bucket <bucket>`: "
                   f"{', '.join(f'`{n}`' for n in too_big)}.", ""]
     lines += ["Delete in the reverse order (the main stack first).", ""]
-    if export.links:
+    if export.references:
         lines += [
             "## Cross-region reference: the DR vault ARNs",
             "",
@@ -840,15 +729,16 @@ def _readme(export: _Export, files: dict[str, str]) -> str:
             "Empty means |",
             "| --- | --- | --- | --- |",
         ]
-        lines += [f"| `{link.parameter}` | `{link.dr_stack}` ({link.region}) | "
-                  f"`{link.dr_output}` | `{_display(link.derived_arn, in_template=False)}` |"
-                  for link in export.links]
+        lines += [f"| `{ref.parameter}` | `{ref.from_stack}` ({ref.region}) | "
+                  f"`{ref.from_output}` | `{_display(ref.when_empty, in_template=False)}` |"
+                  for ref in export.references]
+        first = export.references[0]
         lines += [
             "",
             "```sh",
-            f"aws cloudformation describe-stacks --region {export.links[0].region} "
-            f"--stack-name {export.links[0].dr_stack} \\",
-            f"    --query \"Stacks[0].Outputs[?OutputKey=='{export.links[0].dr_output}']"
+            f"aws cloudformation describe-stacks --region {first.region} "
+            f"--stack-name {first.from_stack} \\",
+            f"    --query \"Stacks[0].Outputs[?OutputKey=='{first.from_output}']"
             ".OutputValue\" --output text",
             "```",
             "",

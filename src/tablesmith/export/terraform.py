@@ -58,11 +58,10 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from tablesmith.around.alarms import desired_alarms, is_shared, put_request
-from tablesmith.around.backup import plan_document, trust_policy
+from tablesmith.around.contract import TerraformAt
+from tablesmith.around.registry import FAMILIES
 from tablesmith.errors import UsageError
 from tablesmith.outputs import MODULE_OUTPUTS
-from tablesmith.resources import BACKUP_POLICIES, desired_backup
 from tablesmith.shapes import (
     DEFAULT_TABLE_CLASS,
     create_table_request,
@@ -74,7 +73,6 @@ from tablesmith.shapes import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from tablesmith.resources import Backup, BackupRole, BackupVault, MetricAlarm
     from tablesmith.spec.model import Environment, Key, Table
 
 PROVIDER_SOURCE = "hashicorp/aws"
@@ -85,7 +83,7 @@ TERRAFORM_VERSION = ">= 1.5.0"  # the module's documented prerequisite
 
 TERRAFORM_FILE = "terraform.tf.json"
 OUTPUTS_FILE = "outputs.tf.json"
-SHARED_ALARMS_FILE = "alarms.tf.json"  # alarms no single table owns (UserErrors per region)
+SHARED_FILE = "alarms.tf.json"  # resources no single table owns (UserErrors alarms per region)
 EXTRA_OUTPUTS = ("replica_table_arns", "replica_backup_vault_arns", "alarm_arns")
 
 OUTPUT_DESCRIPTIONS = {
@@ -111,8 +109,6 @@ OUTPUT_DESCRIPTIONS = {
     "replica_backup_vault_arns": "DR backup vault ARNs by region, per table",
     "alarm_arns": "CloudWatch alarm ARNs by alarm name, per table",
 }
-# the two managed policies of the module's role, under the module's resource names
-_POLICY_ROLES = {BACKUP_POLICIES[0]: "backup", BACKUP_POLICIES[1]: "restore"}
 _NOT_IDENT = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -183,6 +179,9 @@ def _literal(value: Any) -> Any:
     return value
 
 
+_ACCOUNT_ID = "${data.aws_caller_identity.current.account_id}"
+
+
 def _ref(address: str, attribute: str) -> Expr:
     return Expr(f"${{{address}.{attribute}}}")
 
@@ -195,7 +194,7 @@ class _Builder:
         self.files: dict[str, dict[str, Any]] = {}
         self.regions: set[str] = set()  # regions other than env.region
         self.owners: dict[str, str] = {}  # address -> what it was made for (collisions)
-        self.alarms: dict[tuple[str, str], str] = {}  # (region, alarm name) -> address
+        self.memos: dict[str, dict[Any, Any]] = {}  # family name -> its notes (memo)
         self.needs_account = False  # a trust policy names the account: data source needed
 
     # ---------------------------------------------------------------- plumbing
@@ -215,17 +214,6 @@ class _Builder:
         resources = self.files.setdefault(file, {"resource": {}})["resource"]
         resources.setdefault(rtype, {})[name] = body
         return address
-
-    def _assume_role_policy(self, role: BackupRole) -> Expr | str:
-        """The trust policy apply writes, with the account from ``aws_caller_identity``."""
-        if not role.limited_to_account:
-            return json.dumps(trust_policy(role.trusted_service, None), sort_keys=True,
-                              separators=(",", ":"))
-        self.needs_account = True
-        # an expression: the "${...}" reference must reach Terraform unescaped (the rest of
-        # the document is fixed text without "${" or "%{")
-        return Expr(json.dumps(trust_policy(role.trusted_service, _ACCOUNT_ID),
-                               sort_keys=True, separators=(",", ":")))
 
     def terraform_document(self) -> dict[str, Any]:
         """The ``terraform`` block, the providers every resource names, and data sources."""
@@ -257,90 +245,40 @@ class _Builder:
                              f"{owner} (replica in {region})")
             for region in sorted(table.replicas)}
         outputs = _table_outputs(table, address, replicas)
-        outputs |= self._add_backup(file, ident, owner, table, address)
-        outputs |= self._add_alarms(file, ident, owner, table, address)
+        # the resources around the table: each family adds its own (tablesmith.around)
+        at = TerraformAt(file=file, ident=ident, owner=owner, address=address)
+        for family in FAMILIES:
+            answer = family.export_terraform(table, at, self)
+            outputs["table_info"].update(answer.pop("table_info", {}))
+            outputs |= answer
         return outputs
 
-    def _add_backup(self, file: str, ident: str, owner: str, table: Table,
-                    table_address: str) -> dict[str, Any]:
-        backup = desired_backup(table)
-        vault, plan, selection, role = backup.vault, backup.plan, backup.selection, backup.role
-        if vault is None or plan is None or selection is None or role is None:
-            # desired_backup makes all four (backup on) or none (off)
-            return {"backup_plan_id": None, "backup_vault_name": None, "backup_vault_arn": None,
-                    "replica_backup_vault_arn": None, "replica_backup_vault_arns": {}}
-        vault_address = self.add(file, "aws_backup_vault", ident, _vault_body(vault),
-                                 vault.region, owner)
-        dr_addresses = {
-            v.region: self.add(file, "aws_backup_vault", f"{ident}_dr_{identifier(v.region)}",
-                               _vault_body(v), v.region, f"{owner} (DR vault in {v.region})")
-            for v in backup.dr_vaults}
-        plan_address = self.add(file, "aws_backup_plan", ident,
-                                _plan_body(backup, vault_address, dr_addresses, owner),
-                                plan.region, owner)
-        role_address = self.add(file, "aws_iam_role", f"{ident}_backup", {
-            "name": role.name,
-            "assume_role_policy": self._assume_role_policy(role),
-            "tags": role.tags,
-        }, self.env.region, owner)  # IAM is global: the default provider will do
-        for policy in role.managed_policies:
-            suffix = _POLICY_ROLES.get(policy) or identifier(policy.rsplit("/", 1)[-1]).lower()
-            self.add(file, "aws_iam_role_policy_attachment", f"{ident}_{suffix}", {
-                "role": _ref(role_address, "name"),
-                "policy_arn": policy,
-            }, self.env.region, owner)
-        self.add(file, "aws_backup_selection", ident, {
-            "name": selection.name,
-            "plan_id": _ref(plan_address, "id"),
-            "iam_role_arn": _ref(role_address, "arn"),
-            "resources": [_ref(table_address, "arn")],
-        }, plan.region, owner)
-        dr_arns = {region: _ref(a, "arn") for region, a in sorted(dr_addresses.items())}
-        return {
-            "backup_plan_id": _ref(plan_address, "id"),
-            "backup_vault_name": _ref(vault_address, "name"),
-            "backup_vault_arn": _ref(vault_address, "arn"),
-            "replica_backup_vault_arn": next(iter(dr_arns.values()), None),
-            "replica_backup_vault_arns": dr_arns,
-        }
+    # ---------------------------------------------------------------- for the families
+    # (tablesmith.around.contract.TerraformOut)
 
-    def _add_alarms(self, file: str, ident: str, owner: str, table: Table,
-                    table_address: str) -> dict[str, Any]:
-        arns: dict[str, Expr] = {}
-        for alarm in desired_alarms(table):
-            key = (alarm.region, alarm.name)
-            if key in self.alarms:
-                # a shared alarm (UserErrors, one per environment and region): as in apply
-                # (alarms.dedupe_alarm_ops), the first table by physical name defines it
-                address = self.alarms[key]
-            elif is_shared(alarm.name):
-                address = self.add(SHARED_ALARMS_FILE, "aws_cloudwatch_metric_alarm",
-                                   identifier(alarm.name), _alarm_body(alarm, None, ""),
-                                   alarm.region, f"shared alarm '{alarm.name}'")
-            else:
-                address = self.add(file, "aws_cloudwatch_metric_alarm",
-                                   _alarm_resource_name(ident, table, alarm),
-                                   _alarm_body(alarm, table, table_address), alarm.region,
-                                   f"{owner} (alarm '{alarm.name}')")
-            self.alarms[key] = address
-            arns[alarm.name] = _ref(address, "arn")
-        base = table.table_name
-        return {
-            "user_errors_alarm_arn": next(
-                (arn for name, arn in arns.items() if is_shared(name)), None),
-            "system_errors_alarm_arn": arns.get(f"{base}-system-errors"),
-            "throttled_requests_alarm_arn": arns.get(f"{base}-throttled-requests"),
-            "alarm_arns": arns,
-        }
+    @property
+    def shared_file(self) -> str:
+        return SHARED_FILE
 
+    @property
+    def region(self) -> str:
+        return self.env.region
 
-def _alarm_resource_name(ident: str, table: Table, alarm: MetricAlarm) -> str:
-    # "<table name>-system-errors" -> "<ident>_system_errors"; other names as they are
-    prefix = f"{table.table_name}-"
-    if alarm.name.startswith(prefix):
-        return f"{ident}_{identifier(alarm.name[len(prefix):])}"
-    return identifier(alarm.name)
+    def ref(self, address: str, attribute: str) -> str:
+        return _ref(address, attribute)
 
+    def expression(self, text: str) -> str:
+        return Expr(text)
+
+    def account_id(self) -> str:
+        self.needs_account = True
+        return _ACCOUNT_ID
+
+    def identifier(self, text: str) -> str:
+        return identifier(text)
+
+    def memo(self, family: str) -> dict[Any, Any]:
+        return self.memos.setdefault(family, {})
 
 # -------------------------------------------------------------------- the table
 
@@ -351,6 +289,9 @@ def _table_body(t: Table) -> dict[str, Any]:
         # the spec only allows on-demand; a provisioned table has no capacities to export
         raise UsageError(f"cannot export table '{t.name}': billing mode {t.billing_mode}")
     request = create_table_request(t)
+    _refuse_warm_throughput(t, request)
+    _refuse_strong_consistency(t)
+    _refuse_multi_attribute_keys(t, request)
     keys = _keys(request["KeySchema"])
     stream = request.get("StreamSpecification", {"StreamEnabled": False})
     ttl = ttl_specification(t.ttl)
@@ -431,8 +372,7 @@ def _replica_body(t: Table, region: str, table_address: str) -> dict[str, Any]:
     create = replica_create(t, region)
     replica: dict[str, Any] = {
         "global_table_arn": _ref(table_address, "arn"),
-        "point_in_time_recovery": pitr_specification(
-            t.point_in_time_recovery)["PointInTimeRecoveryEnabled"],
+        "point_in_time_recovery": _replica_pitr(t, region),
         # DynamoDB does not copy deletion protection to a replica: apply sets it on each
         "deletion_protection_enabled": t.deletion_protection,
         # nor does this resource propagate tags: tablesmith tags replicas like their table
@@ -445,120 +385,65 @@ def _replica_body(t: Table, region: str, table_address: str) -> dict[str, Any]:
     return replica
 
 
-# -------------------------------------------------------------------- AWS Backup
+def _refuse_warm_throughput(t: Table, request: dict[str, Any]) -> None:
+    """Warm throughput has no Terraform form at the provider versions this export targets
+    (hashicorp/aws 5.100.0: no ``warm_throughput`` block on the table or its indexes): said,
+    rather than exporting a table that would not be pre-warmed."""
+    warm = ["the table"] if "WarmThroughput" in request else []
+    warm += [f"index '{g['IndexName']}'" for g in request.get("GlobalSecondaryIndexes", [])
+             if "WarmThroughput" in g]
+    if warm:
+        raise UsageError(
+            f"cannot export table '{t.name}' to Terraform: warm_throughput (on "
+            f"{', '.join(warm)}) has no argument in hashicorp/aws {PROVIDER_VERSION} "
+            "(5.x has no warm_throughput block); remove it from the spec for the export, "
+            "or export to CloudFormation, which has WarmThroughput")
 
 
-def _vault_body(vault: BackupVault) -> dict[str, Any]:
-    return {"name": vault.name, "tags": vault.tags}  # AWS-managed key: no kms_key_arn
+def _refuse_strong_consistency(t: Table) -> None:
+    """MRSC has no Terraform form at the provider version this export targets (hashicorp/aws
+    5.100.0: ``aws_dynamodb_table_replica`` has no consistency mode and no witness, provider
+    issue #48672; the inline ``replica`` block is not used, see the module docstring): said,
+    rather than exporting an eventually consistent global table in its place."""
+    if t.consistency == "strong":
+        witness = " and witness_region" if t.witness_region else ""
+        raise UsageError(
+            f"cannot export table '{t.name}' to Terraform: consistency: strong{witness} (a "
+            f"multi-Region strongly consistent global table) has no argument in "
+            f"aws_dynamodb_table_replica of hashicorp/aws {PROVIDER_VERSION} (provider issue "
+            "#48672); export to CloudFormation, whose AWS::DynamoDB::GlobalTable has "
+            "MultiRegionConsistency and GlobalTableWitnesses, or manage it with tablesmith")
 
 
-def _lifecycle(lifecycle: dict[str, int]) -> dict[str, Any]:
-    """A Lifecycle of the BackupPlanInput as the provider's ``lifecycle`` block."""
-    block: dict[str, Any] = {"delete_after": lifecycle["DeleteAfterDays"]}
-    if "MoveToColdStorageAfterDays" in lifecycle:
-        block["cold_storage_after"] = lifecycle["MoveToColdStorageAfterDays"]
-    return block
+def _refuse_multi_attribute_keys(t: Table, request: dict[str, Any]) -> None:
+    """A GSI key of several attributes has no Terraform form at the provider version this
+    export targets (hashicorp/aws 5.100.0: ``global_secondary_index`` takes one ``hash_key``
+    and one ``range_key``): said, rather than exporting an index on its first attributes."""
+    multi = [g["IndexName"] for g in request.get("GlobalSecondaryIndexes", [])
+             if len(g["KeySchema"]) > len({k["KeyType"] for k in g["KeySchema"]})]
+    if multi:
+        raise UsageError(
+            f"cannot export table '{t.name}' to Terraform: index {', '.join(multi)} has a "
+            f"multi-attribute key, and global_secondary_index in hashicorp/aws "
+            f"{PROVIDER_VERSION} takes one hash_key and one range_key; export to "
+            "CloudFormation, or manage it with tablesmith")
 
 
-def _plan_body(backup: Backup, vault_address: str, dr_addresses: dict[str, str],
-               owner: str) -> dict[str, Any]:
-    """``aws_backup_plan``, translated from the BackupPlanInput apply sends."""
-    assert backup.plan is not None
-    for copy in backup.plan.rule.copy_actions:
-        if copy.destination_region not in dr_addresses:
-            raise UsageError(f"cannot export {owner}: its backup copies to "
-                             f"{copy.destination_region}, where it has no DR vault")
-    document = plan_document(
-        backup.plan, {region: _ref(a, "arn") for region, a in dr_addresses.items()},
-        target_vault=_ref(vault_address, "name"))
-    (rule,) = document["Rules"]  # tablesmith's plans have one rule
-    body: dict[str, Any] = {
-        "rule_name": rule["RuleName"],
-        "target_vault_name": rule["TargetBackupVaultName"],
-        "schedule": rule["ScheduleExpression"],
-        "lifecycle": [_lifecycle(rule["Lifecycle"])],
-    }
-    if rule.get("CopyActions"):
-        body["copy_action"] = [{"destination_vault_arn": c["DestinationBackupVaultArn"],
-                                "lifecycle": [_lifecycle(c["Lifecycle"])]}
-                               for c in rule["CopyActions"]]
-    return {"name": document["BackupPlanName"], "rule": [body], "tags": backup.plan.tags}
-
-
-_ACCOUNT_ID = "${data.aws_caller_identity.current.account_id}"
-
-
-# -------------------------------------------------------------------- CloudWatch
-
-
-def _dimensions(dimensions: Sequence[dict[str, str]], table: Table | None,
-                table_address: str) -> dict[str, Any]:
-    """A request's Dimensions list as the provider's map, sorted by name."""
-    # naming the table through its resource orders the alarm after the table, as the module did
-    def value(key: str, value: str) -> str:
-        if table is not None and key == "TableName" and value == table.table_name:
-            return _ref(table_address, "name")
-        return value
-    return {d["Name"]: value(d["Name"], d["Value"])
-            for d in sorted(dimensions, key=lambda d: d["Name"])}
-
-
-def _alarm_body(alarm: MetricAlarm, table: Table | None, table_address: str) -> dict[str, Any]:
-    """The alarm, translated from the PutMetricAlarm request apply sends; ``table`` (None for a
-    shared alarm) is named by reference in dimensions."""
-    request = put_request(alarm, with_tags=True)
-    body: dict[str, Any] = {
-        "alarm_name": request["AlarmName"],
-        "comparison_operator": request["ComparisonOperator"],
-        "evaluation_periods": request["EvaluationPeriods"],
-        "threshold": request["Threshold"],
-        "treat_missing_data": request["TreatMissingData"],
-        "alarm_actions": request["AlarmActions"],
-        "ok_actions": request["OKActions"],
-        "tags": {t["Key"]: t["Value"] for t in request.get("Tags", [])},
-    }
-    if request.get("AlarmDescription"):
-        body["alarm_description"] = request["AlarmDescription"]
-    if "Metrics" in request:
-        body["metric_query"] = [_metric_query(q, alarm, table, table_address)
-                                for q in request["Metrics"]]
-        return body
-    single = {
-        "namespace": request["Namespace"],
-        "metric_name": request["MetricName"],
-        "statistic": request["Statistic"],
-        "period": request["Period"],
-        "dimensions": _dimensions(request["Dimensions"], table, table_address),
-    }
-    return body | {k: v for k, v in single.items() if v is not None and v != {}}
-
-
-def _metric_query(q: dict[str, Any], alarm: MetricAlarm, table: Table | None,
-                  table_address: str) -> dict[str, Any]:
-    """A MetricDataQuery of the request as a ``metric_query`` block."""
-    query: dict[str, Any] = {"id": q["Id"], "return_data": q["ReturnData"]}
-    if "Label" in q:
-        query["label"] = q["Label"]
-    if "Expression" in q:
-        # no period: PutMetricAlarm takes a Period on metric terms only
-        query["expression"] = q["Expression"]
-        return query
-    stat = q["MetricStat"]
-    metric_name = stat["Metric"]["MetricName"]
-    if metric_name is None:
-        raise UsageError(f"cannot export alarm '{alarm.name}': query '{q['Id']}' has neither an "
-                         "expression nor a metric")
-    if stat["Stat"] is None or stat["Period"] is None:
-        raise UsageError(f"cannot export alarm '{alarm.name}': metric '{q['Id']}' has no stat or "
-                         "period")
-    metric: dict[str, Any] = {"metric_name": metric_name, "stat": stat["Stat"],
-                              "period": stat["Period"]}
-    if stat["Metric"]["Namespace"] is not None:
-        metric["namespace"] = stat["Metric"]["Namespace"]
-    if stat["Metric"]["Dimensions"]:
-        metric["dimensions"] = _dimensions(stat["Metric"]["Dimensions"], table, table_address)
-    query["metric"] = [metric]
-    return query
+def _replica_pitr(t: Table, region: str) -> bool:
+    """The replica resource's ``point_in_time_recovery`` (a bool: it has no period, and the
+    replica keeps AWS's default, 35 days). Apply gives each replica its own period, or the
+    table's: another period cannot be exported, and saying so beats a replica that keeps 35."""
+    spec = pitr_specification(t.pitr_in(region))
+    if spec.get("RecoveryPeriodInDays", 35) != 35:  # AWS's default period, the only one
+        whose = ("its own" if region in t.replica_point_in_time_recovery
+                 else "the table's")
+        raise UsageError(
+            f"cannot export table '{t.name}' to Terraform: its replica in {region} keeps "
+            f"{spec['RecoveryPeriodInDays']} days of PITR ({whose} setting), and "
+            "aws_dynamodb_table_replica has no "
+            "recovery period (its replicas keep AWS's default, 35 days); export to "
+            "CloudFormation, whose replicas take RecoveryPeriodInDays")
+    return bool(spec["PointInTimeRecoveryEnabled"])
 
 
 # -------------------------------------------------------------------- outputs
@@ -574,10 +459,7 @@ def _table_outputs(t: Table, address: str, replicas: dict[str, str]) -> dict[str
         "table_arn": _ref(address, "arn"),
         "table_stream_arn": _ref(address, "stream_arn") if stream else None,
         "table_stream_label": _ref(address, "stream_label") if stream else None,
-        "global_secondary_indexes": [
-            {"name": g.name, "hash_key": g.hash_key.name,
-             "range_key": g.range_key.name if g.range_key else None}
-            for g in t.global_secondary_indexes],
+        "global_secondary_indexes": [g.outline() for g in t.global_secondary_indexes],
         "gsi_arns": {g.name: Expr(f"${{{address}.arn}}/index/{escape(g.name)}")
                      for g in t.global_secondary_indexes},
         "replica_table_arn": _ref(replicas[first_replica], "arn") if first_replica else None,
@@ -591,7 +473,6 @@ def _table_outputs(t: Table, address: str, replicas: dict[str, str]) -> dict[str
             "stream_enabled": stream,
             "stream_arn": _ref(address, "stream_arn") if stream else None,
             "pitr_enabled": t.point_in_time_recovery.enabled,
-            "backup_enabled": bool(t.backup and t.backup.enabled),
             "replication_enabled": bool(t.replicas),
         },
         "replica_table_arns": {region: _ref(replicas[region], "arn")
