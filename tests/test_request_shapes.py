@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tablesmith
+from tablesmith.errors import UsageError
 from tablesmith.export.cloudformation import render_cloudformation
 from tablesmith.export.terraform import render_terraform
 from tablesmith.shapes import (
@@ -121,7 +122,7 @@ def from_spec(t: Table) -> Normal:
         ttl=t.ttl.attribute_name if t.ttl.enabled else None,
         replicas=tuple(
             (r, enc.replica_kms_key_arns[r] if enc.type == "CUSTOMER_MANAGED" else None,
-             t.point_in_time_recovery.enabled, t.deletion_protection, tags)
+             t.pitr_in(r).enabled, t.deletion_protection, tags)
             for r in sorted(t.replicas)),
     )
 
@@ -165,7 +166,8 @@ def from_requests(t: Table) -> Normal:
         ttl=ttl["AttributeName"] if ttl["Enabled"] else None,
         # apply creates each replica, then sets PITR, protection and tags in its region
         replicas=tuple(
-            (c["RegionName"], c.get("KMSMasterKeyId"), pitr["PointInTimeRecoveryEnabled"],
+            (c["RegionName"], c.get("KMSMasterKeyId"),
+             pitr_specification(t.pitr_in(c["RegionName"]))["PointInTimeRecoveryEnabled"],
              request["DeletionProtectionEnabled"], tags)
             for c in (replica_create(t, r) for r in sorted(t.replicas))),
     )
@@ -308,13 +310,26 @@ def from_cloudformation(files: dict[str, str], t: Table, env: Environment) -> No
 # --------------------------------------------------------------------------- the checks
 
 
+# what the pinned hashicorp/aws provider cannot express: the Terraform export refuses a table
+# that sets it, by name, rather than exporting another table (the other two still agree)
+TERRAFORM_GAPS = ("consistency: strong", "warm_throughput", "multi-attribute key",
+                  "keeps", "THROTTLED_KEYS")
+
+
 def check(env: Environment, tables: tuple[Table, ...]) -> None:
-    terraform = render_terraform(env, tables)
+    terraform: dict[str, str] | None
+    try:
+        terraform = render_terraform(env, tables)
+    except UsageError as exc:
+        assert str(exc).startswith("cannot export") and any(
+            gap in str(exc) for gap in TERRAFORM_GAPS), f"Terraform refused: {exc}"
+        terraform = None
     cloudformation = render_cloudformation(env, tables)
     for t in tables:
         expected = from_spec(t)
         assert from_requests(t) == expected, f"apply's requests for {t.name}"
-        assert from_terraform(terraform, t, env) == expected, f"Terraform for {t.name}"
+        if terraform is not None:
+            assert from_terraform(terraform, t, env) == expected, f"Terraform for {t.name}"
         assert from_cloudformation(cloudformation, t, env) == expected, \
             f"CloudFormation for {t.name}"
 

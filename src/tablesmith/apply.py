@@ -32,16 +32,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tablesmith.aws import aws_context, error_code
 from tablesmith.errors import ApplyError, HazardRefused, Interrupted, TablesmithError
 from tablesmith.plan import (
     CreateGsi,
     CreateReplica,
+    CreateStrongReplicas,
     CreateTable,
     DeleteGsi,
     DeleteReplica,
+    DeleteStrongReplicas,
     DeleteTable,
     Op,
     ReplaceTable,
@@ -55,11 +57,21 @@ from tablesmith.plan import (
     UpdateStream,
     UpdateTableClass,
     UpdateTtl,
+    UpdateWarmThroughput,
 )
-from tablesmith.shapes import create_table_request
-from tablesmith.shapes import gsi_request as _gsi_request
-from tablesmith.shapes import on_demand_throughput as _throughput_request
-from tablesmith.shapes import sse_specification as _sse_request
+from tablesmith.shapes import (
+    create_table_request,
+    gsi_request,
+    on_demand_throughput,
+    pitr_specification,
+    replica_create,
+    sse_specification,
+    stream_specification,
+    strong_global_table_create,
+    strong_global_table_delete,
+    ttl_specification,
+    warm_throughput_update,
+)
 
 if TYPE_CHECKING:
     from tablesmith.aws import Clients
@@ -68,6 +80,7 @@ if TYPE_CHECKING:
     from tablesmith.spec.model import Table
 
 Reporter = Callable[[str, str], None]  # (table, message)
+T = TypeVar("T")
 
 MAX_APPLIERS = 8
 BUSY_RETRY_SECONDS = 120.0
@@ -157,7 +170,7 @@ class _Runner:
         self.result = result
         self.stop = stop
         self.lock = threading.Lock()
-        self.poll = _env_float("TABLESMITH_POLL_INTERVAL", 2.0)
+        self.poll_interval = _env_float("TABLESMITH_POLL_INTERVAL", 2.0)
         self.timeout = _env_float("TABLESMITH_WAIT_TIMEOUT", 7200.0)
         self._op = threading.local()  # per worker: has the current operation called AWS?
 
@@ -209,7 +222,7 @@ class _Runner:
         from botocore.exceptions import ClientError
 
         client = self.clients.client(service, region)
-        delay = self.poll
+        delay = self.poll_interval
         # we wait for the table to settle before every call, so "busy" should pass quickly;
         # one that lasts is a real refusal and is reported, not retried for hours
         deadline = time.monotonic() + min(self.timeout, BUSY_RETRY_SECONDS)
@@ -233,6 +246,28 @@ class _Runner:
         """The ARN of a table (waiting for it to be settled first)."""
         return self._arn(name, region)
 
+    def poll(self, table: str, what: str, read: Callable[[], T],
+             done: Callable[[T], bool], progress: Callable[[T], str]) -> T:
+        """``read`` until ``done`` (for the families' own waits: see ``Runner.poll``)."""
+        deadline = time.monotonic() + self.timeout
+        delay = min(self.poll_interval, 0.2)
+        last = ""
+        while True:
+            if self.stop.is_set():  # a wait is never worth finishing once asked to stop
+                raise _Stopped(called=bool(getattr(self._op, "called", False)))
+            answer = read()
+            if done(answer):
+                return answer
+            note = progress(answer)
+            if time.monotonic() > deadline:
+                raise ApplyError(f"timed out after {self.timeout:.0f}s waiting for {what} "
+                                 f"({note}; TABLESMITH_WAIT_TIMEOUT); re-run apply to continue")
+            if note and note != last:
+                self.report(table, note)
+                last = note
+            time.sleep(delay)
+            delay = min(delay * 1.5, self.poll_interval)
+
     def _describe(self, name: str, region: str) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError
 
@@ -254,7 +289,7 @@ class _Runner:
         Returns the description that satisfied ``done``, so callers need not describe again.
         """
         deadline = time.monotonic() + self.timeout
-        delay = min(self.poll, 0.2)
+        delay = min(self.poll_interval, 0.2)
         last = ""
         while True:
             if self.stop.is_set():  # a wait is never worth finishing once asked to stop
@@ -270,7 +305,7 @@ class _Runner:
                 self.report(name, note)
                 last = note
             time.sleep(delay)
-            delay = min(delay * 1.5, self.poll)
+            delay = min(delay * 1.5, self.poll_interval)
 
     def _settled(self, name: str, region: str) -> dict[str, Any]:
         """Wait until the table and all its indexes and replicas are ACTIVE; its description."""
@@ -280,7 +315,12 @@ class _Runner:
                 raise ApplyError(f"table '{name}' does not exist in {region}")
             if desc.get("TableStatus") != "ACTIVE":
                 return False
+            # a warm throughput increase runs on its own (Status UPDATING while the table
+            # may be ACTIVE): the next UpdateTable waits for it
+            if desc.get("WarmThroughput", {}).get("Status") in _TRANSIENT:
+                return False
             if any(g.get("IndexStatus") in _TRANSIENT
+                   or g.get("WarmThroughput", {}).get("Status") in _TRANSIENT
                    for g in desc.get("GlobalSecondaryIndexes", [])):
                 return False
             return not any(r.get("ReplicaStatus") in _TRANSIENT
@@ -342,9 +382,9 @@ class _Runner:
         # and some implementations (moto) replace the whole list with what is sent
         attributes = {a["AttributeName"]: a["AttributeType"]
                       for a in desc.get("AttributeDefinitions", [])}
-        for key in [index.hash_key] + ([index.range_key] if index.range_key else []):
+        for key in (*index.hash_keys(), *index.range_keys()):
             attributes[key.name] = key.type
-        request = _gsi_request(index)
+        request = gsi_request(index)
 
         def index_made() -> bool:  # UpdateTable has no ClientToken: is the index there?
             d = self._describe(op.table, op.region) or {}
@@ -378,45 +418,45 @@ class _Runner:
     def _do_UpdateBillingMode(self, op: UpdateBillingMode, desired: Table | None) -> None:
         self._update_table(op, "switching billing mode", BillingMode=op.after)
 
-    def _do_UpdateOnDemandThroughput(self, op: UpdateOnDemandThroughput, desired: Table | None) -> None:
+    def _do_UpdateOnDemandThroughput(self, op: UpdateOnDemandThroughput,
+                                     desired: Table | None) -> None:
         self._update_table(op, "updating on-demand throughput",
-                           OnDemandThroughput=_throughput_request(op.after))
+                           OnDemandThroughput=on_demand_throughput(op.after))
+
+    def _do_UpdateWarmThroughput(self, op: UpdateWarmThroughput, desired: Table | None) -> None:
+        what = f"raising the warm throughput of index '{op.index}'" if op.index \
+            else "raising the warm throughput"
+        self._update_table(op, what, **warm_throughput_update(op.index, op.after))
 
     def _do_UpdateTableClass(self, op: UpdateTableClass, desired: Table | None) -> None:
         self._update_table(op, "updating table class", TableClass=op.after)
 
     def _do_UpdateStream(self, op: UpdateStream, desired: Table | None) -> None:
-        spec: dict[str, Any] = {"StreamEnabled": op.after.enabled}
-        if op.after.enabled:
-            spec["StreamViewType"] = op.after.view_type
-        self._update_table(op, "updating the stream", StreamSpecification=spec)
+        self._update_table(op, "updating the stream",
+                           StreamSpecification=stream_specification(op.after))
 
     def _do_UpdateSse(self, op: UpdateSse, desired: Table | None) -> None:
-        self._update_table(op, "updating encryption", SSESpecification=_sse_request(op.after))
+        self._update_table(op, "updating encryption", SSESpecification=sse_specification(op.after))
 
-    def _do_UpdateDeletionProtection(self, op: UpdateDeletionProtection, desired: Table | None) -> None:
+    def _do_UpdateDeletionProtection(self, op: UpdateDeletionProtection,
+                                     desired: Table | None) -> None:
         self._update_table(op, "updating deletion protection",
                            DeletionProtectionEnabled=op.after)
 
     def _do_UpdatePitr(self, op: UpdatePitr, desired: Table | None) -> None:
-        spec: dict[str, Any] = {"PointInTimeRecoveryEnabled": op.after.enabled}
-        if op.after.enabled:
-            spec["RecoveryPeriodInDays"] = op.after.recovery_period_days
         self._settled(op.table, op.region)
         self._call(op.region, f"updating point-in-time recovery of '{op.table}' in {op.region}",
                    "update_continuous_backups", TableName=op.table,
-                   PointInTimeRecoverySpecification=spec)
+                   PointInTimeRecoverySpecification=pitr_specification(op.after))
 
     def _do_UpdateTtl(self, op: UpdateTtl, desired: Table | None) -> None:
         from botocore.exceptions import ClientError
 
-        enabled = op.after.enabled
-        attribute = op.after.attribute_name if enabled else op.before.attribute_name
         self._settled(op.table, op.region)
         try:
             self._call(op.region, f"updating TTL of '{op.table}'", "update_time_to_live",
-                       TableName=op.table, TimeToLiveSpecification={
-                           "Enabled": enabled, "AttributeName": attribute})
+                       TableName=op.table,
+                       TimeToLiveSpecification=ttl_specification(op.after, op.before))
         except TablesmithError as exc:
             cause = exc.__cause__
             if isinstance(cause, ClientError) and "multiple times" in str(cause):
@@ -477,9 +517,8 @@ class _Runner:
         return str(self._settled(name, region)["TableArn"])
 
     def _do_CreateReplica(self, op: CreateReplica, desired: Table | None) -> None:
-        create: dict[str, Any] = {"RegionName": op.replica_region}
-        if desired is not None and desired.encryption.type == "CUSTOMER_MANAGED":
-            create["KMSMasterKeyId"] = desired.encryption.replica_kms_key_arns[op.replica_region]
+        create: dict[str, Any] = ({"RegionName": op.replica_region} if desired is None
+                                  else replica_create(desired, op.replica_region))
         self._settled(op.table, op.region)
 
         def replica_made() -> bool:  # UpdateTable has no ClientToken: is the replica there?
@@ -497,13 +536,71 @@ class _Runner:
 
     def _do_DeleteReplica(self, op: DeleteReplica, desired: Table | None) -> None:
         self._settled(op.table, op.region)
+
+        def deleting() -> bool:  # UpdateTable has no ClientToken: is the delete under way?
+            d = self._describe(op.table, op.region) or {}
+            return not any(r["RegionName"] == op.replica_region
+                           and r.get("ReplicaStatus") != "DELETING"
+                           for r in d.get("Replicas", []))
+
         self._call(op.region, f"deleting the replica of '{op.table}' in {op.replica_region}",
-                   "update_table", TableName=op.table,
+                   "update_table", took_effect=deleting, TableName=op.table,
                    ReplicaUpdates=[{"Delete": {"RegionName": op.replica_region}}])
         self._wait(op.table, op.region, f"replica in {op.replica_region} to be deleted",
                    lambda d: d is not None and not any(
                        r["RegionName"] == op.replica_region for r in d.get("Replicas", [])),
                    _progress)
+
+    def _do_CreateStrongReplicas(self, op: CreateStrongReplicas, desired: Table | None) -> None:
+        if desired is None:
+            raise ApplyError(f"no spec for '{op.table}': its MRSC replicas need its KMS keys")
+        request = strong_global_table_create(desired, op.replica_regions, op.witness_region)
+        self._settled(op.table, op.region)
+        where = ", ".join(op.replica_regions) + (
+            f" with a witness in {op.witness_region}" if op.witness_region else "")
+
+        def made() -> bool:  # UpdateTable has no ClientToken: did the first attempt land?
+            return (self._describe(op.table, op.region) or {}).get(
+                "MultiRegionConsistency") == "STRONG"
+
+        self._call(op.region, f"making '{op.table}' an MRSC global table in {where}",
+                   "update_table", took_effect=made, **request)
+
+        def active(d: dict[str, Any] | None) -> bool:
+            if d is None:
+                return False
+            replicas = {r["RegionName"]: r.get("ReplicaStatus") for r in d.get("Replicas", [])}
+            witnesses = {w["RegionName"]: w.get("WitnessStatus")
+                         for w in d.get("GlobalTableWitnesses", [])}
+            return (all(replicas.get(r) == "ACTIVE" for r in op.replica_regions)
+                    and (op.witness_region is None
+                         or witnesses.get(op.witness_region) == "ACTIVE"))
+
+        self._wait(op.table, op.region, f"the MRSC replicas in {where} to be ACTIVE", active,
+                   _progress)
+        for region in op.replica_regions:  # each replica table, in its own region
+            self._settled(op.table, region)
+
+    def _do_DeleteStrongReplicas(self, op: DeleteStrongReplicas, desired: Table | None) -> None:
+        self._settled(op.table, op.region)
+
+        def deleting() -> bool:  # UpdateTable has no ClientToken: is the delete under way?
+            d = self._describe(op.table, op.region) or {}
+            return not any(r["RegionName"] in op.replica_regions
+                           and r.get("ReplicaStatus") != "DELETING"
+                           for r in d.get("Replicas", []))
+
+        self._call(op.region, f"deleting the MRSC replicas of '{op.table}' in "
+                   f"{', '.join(op.replica_regions)}", "update_table", took_effect=deleting,
+                   **strong_global_table_delete(op.table, op.replica_regions, op.witness_region))
+
+        def gone(d: dict[str, Any] | None) -> bool:
+            return d is not None and not any(
+                r["RegionName"] in op.replica_regions for r in d.get("Replicas", [])
+            ) and not d.get("GlobalTableWitnesses")
+
+        self._wait(op.table, op.region, f"the replicas in {', '.join(op.replica_regions)} to "
+                   "be deleted", gone, _progress)
 
 
 class TokenBucket:
@@ -585,6 +682,7 @@ _TABLE_HANDLERS: dict[type[Op], Callable[[_Runner, Any, Table | None], None]] = 
     UpdateBillingMode: _Runner._do_UpdateBillingMode,
     UpdateOnDemandThroughput: _Runner._do_UpdateOnDemandThroughput,
     UpdateTableClass: _Runner._do_UpdateTableClass,
+    UpdateWarmThroughput: _Runner._do_UpdateWarmThroughput,
     UpdateStream: _Runner._do_UpdateStream,
     UpdateSse: _Runner._do_UpdateSse,
     UpdateDeletionProtection: _Runner._do_UpdateDeletionProtection,
@@ -594,6 +692,8 @@ _TABLE_HANDLERS: dict[type[Op], Callable[[_Runner, Any, Table | None], None]] = 
     UntagResource: _Runner._do_UntagResource,
     CreateReplica: _Runner._do_CreateReplica,
     DeleteReplica: _Runner._do_DeleteReplica,
+    CreateStrongReplicas: _Runner._do_CreateStrongReplicas,
+    DeleteStrongReplicas: _Runner._do_DeleteStrongReplicas,
 }
 
 
@@ -611,6 +711,11 @@ def _detail(op: Any) -> str:
         return f" {op.before.name}"
     if op.op in ("CreateReplica", "DeleteReplica"):
         return f" {op.replica_region}"
+    if op.op in ("CreateStrongReplicas", "DeleteStrongReplicas"):
+        witness = f" (witness {op.witness_region})" if op.witness_region else ""
+        return f" {', '.join(op.replica_regions)}{witness}"
+    if op.op == "UpdateWarmThroughput":
+        return f" index {op.index}" if op.index else ""
     if op.op in ("TagResource", "UntagResource", "UpdatePitr", "UpdateDeletionProtection"):
         return f" ({op.region})"
     resource = getattr(op, "after", None) or getattr(op, "before", None)

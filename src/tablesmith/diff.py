@@ -12,9 +12,11 @@ Algorithm, per table (tables are independent and may be applied concurrently):
    20-GSI quota is never exceeded; a changed GSI is deleted and created again, and so is one
    that an ACTIVE replica lacks or holds in another version, since AWS cannot make a GSI on
    one replica but propagates the table's to all of them) -> stream on
-   (replicas need it) -> SSE -> class -> on-demand caps -> deletion protection -> PITR -> TTL
+   (replicas need it) -> SSE -> class -> on-demand caps -> warm throughput (raised only; a
+   lower one is a PlanError) -> deletion protection -> PITR -> TTL
    -> tags -> replica creations, each followed by the replica's own deletion protection, PITR
-   and tags (AWS does not propagate them) -> the same settings of existing replicas.
+   (the replica's own period where the spec gives one) and tags (AWS does not propagate
+   them) -> the same settings of existing replicas.
 4. A replica GSI the table lacks, or one still being built, is a plan notice (no operation
    can change it).
 5. Tables that exist but are not in the spec are never touched, except owned orphans with
@@ -29,7 +31,7 @@ module makes and the spec corrects one of its known defects (each with a one-lin
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tablesmith.around.registry import FAMILIES
 from tablesmith.errors import PlanError
@@ -39,10 +41,13 @@ from tablesmith.plan import (
     Category,
     CreateGsi,
     CreateReplica,
+    CreateStrongReplicas,
     CreateTable,
     DeleteGsi,
     DeleteReplica,
+    DeleteStrongReplicas,
     DeleteTable,
+    Op,
     Plan,
     ReplaceTable,
     TagResource,
@@ -55,8 +60,17 @@ from tablesmith.plan import (
     UpdateStream,
     UpdateTableClass,
     UpdateTtl,
+    UpdateWarmThroughput,
 )
-from tablesmith.spec.model import OWNERSHIP_TAG, PointInTimeRecovery, Stream, Table, TimeToLive
+from tablesmith.spec.model import (
+    OWNERSHIP_TAG,
+    GlobalSecondaryIndex,
+    PointInTimeRecovery,
+    Stream,
+    Table,
+    TimeToLive,
+    WarmThroughput,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -64,7 +78,8 @@ if TYPE_CHECKING:
     from tablesmith.around.contract import ResourceFamily
     from tablesmith.state import FamilyState, LiveState, LiveTable, ReplicaState
 
-Ops = list[Any]
+Ops = list[Op]
+OpT = TypeVar("OpT", bound=Op)
 
 # the reference module's replica block (``replica { region_name, point_in_time_recovery }``)
 # sets neither tags (no ``propagate_tags``) nor deletion protection, and AWS copies neither
@@ -101,7 +116,7 @@ def plan_environment(
         ops += _around(live, table)
         if current is not None:
             drift += replica_index_notices(current, table)
-    ops = _settle(ops, desired)
+    ops = _settle(live, ops, desired)
     orphans = sorted(live.orphans) if prune else []
     for name in orphans:
         orphan = live.tables.get(name)
@@ -177,10 +192,13 @@ def _state(live: LiveState, family: ResourceFamily[Any]) -> FamilyState | None:
     return live.around.get(family.name) or family.state_type()
 
 
-def _settle(ops: Ops, wanted_by: Sequence[Table]) -> Ops:
-    """Each family's pass over the whole plan (resources that several tables share)."""
+def _settle(live: LiveState, ops: Ops, wanted_by: Sequence[Table]) -> Ops:
+    """Each family's pass over the whole plan (resources that several tables share); none
+    where the endpoint does not serve the family (it planned nothing there)."""
     for family in FAMILIES:
-        ops = family.settle(ops, wanted_by)
+        state = _state(live, family)
+        if state is not None:
+            ops = family.settle(state, ops, wanted_by)
     return ops
 
 
@@ -235,7 +253,7 @@ def plan_destroy(
             ops += _removal(current, lift_protection, reason="destroy", category=Category.DESTROY)
     # the shared alarm stays while another table of the environment still wants it
     gone = {t.table_name for t in desired}
-    ops = _settle(ops, [t for t in remaining if t.table_name not in gone])
+    ops = _settle(live, ops, [t for t in remaining if t.table_name not in gone])
     return Plan(
         environment=environment,
         region=live.region,
@@ -286,7 +304,11 @@ def _removal(live: LiveTable, lift_protection: bool, *, reason: str, category: C
                     reason=f"{reason}: lift protection",
                 )
             )
-        ops.append(_delete_replica(t, replica.region, reason, category))
+        if t.consistency != "strong":
+            ops.append(_delete_replica(t, replica.region, reason, category))
+    if t.consistency == "strong" and live.replica_states:  # all at once, with the witness
+        ops.append(_delete_strong(t, tuple(r.region for r in live.replica_states), reason,
+                                  category))
     ops.append(
         DeleteTable(
             table=t.table_name,
@@ -357,7 +379,12 @@ def diff_table(live: LiveTable | None, want: Table) -> Ops:
                 "billing switches to on-demand; AWS allows one switch per 24 hours",
             )
         )
+    _check_consistency(live, want)  # AWS cannot change a global table's mode
+    if have.consistency == "strong" and have.replicas and not want.replicas:
+        ops += _delete_strong_ops(want, live, "replicas not in the spec")
     for region_gone in sorted(set(have.replicas) - set(want.replicas)):
+        if have.consistency == "strong":
+            break  # all of them go together (above)
         ops += _delete_replica_ops(
             want, live.replica(region_gone), region_gone, "replica not in the spec"
         )
@@ -398,6 +425,7 @@ def diff_table(live: LiveTable | None, want: Table) -> Ops:
                 category=Category.DRIFT,
             )
         )
+    ops += _warm_throughputs(have, want, ops)
     ops += _settings(
         want,
         region,
@@ -410,9 +438,8 @@ def diff_table(live: LiveTable | None, want: Table) -> Ops:
     ops += _ttl(live, want)
     ops += _adopting(have, want, _tags(want, region, have.tags))
     live_regions = set(have.replicas)
-    for replica_region in want.replicas:
-        if replica_region not in live_regions:
-            ops += _new_replica(want, replica_region)
+    ops += _new_replicas(want, [r for r in want.replicas if r not in live_regions],
+                         Category.NEW, live.item_count)
     for replica_region in want.replicas:
         state = live.replica(replica_region)
         if state is not None and state.status == "CREATING":
@@ -440,9 +467,10 @@ def _structure(t: Table) -> tuple[Any, ...]:
 def _create(want: Table, *, reason: str, category: Category) -> Ops:
     """CreateTable and what it cannot set (``category``: new, or drift for a replacement)."""
     name, region = want.table_name, want.region
-    ops: Ops = [
-        CreateTable(table=name, region=region, after=want, reason=reason, category=category)
-    ]
+    create = CreateTable(table=name, region=region, after=want, reason=reason, category=category)
+    ops: Ops = [_warm_cost(create, want.warm_throughput, f"table '{name}'")]
+    for gsi in want.global_secondary_indexes:
+        ops[0] = _warm_cost(ops[0], gsi.warm_throughput, f"index '{gsi.name}'")
     defaults = PointInTimeRecovery(enabled=False, recovery_period_days=35)
     ops += _settings(
         want,
@@ -463,8 +491,7 @@ def _create(want: Table, *, reason: str, category: Category) -> Ops:
                 category=category,
             )
         )
-    for replica_region in want.replicas:
-        ops += _new_replica(want, replica_region, category)
+    ops += _new_replicas(want, want.replicas, category, 0)
     return ops
 
 
@@ -490,7 +517,9 @@ def _replace(live: LiveTable, want: Table) -> Ops:
                 f"deletion protection of '{want.table_name}' is lifted to replace it",
             )
         )
-    for replica in live.replica_states:
+    if have.consistency == "strong" and live.replica_states:
+        ops += _delete_strong_ops(want, live, "replacement")
+    for replica in live.replica_states if have.consistency != "strong" else ():
         ops += _delete_replica_ops(want, replica, replica.region, "replacement")
     ops.append(
         ReplaceTable(
@@ -509,7 +538,10 @@ def _replace(live: LiveTable, want: Table) -> Ops:
         )
     )
     create = _create(want, reason="replacement", category=Category.DRIFT)
-    return ops + create[1:]  # ReplaceTable does the CreateTable itself
+    # ReplaceTable does the CreateTable itself, and so carries its hazards (pre-warming)
+    replace = ops[-1]
+    ops[-1] = replace.model_copy(update={"hazards": (*replace.hazards, *create[0].hazards)})
+    return ops + create[1:]
 
 
 def _indexes(live: LiveTable, want: Table) -> Ops:
@@ -522,14 +554,15 @@ def _indexes(live: LiveTable, want: Table) -> Ops:
     for index_name in sorted(have):
         current = have[index_name]
         target = wanted.get(index_name)
-        if target == current and index_name not in lagging:
+        same = target is not None and _shape(target) == _shape(current)
+        if same and index_name not in lagging:
             continue
         why = (
             "not in the spec"
             if target is None
             else "keys or projection changed (DynamoDB cannot modify them in place)"
         )
-        if target == current:
+        if same:
             # AWS cannot make a GSI on one replica: made again on the table, it reaches all
             why = (
                 f"the replica in {', '.join(lagging[index_name])} lacks it or holds "
@@ -547,7 +580,9 @@ def _indexes(live: LiveTable, want: Table) -> Ops:
         )
     for index_name in sorted(wanted):
         target = wanted[index_name]
-        if have.get(index_name) == target and index_name not in lagging:
+        current_gsi = have.get(index_name)
+        if current_gsi is not None and _shape(current_gsi) == _shape(target) and \
+                index_name not in lagging:
             continue
         op = CreateGsi(
             table=name,
@@ -562,7 +597,7 @@ def _indexes(live: LiveTable, want: Table) -> Ops:
                 HazardCode.INDEX_BACKFILL,
                 f"index '{index_name}' backfills ~{live.item_count} item(s) before it is usable",
             )
-        creates.append(op)
+        creates.append(_warm_cost(op, target.warm_throughput, f"index '{index_name}'"))
     return deletes + creates
 
 
@@ -597,7 +632,8 @@ def _lagging_replicas(live: LiveTable, want: Table) -> dict[str, list[str]]:
     for replica in _judged_replicas(live, want):
         theirs = {g.name: g for g in replica.global_secondary_indexes or ()}
         for index_name, gsi in sorted(table_gsis.items()):
-            if theirs.get(index_name) != gsi and not _settling(live, replica, index_name):
+            if not _same_shape(theirs.get(index_name), gsi) and \
+                    not _settling(live, replica, index_name):
                 lagging.setdefault(index_name, []).append(replica.region)
     return lagging
 
@@ -622,7 +658,7 @@ def replica_index_notices(live: LiveTable, want: Table) -> list[str]:
                 "add it again"
             )
         for index_name in sorted(table_gsis):
-            if theirs.get(index_name) != table_gsis[index_name] and _settling(
+            if not _same_shape(theirs.get(index_name), table_gsis[index_name]) and _settling(
                 live, replica, index_name
             ):
                 notices.append(
@@ -630,6 +666,68 @@ def replica_index_notices(live: LiveTable, want: Table) -> list[str]:
                     "being built or propagated): plan again once it is ACTIVE"
                 )
     return notices
+
+
+def _shape(index: GlobalSecondaryIndex) -> GlobalSecondaryIndex:
+    """An index without its warm throughput: what a delete and create would change (warm
+    throughput is raised in place, ``UpdateWarmThroughput``)."""
+    return index.model_copy(update={"warm_throughput": None})
+
+
+def _same_shape(a: GlobalSecondaryIndex | None, b: GlobalSecondaryIndex) -> bool:
+    return a is not None and _shape(a) == _shape(b)
+
+
+def _warm_cost(op: OpT, warm: WarmThroughput | None, what: str,
+               verb: str = "is set to") -> OpT:
+    """``op`` with the COST_CHANGE of pre-warming ``what`` (nothing when not managed)."""
+    if warm is None:
+        return op
+    return op.with_hazard(
+        HazardCode.COST_CHANGE,
+        f"warm throughput of {what} {verb} {warm.read_units_per_second} reads/s and "
+        f"{warm.write_units_per_second} writes/s: pre-warming is billed",
+    )
+
+
+def _warm_throughputs(have: Table, want: Table, ops: Ops) -> Ops:
+    """The table's and each kept index's warm throughput, where the spec manages it (an
+    index made in this plan gets its own with CreateGsi)."""
+    made = {op.after.name for op in ops if isinstance(op, CreateGsi)}
+    out = _warm_throughput(want, None, have.warm_throughput, want.warm_throughput)
+    for index in want.global_secondary_indexes:
+        current = have.gsi(index.name)
+        if current is not None and index.name not in made:
+            out += _warm_throughput(want, index.name, current.warm_throughput,
+                                    index.warm_throughput)
+    return out
+
+
+def _warm_throughput(want: Table, index: str | None, have: WarmThroughput | None,
+                     target: WarmThroughput | None) -> Ops:
+    """Raise warm throughput to at least what the spec asks.
+
+    AWS only raises warm throughput ("you can increase the warm throughput value"), and raises
+    it on its own as traffic grows: the spec's value is a floor. Where the table is already
+    warmer on one side, that side stays as it is (a request for less would be refused); where
+    it is warmer on both, there is nothing to do.
+    """
+    if target is None or have == target:
+        return []  # absent: not managed
+    after = target
+    if have is not None:
+        after = WarmThroughput(
+            read_units_per_second=max(have.read_units_per_second,
+                                      target.read_units_per_second),
+            write_units_per_second=max(have.write_units_per_second,
+                                       target.write_units_per_second))
+        if after == have:
+            return []
+    what = f"index '{index}' of '{want.table_name}'" if index else f"table '{want.table_name}'"
+    op = UpdateWarmThroughput(table=want.table_name, region=want.region, index=index,
+                              before=have, after=after, category=Category.DRIFT)
+    verb = "rises to" if have is not None else "is set to"
+    return [_warm_cost(op, after, what, verb)]
 
 
 def _stream_off(have: Table, want: Table) -> Ops:
@@ -708,7 +806,8 @@ def _settings(
                 HazardCode.LIFTS_PROTECTION, f"deletion protection of '{name}'{where} is turned off"
             )
         ops.append(protect)
-    want_pitr = want.point_in_time_recovery
+    # a replica may have a PITR period of its own (``replicas: [{region, point_in_time_recovery}]``)
+    want_pitr = want.pitr_in(region) if replica else want.point_in_time_recovery
     if _pitr_differs(pitr, want_pitr):
         op = UpdatePitr(table=name, region=region, before=pitr, after=want_pitr, category=category)
         if pitr.enabled and not want_pitr.enabled:
@@ -752,7 +851,7 @@ def _adopting(have: Table, want: Table, tag_ops: Ops) -> Ops:
     hint = "give the environments their own accounts, or a table_prefix, so names differ"
     return [
         op.with_hazard(HazardCode.ADOPTS_TABLE, message, hint)
-        if op.op == "TagResource" and OWNERSHIP_TAG in op.after
+        if isinstance(op, TagResource) and OWNERSHIP_TAG in op.after
         else op
         for op in tag_ops
     ]
@@ -886,3 +985,105 @@ def _replica_defect(op: Any, have: Table, state: ReplicaState) -> Any:
     return op.model_copy(
         update={"category": Category.MODULE_DEFECT, "reason": why.format(region=state.region)}
     )
+
+
+# ------------------------------------------------------------------ MRSC (consistency: strong)
+
+
+def _check_consistency(live: LiveTable, want: Table) -> None:
+    """Refuse what AWS cannot do to a global table: change its consistency mode ("You can't
+    change a global table's consistency mode"), or the Regions of an MRSC one (no replica is
+    added to it; one goes only with the witness or the other replica)."""
+    have = live.table
+    if not have.replicas or not want.replicas:
+        return  # not a global table yet, or every replica goes: no mode to keep
+    name = want.table_name
+    witness = " and witness_region" if have.witness_region or want.witness_region else ""
+    again = (" on an empty table (AWS sets up MRSC only on a table without items)"
+             if want.consistency == "strong" else "")
+    how = (f"remove its replicas{witness} from the spec and apply (their copies of the data "
+           f"are deleted), then add them back{again}")
+    if have.consistency != want.consistency:
+        raise PlanError(
+            f"table '{name}' is a global table with consistency: {have.consistency} and the "
+            f"spec says consistency: {want.consistency}; AWS cannot change a global table's "
+            f"consistency mode: to change it, {how}"
+        )
+    if have.consistency == "strong" and (
+        sorted(have.replicas), have.witness_region
+    ) != (sorted(want.replicas), want.witness_region):
+        raise PlanError(
+            f"table '{name}' is an MRSC global table in {_members(have)} and the spec says "
+            f"{_members(want)}; AWS cannot change the Regions of an MRSC global table one by "
+            f"one: to change them, {how}"
+        )
+
+
+def _members(t: Table) -> str:
+    regions = ", ".join([t.region, *t.replicas])
+    return regions + (f" with a witness in {t.witness_region}" if t.witness_region else "")
+
+
+def _new_replicas(want: Table, regions: Sequence[str], category: Category,
+                  item_count: int) -> Ops:
+    """New replicas: one CreateReplica each (MREC), or one CreateStrongReplicas for all of
+    them with the witness (MRSC); then each replica's own settings."""
+    if want.consistency != "strong":
+        return [op for r in regions for op in _new_replica(want, r, category)]
+    if not regions:
+        return []
+    witness = f" and a witness in {want.witness_region}" if want.witness_region else ""
+    op = CreateStrongReplicas(
+        table=want.table_name,
+        region=want.region,
+        replica_regions=tuple(sorted(regions)),
+        witness_region=want.witness_region,
+        item_count=item_count,
+        reason="new MRSC global table",
+        category=category,
+    ).with_hazard(
+        HazardCode.COST_CHANGE,
+        f"replicas in {', '.join(sorted(regions))}{witness}: each replica region bills its "
+        "writes and storage",
+    )
+    if item_count > 0:
+        # "Table must be empty when enabling MRSC" (AWS code example MRSCGlobalTables);
+        # ItemCount is approximate (refreshed about every six hours), hence a hazard
+        op = op.with_hazard(
+            HazardCode.TABLE_NOT_EMPTY,
+            f"table '{want.table_name}' holds ~{item_count} item(s): AWS makes an MRSC "
+            "global table only from an empty table and refuses the request otherwise",
+            "empty the table (or make a new one) first; if it is empty already (ItemCount "
+            "lags by up to six hours), allow TABLE_NOT_EMPTY",
+        )
+    # each replica starts with AWS's defaults, as an MREC one: the same settings follow
+    return [op, *(s for r in sorted(regions) for s in _new_replica(want, r, category)[1:])]
+
+
+def _delete_strong(t: Table, regions: Sequence[str], reason: str,
+                   category: Category) -> DeleteStrongReplicas:
+    return DeleteStrongReplicas(
+        table=t.table_name,
+        region=t.region,
+        replica_regions=tuple(sorted(regions)),
+        witness_region=t.witness_region,
+        reason=reason,
+        category=category,
+    ).with_hazard(
+        HazardCode.DELETES_DATA,
+        f"the replicas of '{t.table_name}' in {', '.join(sorted(regions))} and their copies "
+        f"of the data will be deleted; the table stays in {t.region} alone",
+        "make sure no application writes to those regions first",
+    )
+
+
+def _delete_strong_ops(want: Table, live: LiveTable, reason: str) -> Ops:
+    """Every replica of an MRSC global table (and its witness) in one call, each replica's
+    deletion protection lifted first."""
+    ops: Ops = []
+    for replica in live.replica_states:
+        if replica.deletion_protection:
+            ops += _delete_replica_ops(want, replica, replica.region, reason)[:-1]
+    have = live.table
+    return [*ops, _delete_strong(have.model_copy(update={"table_name": want.table_name}),
+                                 have.replicas, reason, Category.DRIFT)]

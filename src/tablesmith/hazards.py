@@ -20,11 +20,16 @@ class HazardCode(StrEnum):
     INDEX_BACKFILL = "INDEX_BACKFILL"  # a new GSI on a table holding items backfills them
     DISABLES_RECOVERY = "DISABLES_RECOVERY"  # PITR off / shorter, backup plan or selection gone
     STREAM_ARN_CHANGES = "STREAM_ARN_CHANGES"  # stream off/on: consumers lose their position
+    STOPS_STREAMING = "STOPS_STREAMING"  # a Kinesis streaming destination disabled: its
+    # consumers get no more change records (re-enabling does not replay the changes between)
     TTL_TWO_STEPS = "TTL_TWO_STEPS"  # TTL attribute change: disable now, enable ~1 hour later
     LIFTS_PROTECTION = "LIFTS_PROTECTION"  # deletion protection turned off
     COST_CHANGE = "COST_CHANGE"  # replicas, table class or billing change the bill
     SHORTENS_RETENTION = "SHORTENS_RETENTION"  # backups kept for less time than before
     ADOPTS_TABLE = "ADOPTS_TABLE"  # the table is owned by another environment's spec
+    TABLE_NOT_EMPTY = "TABLE_NOT_EMPTY"  # MRSC set up on a table AWS counts items in
+    LOCKS_OUT = "LOCKS_OUT"  # a resource policy denies everyone (tablesmith too) its actions
+    REMOVES_ACCESS = "REMOVES_ACCESS"  # a resource policy's grants to other principals go
 
 
 BLOCKING = frozenset({
@@ -33,9 +38,13 @@ BLOCKING = frozenset({
     HazardCode.DELETES_INDEX,
     HazardCode.DISABLES_RECOVERY,
     HazardCode.STREAM_ARN_CHANGES,
+    HazardCode.STOPS_STREAMING,
     HazardCode.LIFTS_PROTECTION,
     HazardCode.SHORTENS_RETENTION,
     HazardCode.ADOPTS_TABLE,
+    HazardCode.TABLE_NOT_EMPTY,
+    HazardCode.LOCKS_OUT,
+    HazardCode.REMOVES_ACCESS,
 })
 
 

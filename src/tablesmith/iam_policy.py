@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from tablesmith.around.alarms import SHARED_PREFIX, desired_alarms
 from tablesmith.around.backup import backup_names
+from tablesmith.around.contributor_insights import manages as manages_insights
 from tablesmith.resources import BACKUP_POLICIES, BACKUP_SERVICE, desired_backup
 from tablesmith.spec.model import OWNERSHIP_TAG, LockSettings
 
@@ -56,11 +57,14 @@ TABLE_READS = (
     "dynamodb:DescribeContinuousBackups",
     "dynamodb:DescribeTable",
     "dynamodb:DescribeTimeToLive",
+    "dynamodb:GetResourcePolicy",  # around.resource_policy: only where the spec manages one
     "dynamodb:ListTagsOfResource",
 )
 TABLE_WRITES = (
     "dynamodb:CreateTable",
+    "dynamodb:DeleteResourcePolicy",
     "dynamodb:DeleteTable",
+    "dynamodb:PutResourcePolicy",
     "dynamodb:TagResource",
     "dynamodb:UntagResource",
     "dynamodb:UpdateContinuousBackups",
@@ -116,6 +120,16 @@ ROLE_REMOVES = ("iam:DeleteRole", "iam:DetachRolePolicy")
 ROLE_WRITES = ("iam:CreateRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy")
 ALARM_PUTS = ("cloudwatch:PutMetricAlarm", "cloudwatch:TagResource")  # Tags on create
 ALARM_DELETES = ("cloudwatch:DeleteAlarms",)
+# Kinesis streaming destinations (Developer Guide, "Using IAM policies for Amazon Kinesis Data
+# Streams and Amazon DynamoDB"): each DynamoDB action on the table needs these of Kinesis too
+KINESIS_READS = ("dynamodb:DescribeKinesisStreamingDestination",)
+KINESIS_STREAM_READS = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary")
+KINESIS_WRITES = (
+    "dynamodb:DisableKinesisStreamingDestination",
+    "dynamodb:EnableKinesisStreamingDestination",
+    "dynamodb:UpdateKinesisStreamingDestination",
+)
+KINESIS_STREAM_WRITES = ("kinesis:DescribeStream", "kinesis:PutRecords")  # on Enable
 
 # (Sid, action, why) of the actions that AWS does not scope to a resource: Resource "*"
 UNSCOPED_READS: tuple[tuple[str, str], ...] = (
@@ -222,6 +236,8 @@ def iam_policy(
         scoped = _table_statements(tables, account, environment, read_only)
         scoped += _backup_statements(tables, account, read_only)
         scoped += _alarm_statements(tables, account, read_only)
+        scoped += _kinesis_statements(tables, account, read_only)
+        scoped += _insights_statements(tables, account, read_only)
         scoped += _lock_statements(tables, account, read_only, lock or LockSettings())
         statements += merge_statements(scoped)
     return {"Version": VERSION, "Statement": statements}
@@ -455,6 +471,28 @@ def _alarm_statements(
     return out
 
 
+def _insights_statements(
+    tables: Sequence[Table], account: str, read_only: bool
+) -> list[dict[str, Any]]:
+    """Contributor Insights, only for the tables whose spec manages it (around/
+    contributor_insights.py): one ListContributorInsights per region, which IAM does not
+    scope to a table, and UpdateContributorInsights on the tables and indexes."""
+    managed = [t for t in tables if manages_insights(t)]
+    if not managed:
+        return []
+    arns = [arn for t in managed for region in _regions(t)
+            for arn in table_arns(t.table_name, region, account)[:2]]  # table, indexes
+    out = [_statement("ListContributorInsightsHasNoResourceOneCallReadsARegion",
+                      ("dynamodb:ListContributorInsights",), "*"),
+           # only where a listing leaves out the mode (read_insights asks the one target)
+           _statement("DescribeContributorInsightsWhereTheListingHasNoMode",
+                      ("dynamodb:DescribeContributorInsights",), arns)]
+    if not read_only:
+        out.append(_statement("ChangeContributorInsightsOfTheTablesAndIndexes",
+                              ("dynamodb:UpdateContributorInsights",), arns))
+    return out
+
+
 def policy_json(policy: dict[str, Any]) -> str:
     """The policy as IAM takes it (indented, keys in a stable order)."""
     return json.dumps(policy, indent=2)
@@ -463,3 +501,28 @@ def policy_json(policy: dict[str, Any]) -> str:
 def actions(policy: dict[str, Any]) -> list[str]:
     """Every action a policy grants, sorted (each once)."""
     return sorted({a for s in policy["Statement"] for a in s["Action"]})
+
+
+def _kinesis_statements(
+    tables: Sequence[Table], account: str, read_only: bool
+) -> list[dict[str, Any]]:
+    """Only for the tables whose spec manages their Kinesis streaming destinations."""
+    managed = [t for t in tables if t.kinesis_streaming_destinations is not None]
+    if not managed:
+        return []
+    arns = [_arn("dynamodb", t.region, account, f"table/{t.table_name}") for t in managed]
+    # a live destination the spec no longer lists names a stream the spec cannot: reads of
+    # the streams are granted in the tables' regions
+    streams = sorted({_arn("kinesis", t.region, account, "stream/*") for t in managed})
+    out = [_statement("ReadKinesisStreamingDestinations", KINESIS_READS, arns),
+           _statement("DescribeTheStreamsTablesStreamTo", KINESIS_STREAM_READS, streams)]
+    if read_only:
+        return out
+    wanted = sorted({d.stream_arn for t in managed for d in t.kinesis_streaming_destinations or ()})
+    out.append(_statement("ChangeKinesisStreamingDestinations", KINESIS_WRITES, arns))
+    if wanted:
+        out.append(_statement("EnableStreamingToExactlyTheSpecsStreams", KINESIS_STREAM_WRITES,
+                              wanted))
+        out.append(_statement("ListStreamsHasNoResourceEnablingAStreamingDestinationNeedsIt",
+                              ("kinesis:ListStreams",), "*"))
+    return out

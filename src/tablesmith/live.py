@@ -37,6 +37,7 @@ from tablesmith.spec.model import (
     Stream,
     Table,
     TimeToLive,
+    WarmThroughput,
 )
 from tablesmith.state import IndexState, LiveState, LiveTable, ReplicaState
 from tablesmith.tags import BulkTags
@@ -230,6 +231,13 @@ def read_table(clients: Clients, name: str, region: str, desired: Table | None,
         if r.get("ReplicaStatus") != "DELETING"
     )
     table = _table(clients, desc, region, desired, pitr, ttl_desc, tags)
+    # PITR is the replica's own (AWS copies none): where it differs from the table's, it is
+    # the replica's override, as the spec's ``replicas: [{region, point_in_time_recovery}]``
+    overrides = {r.region: r.point_in_time_recovery for r in replicas
+                 if r.point_in_time_recovery is not None
+                 and r.point_in_time_recovery != table.point_in_time_recovery}
+    if overrides:
+        table = table.model_copy(update={"replica_point_in_time_recovery": overrides})
     return LiveTable(
         table=table,
         arn=desc["TableArn"],
@@ -310,18 +318,20 @@ def _gsis(desc: dict[str, Any]) -> tuple[GlobalSecondaryIndex, ...]:
     """The GSIs of a DescribeTable answer, by name (one being deleted counts as gone)."""
     types = {a["AttributeName"]: a["AttributeType"] for a in desc["AttributeDefinitions"]}
 
-    def key(schema: list[dict[str, str]], kind: str) -> Key | None:
-        name = next((k["AttributeName"] for k in schema if k["KeyType"] == kind), None)
-        return Key(name=name, type=types[name]) if name else None
+    def keys(schema: list[dict[str, str]], kind: str) -> list[Key]:
+        # a multi-attribute key is several elements of one KeyType, in key order
+        return [Key(name=k["AttributeName"], type=types[k["AttributeName"]])
+                for k in schema if k["KeyType"] == kind]
 
     gsis = []
     for g in desc.get("GlobalSecondaryIndexes", []):
         if g.get("IndexStatus") == "DELETING":
             continue
-        hash_key = key(g["KeySchema"], "HASH")
-        assert hash_key is not None  # a GSI always has a partition key
+        hash_keys, range_keys = keys(g["KeySchema"], "HASH"), keys(g["KeySchema"], "RANGE")
+        assert hash_keys  # a GSI always has a partition key
         gsis.append(GlobalSecondaryIndex(
-            name=g["IndexName"], hash_key=hash_key, range_key=key(g["KeySchema"], "RANGE"),
+            name=g["IndexName"], hash_key=hash_keys[0], more_hash_keys=tuple(hash_keys[1:]),
+            range_key=range_keys[0] if range_keys else None, more_range_keys=tuple(range_keys[1:]),
             projection_type=g["Projection"]["ProjectionType"],
             non_key_attributes=tuple(sorted(g["Projection"].get("NonKeyAttributes", [])))))
     return tuple(sorted(gsis, key=lambda g: g.name))
@@ -339,7 +349,7 @@ def _table(clients: Clients, desc: dict[str, Any], region: str, desired: Table |
                 Key(name=range_, type=types[range_]) if range_ else None)
 
     partition, sort = keys(desc["KeySchema"])
-    gsis = list(_gsis(desc))
+    gsis = _warm_gsis(desc, list(_gsis(desc)), desired)
     lsis = []
     for i in desc.get("LocalSecondaryIndexes", []):
         _, r = keys(i["KeySchema"])
@@ -376,8 +386,38 @@ def _table(clients: Clients, desc: dict[str, Any], region: str, desired: Table |
         table_class=desc.get("TableClassSummary", {}).get("TableClass", "STANDARD"),
         replicas=tuple(sorted(r["RegionName"] for r in desc.get("Replicas", [])
                               if r.get("ReplicaStatus") != "DELETING")),
+        # MRSC: DescribeTable says STRONG; MREC global tables say EVENTUAL, others nothing
+        consistency="strong" if desc.get("MultiRegionConsistency") == "STRONG" else "eventual",
+        witness_region=next((w["RegionName"] for w in desc.get("GlobalTableWitnesses", [])
+                             if w.get("WitnessStatus") != "DELETING"), None),
+        # read where the spec manages it (absent: not managed, so not compared)
+        warm_throughput=_warm(desc.get("WarmThroughput"))
+        if desired is not None and desired.warm_throughput is not None else None,
         tags={k: v for k, v in sorted(tags.items()) if not k.startswith("aws:")},
     )
+
+
+def _warm(raw: dict[str, Any] | None) -> WarmThroughput | None:
+    """DescribeTable's WarmThroughput (the table's or an index's); None if not reported."""
+    if not raw or raw.get("ReadUnitsPerSecond") is None or raw.get("WriteUnitsPerSecond") is None:
+        return None
+    return WarmThroughput(read_units_per_second=int(raw["ReadUnitsPerSecond"]),
+                          write_units_per_second=int(raw["WriteUnitsPerSecond"]))
+
+
+def _warm_gsis(desc: dict[str, Any], gsis: list[GlobalSecondaryIndex],
+               desired: Table | None) -> list[GlobalSecondaryIndex]:
+    """The table's GSIs with the warm throughput of those whose spec manages it."""
+    if desired is None:
+        return gsis
+    raw = {g["IndexName"]: g.get("WarmThroughput") for g in desc.get("GlobalSecondaryIndexes", [])}
+    out = []
+    for g in gsis:
+        wanted = desired.gsi(g.name)
+        if wanted is not None and wanted.warm_throughput is not None:
+            g = g.model_copy(update={"warm_throughput": _warm(raw.get(g.name))})
+        out.append(g)
+    return out
 
 
 def _definitions(partition: Key, sort: Key | None, gsis: list[GlobalSecondaryIndex],
@@ -386,9 +426,8 @@ def _definitions(partition: Key, sort: Key | None, gsis: list[GlobalSecondaryInd
     if sort:
         keys[sort.name] = sort
     for g in gsis:
-        keys[g.hash_key.name] = g.hash_key
-        if g.range_key:
-            keys[g.range_key.name] = g.range_key
+        for k in (*g.hash_keys(), *g.range_keys()):
+            keys[k.name] = k
     for i in lsis:
         keys[i.range_key.name] = i.range_key
     return tuple(sorted(keys.values(), key=lambda k: k.name))

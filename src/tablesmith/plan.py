@@ -13,7 +13,7 @@ and a fingerprint of the live state it was made from; it round-trips through JSO
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
 
@@ -27,6 +27,7 @@ from tablesmith.spec.model import (
     Stream,
     Table,
     TimeToLive,
+    WarmThroughput,
 )
 
 # 2: saved plans record their target, context, approvals and an optional signature
@@ -88,7 +89,7 @@ class Op(BaseModel):
         """Short human description: 'CreateGsi ByEmail'."""
         return self.op
 
-    def with_hazard(self, code: HazardCode, message: str, suggestion: str = "") -> Any:
+    def with_hazard(self, code: HazardCode, message: str, suggestion: str = "") -> Self:
         """A copy with one more hazard."""
         return self.model_copy(
             update={
@@ -160,6 +161,16 @@ class UpdateOnDemandThroughput(Op):
     action: Action = Action.UPDATE
     before: OnDemandThroughput | None
     after: OnDemandThroughput | None
+
+
+class UpdateWarmThroughput(Op):
+    """UpdateTable WarmThroughput (the table) or GlobalSecondaryIndexUpdates Update (an index)."""
+
+    op: Literal["UpdateWarmThroughput"] = "UpdateWarmThroughput"
+    action: Action = Action.UPDATE
+    index: str | None = None  # None: the table's own warm throughput
+    before: WarmThroughput | None  # None: the endpoint reports none
+    after: WarmThroughput  # never lower than ``before``: AWS only raises it
 
 
 class UpdateTableClass(Op):
@@ -248,6 +259,27 @@ class DeleteReplica(Op):
     op: Literal["DeleteReplica"] = "DeleteReplica"
     action: Action = Action.DELETE
     replica_region: str
+
+
+class CreateStrongReplicas(Op):
+    """UpdateTable ReplicaUpdates Create (every replica), GlobalTableWitnessUpdates Create and
+    MultiRegionConsistency STRONG: an MRSC global table is made in one call, from the primary."""
+
+    op: Literal["CreateStrongReplicas"] = "CreateStrongReplicas"
+    action: Action = Action.CREATE
+    replica_regions: tuple[str, ...]  # sorted; two, or one with a witness
+    witness_region: str | None = None
+    item_count: int = 0  # AWS makes an MRSC table only from an empty one
+
+
+class DeleteStrongReplicas(Op):
+    """UpdateTable ReplicaUpdates Delete (every replica) with the witness's Delete: an MRSC
+    global table loses its replicas in one call, leaving a single-Region table."""
+
+    op: Literal["DeleteStrongReplicas"] = "DeleteStrongReplicas"
+    action: Action = Action.DELETE
+    replica_regions: tuple[str, ...]  # sorted
+    witness_region: str | None = None
 
 
 Operation = Op  # every operation, the table's and its families' (``OPERATION_TYPES``)

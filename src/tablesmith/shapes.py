@@ -13,7 +13,8 @@ CreateTable: :func:`create_table_request` and its pieces (:func:`key_schema`,
 :func:`tag_list`). UpdateTable and friends, as apply sends them: :func:`stream_specification`
 (UpdateStream), :func:`sse_specification` (UpdateSse), :func:`on_demand_throughput`,
 :func:`replica_create` (ReplicaUpdates Create), :func:`pitr_specification`
-(UpdateContinuousBackups), :func:`ttl_specification` (UpdateTimeToLive).
+(UpdateContinuousBackups), :func:`ttl_specification` (UpdateTimeToLive),
+:func:`strong_global_table_create` / :func:`strong_global_table_delete` (MRSC replicas).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from tablesmith.errors import UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from tablesmith.spec.model import (
         Encryption,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         Stream,
         Table,
         TimeToLive,
+        WarmThroughput,
     )
 
 # DynamoDB's own "no cap" in OnDemandThroughput: -1 removes a maximum (UpdateTable) or sets
@@ -53,6 +55,14 @@ def key_schema(hash_key: Key, range_key: Key | None = None) -> list[dict[str, st
     return schema
 
 
+def gsi_key_schema(index: GlobalSecondaryIndex) -> list[dict[str, str]]:
+    """A GSI's KeySchema: its 1-4 HASH elements, then its 0-4 RANGE elements, in key order."""
+    # a multi-attribute key is several elements of one KeyType, the HASH ones first (the
+    # developer guide's "Multi-attribute keys"; botocore's GSI KeySchema has no maximum)
+    return ([{"AttributeName": k.name, "KeyType": "HASH"} for k in index.hash_keys()]
+            + [{"AttributeName": k.name, "KeyType": "RANGE"} for k in index.range_keys()])
+
+
 def attribute_definitions(t: Table) -> list[dict[str, str]]:
     """AttributeDefinitions: the key attributes of the table and its indexes, once each."""
     # only key attributes: DynamoDB rejects a definition no key schema uses
@@ -69,8 +79,12 @@ def projection(index: GlobalSecondaryIndex | LocalSecondaryIndex) -> dict[str, A
 
 def gsi_request(index: GlobalSecondaryIndex) -> dict[str, Any]:
     """A GlobalSecondaryIndex (CreateTable) or GlobalSecondaryIndexUpdates Create."""
-    return {"IndexName": index.name, "KeySchema": key_schema(index.hash_key, index.range_key),
-            "Projection": projection(index)}
+    request: dict[str, Any] = {"IndexName": index.name,
+                               "KeySchema": gsi_key_schema(index),
+                               "Projection": projection(index)}
+    if index.warm_throughput is not None:  # absent: AWS's default (not managed)
+        request["WarmThroughput"] = warm_throughput(index.warm_throughput)
+    return request
 
 
 def lsi_request(t: Table, index: LocalSecondaryIndex) -> dict[str, Any]:
@@ -137,6 +151,8 @@ def create_table_request(t: Table) -> dict[str, Any]:
         request["TableClass"] = t.table_class
     if t.on_demand_throughput is not None:
         request["OnDemandThroughput"] = on_demand_throughput(t.on_demand_throughput)
+    if t.warm_throughput is not None:  # absent: AWS's default (not managed)
+        request["WarmThroughput"] = warm_throughput(t.warm_throughput)
     return request
 
 
@@ -174,3 +190,51 @@ def ttl_specification(ttl: TimeToLive, current: TimeToLive | None = None) -> dic
     # AWS needs an attribute name to disable TTL too: the one TTL is on now
     attribute = ttl.attribute_name if ttl.enabled or current is None else current.attribute_name
     return {"Enabled": ttl.enabled, "AttributeName": attribute}
+
+
+def warm_throughput(warm: WarmThroughput) -> dict[str, int]:
+    """A WarmThroughput (CreateTable, a GSI, UpdateTable, GlobalSecondaryIndexUpdates Update)."""
+    # both values always sent: a partial WarmThroughput leaves the other as it is on AWS,
+    # and the spec states both
+    return {"ReadUnitsPerSecond": warm.read_units_per_second,
+            "WriteUnitsPerSecond": warm.write_units_per_second}
+
+
+def warm_throughput_update(index: str | None, warm: WarmThroughput) -> dict[str, Any]:
+    """UpdateTable's arguments that raise warm throughput: the table's, or one index's."""
+    if index is None:
+        return {"WarmThroughput": warm_throughput(warm)}
+    return {"GlobalSecondaryIndexUpdates": [
+        {"Update": {"IndexName": index, "WarmThroughput": warm_throughput(warm)}}]}
+
+
+def strong_global_table_create(t: Table, regions: Sequence[str],
+                               witness: str | None) -> dict[str, Any]:
+    """UpdateTable that makes ``t`` an MRSC global table: every replica, the witness and
+    MultiRegionConsistency STRONG in one request."""
+    # MRSC is set only "when you create a global table by specifying one or more Create
+    # actions in the ReplicaUpdates action list" (UpdateTable), so all of them go at once,
+    # unlike MREC's one replica per UpdateTable; the witness "must be added when creating"
+    request: dict[str, Any] = {
+        "TableName": t.table_name,
+        "ReplicaUpdates": [{"Create": replica_create(t, r)} for r in regions],
+        "MultiRegionConsistency": "STRONG",
+    }
+    if witness is not None:
+        request["GlobalTableWitnessUpdates"] = [{"Create": {"RegionName": witness}}]
+    return request
+
+
+def strong_global_table_delete(table_name: str, regions: Sequence[str],
+                               witness: str | None) -> dict[str, Any]:
+    """UpdateTable that takes an MRSC global table back to one Region: its replicas (and
+    witness) deleted in one request."""
+    # a witness "must be [deleted] in conjunction with removing a replica", and an MRSC table
+    # of three replicas loses two in one call (one alone would leave an invalid MRSC table)
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "ReplicaUpdates": [{"Delete": {"RegionName": r}} for r in regions],
+    }
+    if witness is not None:
+        request["GlobalTableWitnessUpdates"] = [{"Delete": {"RegionName": witness}}]
+    return request

@@ -56,6 +56,10 @@ tables:
     sort_key: {name: orderId, type: S}
     ttl: {enabled: true, attribute_name: expiresAt}
     point_in_time_recovery: {enabled: true, recovery_period_days: 7}
+    environments:
+      prod:                    # a replica resource has no period: its replica keeps 35 days
+        replicas:
+          - {region: eu-west-1, point_in_time_recovery: {enabled: true}}
     local_secondary_indexes:
       - name: ByStatus
         range_key: {name: status, type: S}

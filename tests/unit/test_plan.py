@@ -30,12 +30,14 @@ from tablesmith.spec.model import (
     Encryption,
     GlobalSecondaryIndex,
     Key,
+    KinesisStreamingDestination,
     LocalSecondaryIndex,
     OnDemandThroughput,
     PointInTimeRecovery,
     Stream,
     Table,
     TimeToLive,
+    WarmThroughput,
 )
 from tablesmith.state import IndexState, LiveState, LiveTable, ReplicaState
 
@@ -127,11 +129,18 @@ def every_operation_plan() -> Plan:
     return plan.model_copy(update={"operations": plan.operations + around_operations()})
 
 
+KINESIS_DESTINATION = KinesisStreamingDestination(
+    stream_arn=f"arn:aws:kinesis:{PRIMARY}:123456789012:stream/changes")
+
+
 def around_operations() -> tuple[Any, ...]:
     """One of each backup / IAM / alarm operation, literally."""
     from tablesmith import plan as p
     from tablesmith.around import alarms as a
     from tablesmith.around import backup as b
+    from tablesmith.around import contributor_insights as ci
+    from tablesmith.around import kinesis as k
+    from tablesmith.around import resource_policy as rp
     from tablesmith.resources import (
         BackupPlan,
         BackupRole,
@@ -140,6 +149,7 @@ def around_operations() -> tuple[Any, ...]:
         BackupVault,
         MetricAlarm,
     )
+    from tablesmith.spec.model import ContributorInsights
 
     vault = BackupVault(name="a_new-backup-vault", region=PRIMARY)
     rule = BackupRule(name="r", target_vault=vault.name, schedule="cron(0 2 * * ? *)",
@@ -165,7 +175,28 @@ def around_operations() -> tuple[Any, ...]:
             "limited_to_account": False}), after=role),
         b.UpdateTags(**at, resource="IAM role", name=role.name, before={"Team": "a"},
                      after={"Owner": "b"}),
+        ci.UpdateContributorInsights(**at, index="ByOwner", action=p.Action.CREATE,
+                                     after=ContributorInsights(enabled=True,
+                                                               mode="THROTTLED_KEYS")),
+        p.UpdateWarmThroughput(**at, index="ByOwner", before=None, after=WarmThroughput(
+            read_units_per_second=20_000, write_units_per_second=8_000)),
+        k.EnableKinesisStreamingDestination(**at, after=KINESIS_DESTINATION),
+        k.UpdateKinesisStreamingDestination(**at, before=KINESIS_DESTINATION, after=(
+            KINESIS_DESTINATION.model_copy(update={"timestamp_precision": "MICROSECOND"}))),
+        k.DisableKinesisStreamingDestination(**at, before=KINESIS_DESTINATION),
+        p.CreateStrongReplicas(**at, replica_regions=("eu-west-2",), witness_region="eu-west-3",
+                               item_count=0),
+        p.DeleteStrongReplicas(**at, replica_regions=("eu-west-2",), witness_region="eu-west-3"),
+        rp.PutResourcePolicy(**at, resource="stream", after=POLICY_TEXT),
+        rp.DeleteResourcePolicy(**at, resource="table", before=rp.LivePolicy(
+            arn="arn:aws:dynamodb:af-south-1:123456789012:table/a_new", document=POLICY_TEXT,
+            revision_id="1700000000000")),
     )
+
+
+POLICY_TEXT = ('{"Statement":[{"Action":"dynamodb:GetItem","Effect":"Allow",'
+               '"Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Resource":"*"}],'
+               '"Version":"2012-10-17"}')
 
 
 # --------------------------------------------------------------------------- JSON
@@ -321,9 +352,13 @@ def test_blocking_set() -> None:
         "DELETES_INDEX",
         "DISABLES_RECOVERY",
         "STREAM_ARN_CHANGES",
+        "STOPS_STREAMING",
         "LIFTS_PROTECTION",
         "SHORTENS_RETENTION",
         "ADOPTS_TABLE",
+        "TABLE_NOT_EMPTY",
+        "LOCKS_OUT",
+        "REMOVES_ACCESS",
     }
     assert not Hazard(code=HazardCode.COST_CHANGE, message="m").blocking
     assert Hazard(code=HazardCode.DELETES_INDEX, message="m").blocking

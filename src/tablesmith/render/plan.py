@@ -151,7 +151,8 @@ def describe_lines(op: Any) -> tuple[str, list[str]]:
         return f"DeleteTable (~{op.item_count} items)", []
     if kind == "CreateGsi":
         g = op.after
-        keys = g.hash_key.name + (f", {g.range_key.name}" if g.range_key else "")
+        keys = "+".join(k.name for k in g.hash_keys()) + (
+            f", {'+'.join(k.name for k in g.range_keys())}" if g.range_key else "")
         projection = g.projection_type + (
             f" {show(list(g.non_key_attributes))}" if g.projection_type == "INCLUDE" else ""
         )
@@ -160,6 +161,10 @@ def describe_lines(op: Any) -> tuple[str, list[str]]:
         return f"DeleteGsi {op.before.name}", []
     if kind in ("CreateReplica", "DeleteReplica"):
         return f"{kind} {op.replica_region}", []
+    if kind in ("CreateStrongReplicas", "DeleteStrongReplicas"):  # MRSC: all in one call
+        witness = [f"witness_region: {op.witness_region}"] if op.witness_region else []
+        fields = ["consistency: strong"] if kind == "CreateStrongReplicas" else []
+        return f"{kind} {', '.join(op.replica_regions)}", fields + witness
     if kind in ("TagResource", "UntagResource"):
         return f"{kind} [{op.region}]", tag_lines(op.before, op.after)
     if kind == "UpdatePitr":
@@ -188,6 +193,9 @@ def describe_lines(op: Any) -> tuple[str, list[str]]:
         return (f"UpdateDeletionProtection [{op.region}] {show(op.before)} -> {show(op.after)}", [])
     if kind == "UpdateOnDemandThroughput":
         return "UpdateOnDemandThroughput", field_changes(op.before, op.after)
+    if kind == "UpdateWarmThroughput":
+        where = f" index {op.index}" if op.index else ""
+        return f"UpdateWarmThroughput{where}", field_changes(op.before, op.after)
     resource = getattr(op, "after", None) or getattr(op, "before", None)
     name = getattr(resource, "name", None)
     if name is not None:

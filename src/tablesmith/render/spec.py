@@ -46,7 +46,9 @@ def render_spec_text(env: Environment, tables: Sequence[Table]) -> None:
         for g in t.global_secondary_indexes:
             proj = g.projection_type + (f" {list(g.non_key_attributes)}"
                                         if g.non_key_attributes else "")
-            tree.add(f"GSI {g.name}: {_key(g.hash_key)} / {_key(g.range_key)}, {proj}")
+            hash_, range_ = (" + ".join(_key(k) for k in ks) or "-"
+                             for ks in (g.hash_keys(), g.range_keys()))
+            tree.add(f"GSI {g.name}: {hash_} / {range_}, {proj}")
         for lsi in t.local_secondary_indexes:
             tree.add(f"LSI {lsi.name}: {_key(lsi.range_key)}, {lsi.projection_type}")
         cap = t.on_demand_throughput

@@ -12,9 +12,19 @@ Two families of frozen pydantic models live here:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    Tag,
+)
 
 AttributeType = Literal["S", "N", "B"]
 ProjectionType = Literal["ALL", "KEYS_ONLY", "INCLUDE"]
@@ -24,6 +34,7 @@ TableClass = Literal["STANDARD", "STANDARD_INFREQUENT_ACCESS"]
 BillingMode = Literal["PAY_PER_REQUEST"]
 Statistic = Literal["Sum", "Average", "Maximum", "Minimum", "SampleCount"]
 Target = Literal["aws", "local"]
+Consistency = Literal["eventual", "strong"]  # MREC / MRSC global tables
 
 MODULE_MANDATORY_TAGS = ("Environment", "Project", "Owner", "CostCenter", "ManagedBy", "Component")
 MODULE_TABLE_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -49,15 +60,45 @@ class KeyRef(_Frozen):
 # a key may be written "PK" (its type found elsewhere): loaders normalise that to {name: PK}
 KeyInput = KeyRef
 
+# A GSI key is one attribute or a list of them (a multi-attribute key). The form is chosen by
+# what was written, so that an error is reported for that form only; the tags appear in a
+# validation error's location and are dropped from the path shown (spec.resolve).
+GSI_KEY_FORMS = ("(one attribute)", "(attribute list)")
+
+
+def _gsi_key_form(value: object) -> str:
+    return GSI_KEY_FORMS[1] if isinstance(value, (list, tuple)) else GSI_KEY_FORMS[0]
+
+
+GsiKeyInput = Annotated[
+    Annotated[KeyInput, Tag(GSI_KEY_FORMS[0])]
+    | Annotated[tuple[KeyInput, ...], Tag(GSI_KEY_FORMS[1])],
+    Discriminator(_gsi_key_form),
+]
+
+
+# ContributorInsightsMode (UpdateContributorInsights): which keys CloudWatch ranks
+ContributorInsightsMode = Literal["ACCESSED_AND_THROTTLED_KEYS", "THROTTLED_KEYS"]
+
+
+class ContributorInsights(_Frozen):
+    """CloudWatch Contributor Insights of a table or a GSI: its most accessed/throttled keys."""
+
+    enabled: StrictBool
+    mode: ContributorInsightsMode = "ACCESSED_AND_THROTTLED_KEYS"  # AWS's default
+
 
 class GsiSettings(_Frozen):
     """A global secondary index as written."""
 
     name: StrictStr
-    hash_key: KeyInput
-    range_key: KeyInput | None = None
+    # one key attribute, or a list of 1-4 (a multi-attribute key, in the order written)
+    hash_key: GsiKeyInput
+    range_key: GsiKeyInput | None = None
     projection_type: ProjectionType = "ALL"
     non_key_attributes: tuple[StrictStr, ...] = ()
+    warm_throughput: WarmThroughput | None = None  # None: not managed
+    contributor_insights: ContributorInsights | None = None  # None: not managed
 
 
 class LsiSettings(_Frozen):
@@ -90,6 +131,25 @@ class Stream(_Frozen):
     view_type: StreamViewType
 
 
+# a resource-based policy as written: the document, {file: policy.json} (a file beside the
+# spec), or "none" (manage: no policy); None: not managed. Any value: spec/policy.py checks
+# it, with messages that say what a policy may be (a union's errors would not)
+PolicyInput = object
+
+
+class StreamSettings(Stream):
+    """The stream as written: the stream, and the policy on it (attached once it exists)."""
+
+    resource_policy: PolicyInput = None
+
+
+class ResourcePolicy(_Frozen):
+    """A resource-based policy (PutResourcePolicy) as tablesmith sends it."""
+
+    # compact JSON, keys sorted: equal documents are equal text (None: no policy attached)
+    document: str | None = None
+
+
 class Encryption(_Frozen):
     """Server-side encryption at rest: AWS-owned, AWS-managed (aws/dynamodb) or a customer key."""
 
@@ -104,6 +164,37 @@ class OnDemandThroughput(_Frozen):
 
     max_read_request_units: StrictInt | None = None
     max_write_request_units: StrictInt | None = None
+
+
+class WarmThroughput(_Frozen):
+    """Warm throughput: the read/write units per second the table (or GSI) is pre-warmed for."""
+
+    read_units_per_second: StrictInt  # may only increase (AWS refuses a decrease)
+    write_units_per_second: StrictInt
+
+
+class ReplicaPointInTimeRecovery(_Frozen):
+    """A replica's own PITR: as the table's, the period AWS's default when not written (it
+    only exists while PITR is on)."""
+
+    enabled: StrictBool
+    recovery_period_days: StrictInt = 35  # 1..35, AWS's default RecoveryPeriodInDays
+
+
+class ReplicaSettings(_Frozen):
+    """A replica written as a mapping: its region and the settings it has of its own there."""
+
+    region: StrictStr
+    point_in_time_recovery: ReplicaPointInTimeRecovery | None = None  # None: the table's
+
+
+class KinesisStreamingDestination(_Frozen):
+    """A Kinesis data stream the table's item changes are streamed to (Kinesis Data Streams for
+    DynamoDB); the stream must exist in the table's account and Region."""
+
+    stream_arn: StrictStr  # arn:<partition>:kinesis:<region>:<account>:stream/<name>
+    # ApproximateCreationDateTime of the records: AWS's default is MILLISECOND
+    timestamp_precision: Literal["MILLISECOND", "MICROSECOND"] = "MILLISECOND"
 
 
 class Backup(_Frozen):
@@ -153,13 +244,23 @@ class TableSettings(_Frozen):
     on_demand_throughput: OnDemandThroughput | None = None
     point_in_time_recovery: PointInTimeRecovery
     ttl: TimeToLive
-    stream: Stream
+    stream: StreamSettings
     encryption: Encryption
     deletion_protection: StrictBool
     table_class: TableClass
-    replicas: tuple[StrictStr, ...] = ()  # region names
+    # written as region names or as mappings; resolve turns a name into {region: name}
+    replicas: tuple[ReplicaSettings, ...] = ()
+    warm_throughput: WarmThroughput | None = None  # None: not managed
+    # the global table's consistency mode: one for all its replicas, set when it is made
+    # (AWS cannot change it); strong (MRSC) takes three Regions of one set, a witness counting
+    consistency: Consistency = "eventual"
+    witness_region: StrictStr | None = None  # MRSC only: the third Region, without data
     backup: Backup
     alarms: Alarms
+    resource_policy: PolicyInput = None  # the table's resource-based policy
+    # None: not managed; []: none wanted (every live one is disabled)
+    kinesis_streaming_destinations: tuple[KinesisStreamingDestination, ...] | None = None
+    contributor_insights: ContributorInsights | None = None  # None: not managed
     tags: dict[StrictStr, StrictStr] = Field(default_factory=dict)
     # tags on the table alone, over ``tags``: the resources around it (backup vault, plan,
     # role, alarms) get ``tags`` without these (the module's ``Name`` and ``Type``)
@@ -225,6 +326,28 @@ class GlobalSecondaryIndex(_Frozen):
     range_key: Key | None = None
     projection_type: ProjectionType = "ALL"
     non_key_attributes: tuple[str, ...] = ()  # sorted
+    warm_throughput: WarmThroughput | None = None  # None: not managed (spec) / not read
+    # a multi-attribute key's 2nd to 4th attributes, in key order (after hash_key/range_key)
+    more_hash_keys: tuple[Key, ...] = ()
+    more_range_keys: tuple[Key, ...] = ()  # only with a range_key
+
+    def hash_keys(self) -> tuple[Key, ...]:
+        """Every attribute of the partition key, in order."""
+        return (self.hash_key, *self.more_hash_keys)
+
+    def range_keys(self) -> tuple[Key, ...]:
+        """Every attribute of the sort key, in order (none without a sort key)."""
+        return (self.range_key, *self.more_range_keys) if self.range_key else ()
+
+    def outline(self) -> dict[str, Any]:
+        """The module's ``global_secondary_indexes`` output entry: a key of one attribute is
+        its name (as the module had it), a multi-attribute key the list of its names."""
+        def names(keys: tuple[Key, ...]) -> str | list[str] | None:
+            if not keys:
+                return None
+            return keys[0].name if len(keys) == 1 else [k.name for k in keys]
+        return {"name": self.name, "hash_key": names(self.hash_keys()),
+                "range_key": names(self.range_keys())}
 
 
 class LocalSecondaryIndex(_Frozen):
@@ -275,6 +398,13 @@ class Table(_Frozen):
     deletion_protection: bool
     table_class: TableClass
     replicas: tuple[str, ...] = ()  # sorted region names
+    # PITR in a replica's region where it differs from the table's (keys: regions in
+    # ``replicas``); a region not listed gets ``point_in_time_recovery``
+    replica_point_in_time_recovery: dict[str, PointInTimeRecovery] = Field(default_factory=dict)
+    warm_throughput: WarmThroughput | None = None  # None: not managed (spec) / not read
+    # MultiRegionConsistency of the global table (eventual also for a single-Region table)
+    consistency: Consistency = "eventual"
+    witness_region: str | None = None  # the MRSC witness (GlobalTableWitnesses)
     tags: dict[str, str]
     # The tags the resources around the table start from (each adds its Name and Component);
     # None: the table's own. Set by the spec when some tags are the table's alone
@@ -284,6 +414,24 @@ class Table(_Frozen):
     # None on tables read from AWS, whose backup and alarms are read as resources of their own.
     backup: Backup | None = None
     alarms: Alarms | None = None
+    # resource-based policies of the table and of its stream (tablesmith.around.
+    # resource_policy); None: not managed (spec) / read as a resource of their own (live)
+    resource_policy: ResourcePolicy | None = None
+    stream_resource_policy: ResourcePolicy | None = None
+    # sorted by stream ARN; None: not managed (spec), and on tables read from AWS (the family
+    # tablesmith.around.kinesis reads them)
+    kinesis_streaming_destinations: tuple[KinesisStreamingDestination, ...] | None = None
+    # Contributor Insights of the table and of its GSIs (by index name), in its region and
+    # each replica's (tablesmith.around.contributor_insights). None / a GSI left out: not
+    # managed. Kept off GlobalSecondaryIndex, whose equality is the index DynamoDB cannot
+    # change in place; None and empty on tables read from AWS, like backup and alarms.
+    contributor_insights: ContributorInsights | None = None
+    index_contributor_insights: dict[str, ContributorInsights] = Field(default_factory=dict)
+
+    def pitr_in(self, region: str) -> PointInTimeRecovery:
+        """The PITR the table's copy in ``region`` should hold: a replica's own, else the
+        table's."""
+        return self.replica_point_in_time_recovery.get(region, self.point_in_time_recovery)
 
     def gsi(self, name: str) -> GlobalSecondaryIndex | None:
         """The GSI called ``name``, if any."""

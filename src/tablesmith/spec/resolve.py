@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from tablesmith.errors import Diagnostic, Severity
 from tablesmith.spec.cron import cron_problem
 from tablesmith.spec.model import (
+    GSI_KEY_FORMS,
     OWNERSHIP_TAG,
     AlarmRule,
     AttributeType,
@@ -35,12 +36,18 @@ from tablesmith.spec.model import (
     GsiSettings,
     Key,
     KeyRef,
+    KinesisStreamingDestination,
     LocalSecondaryIndex,
     LsiSettings,
+    PointInTimeRecovery,
+    ResourcePolicy,
+    Stream,
     Table,
     TableSettings,
 )
+from tablesmith.spec.names import MAX_ALARM_NAME, alarm_names, backup_name_problems
 from tablesmith.spec.patterns import name_pattern
+from tablesmith.spec.policy import effective as effective_policy
 from tablesmith.spec.regions import nearest, region_problem
 from tablesmith.spec.source import Merged, Origin, Path_, join_path
 
@@ -131,7 +138,7 @@ def resolve_table(
             bad = []
             for error in exc.errors():
                 _report_validation_error(report, error, TableSettings)
-                path: Path_ = tuple(p for p in error["loc"] if p != "[key]")
+                path: Path_ = _error_path(error["loc"])
                 report.removed.append(path)
                 if error["type"] == "missing" or _in_list(path):
                     # A required field, or an entry of a list (dropping it would renumber the
@@ -185,13 +192,24 @@ def resolve_table(
         on_demand_throughput=throughput,
         point_in_time_recovery=settings.point_in_time_recovery,
         ttl=settings.ttl,
-        stream=settings.stream,
+        stream=Stream(enabled=settings.stream.enabled, view_type=settings.stream.view_type),
         encryption=settings.encryption,
         deletion_protection=settings.deletion_protection,
         table_class=settings.table_class,
-        replicas=tuple(sorted(settings.replicas)),
+        replicas=tuple(sorted(_replica_regions(settings))),
+        replica_point_in_time_recovery=_replica_pitr(settings),
+        warm_throughput=settings.warm_throughput,
+        consistency=settings.consistency,
+        witness_region=settings.witness_region,
         backup=settings.backup,
+        resource_policy=_policy(report, settings, ("resource_policy",)),
+        stream_resource_policy=_policy(report, settings, ("stream", "resource_policy")),
         alarms=settings.alarms,
+        kinesis_streaming_destinations=_kinesis_destinations(settings),
+        contributor_insights=settings.contributor_insights,
+        index_contributor_insights={g.name: g.contributor_insights for g in sorted(
+            settings.global_secondary_indexes, key=lambda g: g.name)
+            if g.contributor_insights is not None},
         tags=dict(sorted(tags.items())),
         resource_tags=resource_tags,
     )
@@ -214,10 +232,36 @@ def _without_null_tags(data: dict[str, Any]) -> tuple[dict[str, Any], frozenset[
             frozenset(k for k, v in tags.items() if v is None))
 
 
+DEFAULT_PITR_DAYS = 35  # RecoveryPeriodInDays when none is given (UpdateContinuousBackups)
+
+
+def _replica_regions(settings: TableSettings) -> list[str]:
+    """The replicas' region names, in the order written."""
+    return [r.region for r in settings.replicas]
+
+
+def _replica_pitr(settings: TableSettings) -> dict[str, PointInTimeRecovery]:
+    """Each replica's own PITR where it differs from the table's (sorted by region)."""
+    table = settings.point_in_time_recovery
+    out = {}
+    for replica in sorted(settings.replicas, key=lambda r: r.region):
+        own = replica.point_in_time_recovery
+        pitr = None if own is None else PointInTimeRecovery(
+            enabled=own.enabled, recovery_period_days=own.recovery_period_days)
+        if pitr is not None and not pitr.enabled:
+            # a recovery period only exists while PITR is on: off reads back as AWS's default
+            pitr = pitr.model_copy(update={"recovery_period_days": DEFAULT_PITR_DAYS})
+        if pitr is not None and pitr != table:
+            out[replica.region] = pitr
+    return out
+
+
 def _normalise_keys(data: dict[str, Any]) -> dict[str, Any]:
     """Turn the shorthand ``hash_key: PK`` into ``{name: PK}`` so one model validates both."""
 
     def norm(value: Any) -> Any:
+        if isinstance(value, list):  # a GSI's multi-attribute key: each attribute likewise
+            return [norm(v) for v in value]
         return {"name": value} if isinstance(value, str) else value
 
     out = dict(data)
@@ -233,6 +277,10 @@ def _normalise_keys(data: dict[str, Any]) -> dict[str, Any]:
                 if isinstance(ix, dict) else ix
                 for ix in indexes
             ]
+    # a replica written as its region name is the mapping {region: name}
+    replicas = out.get("replicas")
+    if isinstance(replicas, list):
+        out["replicas"] = [{"region": r} if isinstance(r, str) else r for r in replicas]
     return out
 
 
@@ -258,7 +306,7 @@ _FIELD_HINTS = {
 
 
 def _report_validation_error(report: _Reporter, error: Any, model: type[BaseModel]) -> None:
-    loc: Path_ = tuple(p for p in error["loc"] if p != "[key]")
+    loc: Path_ = _error_path(error["loc"])
     kind = error["type"]
     value = error.get("input")
     last = loc[-1] if loc else ""
@@ -270,6 +318,11 @@ def _report_validation_error(report: _Reporter, error: Any, model: type[BaseMode
         report.add(loc, f"unknown key '{last}'", hint)
     elif kind == "missing":
         report.add(loc, f"'{last}' is required")
+    elif kind in ("model_type", "model_attributes_type") and len(loc) == 2 and \
+            loc[0] == "replicas":  # a replica is its region name, or a mapping
+        report.add(loc, f"must be a string, not {_describe(value)}",
+                   "a region name (e.g. eu-west-1), or a mapping with region: and the "
+                   "replica's own settings")
     elif kind in _TYPE_WORDS:
         report.add(loc, f"{_TYPE_WORDS[kind]}, not {_describe(value)}", _type_hint(kind, value))
     elif kind == "literal_error":
@@ -282,11 +335,35 @@ def _report_validation_error(report: _Reporter, error: Any, model: type[BaseMode
         report.add(loc, error["msg"])
 
 
+def _error_path(loc: tuple[str | int, ...]) -> Path_:
+    """A validation error's location as a path of the spec: without pydantic's "[key]" and
+    the tag of the form a GSI key was written in (``GSI_KEY_FORMS``)."""
+    return tuple(p for i, p in enumerate(loc) if p != "[key]" and not (
+        p in GSI_KEY_FORMS and i > 0 and loc[i - 1] in ("hash_key", "range_key")))
+
+
+def _unannotated(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _form_for(annotation: Any, part: str | int) -> Any:
+    """Of a union of forms (a GSI key: one attribute or a list), the one ``part`` steps into:
+    a list for an index, a mapping for a key."""
+    annotation = _unannotated(annotation)
+    if get_origin(annotation) not in (Union, UnionType):
+        return annotation
+    forms = [_unannotated(f) for f in get_args(annotation)]
+    return next((f for f in forms if (get_origin(f) in (list, tuple)) == isinstance(part, int)),
+                forms[0])
+
+
 def _annotation_at(model: type[BaseModel], loc: Path_) -> Any:
     """The type annotation of the value at ``loc`` in ``model`` (None if there is none)."""
     current: Any = model
     for part in loc:
-        current = _strip_optional(current)
+        current = _form_for(_strip_optional(current), part)
         if isinstance(current, type) and issubclass(current, BaseModel):
             info = current.model_fields.get(str(part))
             if info is None:
@@ -311,7 +388,9 @@ def _in_list(path: Path_) -> bool:
 
 def _stand_in(annotation: Any, n: int) -> Any:
     """A valid value of ``annotation`` (required fields only), unlike any the user wrote."""
-    annotation = _strip_optional(annotation)
+    annotation = _unannotated(_strip_optional(annotation))
+    if get_origin(annotation) in (Union, UnionType):  # one of several forms: the first
+        annotation = _unannotated(get_args(annotation)[0])
     if get_origin(annotation) is Annotated:  # StrictStr, StrictInt, ...
         annotation = get_args(annotation)[0]
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -386,7 +465,7 @@ def _fields_at(model: type[BaseModel], loc: Path_) -> list[str]:
     """
     current: Any = model
     for part in loc:
-        current = _strip_optional(current)
+        current = _form_for(_strip_optional(current), part)
         if isinstance(current, type) and issubclass(current, BaseModel):
             info = current.model_fields.get(str(part))
             if info is None:
@@ -398,7 +477,7 @@ def _fields_at(model: type[BaseModel], loc: Path_) -> list[str]:
             current = get_args(current)[0]
         else:
             return []
-    current = _strip_optional(current)
+    current = _form_for(_strip_optional(current), "")  # the fields of a mapping
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return []
@@ -452,17 +531,26 @@ def _resolve_keys(report: _Reporter, settings: TableSettings) -> Keys | None:
     uses: list[tuple[Path_, KeyRef]] = [(("partition_key",), settings.partition_key)]
     if settings.sort_key is not None:
         uses.append((("sort_key",), settings.sort_key))
+    ok = True
     for i, g in enumerate(settings.global_secondary_indexes):
-        uses.append((("global_secondary_indexes", i, "hash_key"), g.hash_key))
-        if g.range_key is not None:
-            uses.append((("global_secondary_indexes", i, "range_key"), g.range_key))
+        for field_name, written in (("hash_key", g.hash_key), ("range_key", g.range_key)):
+            path: Path_ = ("global_secondary_indexes", i, field_name)
+            refs = _gsi_key_refs(written)
+            if isinstance(written, tuple) and not 1 <= len(refs) <= MAX_GSI_KEY_ATTRIBUTES:
+                # GSI KeySchema: up to 4 HASH and 4 RANGE elements (developer guide,
+                # "Multi-attribute keys"); an empty list is no key at all
+                report.add(path, f"{field_name} lists {len(refs)} attributes: a GSI key has 1 "
+                           f"to {MAX_GSI_KEY_ATTRIBUTES}", "write one attribute, or a list of "
+                           f"up to {MAX_GSI_KEY_ATTRIBUTES}")
+                ok = False
+            uses += [((*path, j) if isinstance(written, tuple) else path, ref)
+                     for j, ref in enumerate(refs)]
     for i, lsi in enumerate(settings.local_secondary_indexes):
         uses.append((("local_secondary_indexes", i, "range_key"), lsi.range_key))
 
     types: dict[str, tuple[AttributeType, Path_]] = {}
     for name, type_ in declared.items():
         types[name] = (type_, ("attributes", name))
-    ok = True
     for path, ref in uses:
         if not 1 <= len(ref.name.encode()) <= 255:
             report.add((*path, "name"), "key attribute names are 1-255 bytes long")
@@ -501,10 +589,13 @@ def _resolve_keys(report: _Reporter, settings: TableSettings) -> Keys | None:
     partition = key(settings.partition_key)
     sort = key(settings.sort_key) if settings.sort_key is not None else None
     gsis = [GlobalSecondaryIndex(
-        name=g.name, hash_key=key(g.hash_key),
-        range_key=key(g.range_key) if g.range_key is not None else None,
+        name=g.name, hash_key=key(_gsi_key_refs(g.hash_key)[0]),
+        more_hash_keys=tuple(key(r) for r in _gsi_key_refs(g.hash_key)[1:]),
+        range_key=key(_gsi_key_refs(g.range_key)[0]) if g.range_key is not None else None,
+        more_range_keys=tuple(key(r) for r in _gsi_key_refs(g.range_key)[1:]),
         projection_type=g.projection_type,
-        non_key_attributes=tuple(sorted(g.non_key_attributes)))
+        non_key_attributes=tuple(sorted(g.non_key_attributes)),
+        warm_throughput=g.warm_throughput)
         for g in settings.global_secondary_indexes]
     lsis = [LocalSecondaryIndex(
         name=i.name, range_key=key(i.range_key), projection_type=i.projection_type,
@@ -512,6 +603,16 @@ def _resolve_keys(report: _Reporter, settings: TableSettings) -> Keys | None:
         for i in settings.local_secondary_indexes]
     attributes = {ref.name: key(ref) for _, ref in uses}
     return partition, sort, gsis, lsis, attributes
+
+
+MAX_GSI_KEY_ATTRIBUTES = 4  # per GSI key (HASH, RANGE): multi-attribute keys
+
+
+def _gsi_key_refs(written: KeyRef | tuple[KeyRef, ...] | None) -> tuple[KeyRef, ...]:
+    """A GSI key's attributes, in order: one written alone, or the list written."""
+    if written is None:
+        return ()
+    return written if isinstance(written, tuple) else (written,)
 
 
 def _check_indexes(report: _Reporter, settings: TableSettings) -> None:
@@ -588,10 +689,25 @@ def _check_key_schemas(report: _Reporter, settings: TableSettings) -> None:
         report.add(("sort_key", "name"),
                    f"the sort key '{partition}' is also the partition key: {same}", hint)
     for i, g in enumerate(settings.global_secondary_indexes):
-        if g.range_key is not None and g.range_key.name == g.hash_key.name:
-            report.add(("global_secondary_indexes", i, "range_key", "name"),
-                       f"index '{g.name}': the range key '{g.hash_key.name}' is also its hash "
-                       f"key: {same}", hint)
+        hash_refs, range_refs = _gsi_key_refs(g.hash_key), _gsi_key_refs(g.range_key)
+        if not isinstance(g.hash_key, tuple) and not isinstance(g.range_key, tuple):
+            if range_refs and range_refs[0].name == hash_refs[0].name:
+                report.add(("global_secondary_indexes", i, "range_key", "name"),
+                           f"index '{g.name}': the range key '{hash_refs[0].name}' is also "
+                           f"its hash key: {same}", hint)
+            continue
+        # a multi-attribute key names each attribute once, across both keys
+        seen: set[str] = set()
+        for field_name, written, refs in (("hash_key", g.hash_key, hash_refs),
+                                          ("range_key", g.range_key, range_refs)):
+            for j, ref in enumerate(refs):
+                if ref.name in seen:
+                    where: Path_ = ("global_secondary_indexes", i, field_name)
+                    report.add((*where, j, "name") if isinstance(written, tuple)
+                               else (*where, "name"),
+                               f"index '{g.name}': attribute '{ref.name}' is named twice in its "
+                               f"keys: {same}", "each key attribute of an index appears once")
+                seen.add(ref.name)
     for i, lsi in enumerate(settings.local_secondary_indexes):
         if lsi.range_key.name == partition:
             report.add(("local_secondary_indexes", i, "range_key", "name"),
@@ -637,16 +753,47 @@ def _check_features(report: _Reporter, settings: TableSettings, env: Environment
                            f"lower it (or -1 for no cap); if the quota was raised for the "
                            f"account, set conventions.quotas.{quota_name}")
 
+    _check_warm_throughput(report, settings)
     _check_replicas(report, settings, env)
+    _check_consistency(report, settings, env)
     _check_encryption(report, settings)
     _check_backup(report, settings, env.physical_name(name))
     _check_alarms(report, settings)
+    _check_kinesis(report, settings, env)
+
+
+# "A new on-demand table starts with warm throughput of 12,000 read units/s and 4,000 write
+# units/s" (developer guide, warm throughput scenarios), and so does a new on-demand GSI:
+# CreateTable refuses less ("Requested ReadUnitsPerSecond for WarmThroughput ... is lower than
+# initial throughput for OnDemand"), and warm throughput is never lowered after
+MIN_WARM_READ = 12_000
+MIN_WARM_WRITE = 4_000
+MAX_WARM = 2**63 - 1  # WarmThroughput values are Longs (API reference)
+
+
+def _check_warm_throughput(report: _Reporter, settings: TableSettings) -> None:
+    where: list[tuple[Path_, Any]] = [(("warm_throughput",), settings.warm_throughput)]
+    where += [(("global_secondary_indexes", i, "warm_throughput"), g.warm_throughput)
+              for i, g in enumerate(settings.global_secondary_indexes)]
+    for path, warm in where:
+        if warm is None:
+            continue
+        for fname, least in (("read_units_per_second", MIN_WARM_READ),
+                             ("write_units_per_second", MIN_WARM_WRITE)):
+            value = getattr(warm, fname)
+            if not least <= value <= MAX_WARM:
+                report.add((*path, fname),
+                           f"{fname} is {value}: an on-demand table or index starts at "
+                           f"{least:,} and warm throughput only goes up from there",
+                           f"use at least {least:,}, or leave warm_throughput out (AWS's "
+                           "default, not managed)")
 
 
 def _check_replicas(report: _Reporter, settings: TableSettings, env: Environment) -> None:
     seen: set[str] = set()
-    for i, region in enumerate(settings.replicas):
-        path: Path_ = ("replicas", i)
+    for i, replica in enumerate(settings.replicas):
+        region = replica.region
+        path = _replica_path(report, i)
         if not _REGION.fullmatch(region):
             report.add(path, f"{region!r} is not an AWS region name", "e.g. eu-west-1")
         elif (unknown := region_problem(region)) is not None:
@@ -655,8 +802,15 @@ def _check_replicas(report: _Reporter, settings: TableSettings, env: Environment
             report.add(path, f"replica region {region} is the table's own region",
                        "a replica must be in another region than the table's")
         elif region in seen:
-            report.add(path, f"replica region {region} is listed twice")
+            report.add(path, f"replica region {region} is listed twice",
+                       "list each replica region once (as a name or as a mapping)")
         seen.add(region)
+        pitr = replica.point_in_time_recovery
+        if pitr is not None and not 1 <= pitr.recovery_period_days <= 35:
+            # UpdateContinuousBackups: RecoveryPeriodInDays 1..35 (API reference)
+            report.add(("replicas", i, "point_in_time_recovery", "recovery_period_days"),
+                       f"recovery_period_days is {pitr.recovery_period_days}: PITR keeps 1 to "
+                       "35 days", "a number of days from 1 to 35 (AWS's default is 35)")
     if settings.replicas:
         stream = settings.stream
         if not stream.enabled or stream.view_type != "NEW_AND_OLD_IMAGES":
@@ -668,6 +822,85 @@ def _check_replicas(report: _Reporter, settings: TableSettings, env: Environment
                        "set stream: {enabled: true, view_type: NEW_AND_OLD_IMAGES}")
 
 
+# Multi-Region strong consistency (MRSC) is offered in these Region sets only; the replicas
+# and the witness are all in one set (API reference, CreateGlobalTableWitnessGroupMemberAction)
+MRSC_REGION_SETS = (
+    ("US", ("us-east-1", "us-east-2", "us-west-2")),
+    ("EU", ("eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1")),
+    ("AP", ("ap-northeast-1", "ap-northeast-2", "ap-northeast-3")),
+)
+# "A MRSC global table can be configured with either three replicas, or with two replicas
+# and one witness" (same page): the table's Region counts as one of them
+MRSC_MEMBERS = 3
+
+
+def _mrsc_sets() -> str:
+    return "; ".join(f"{name}: {', '.join(regions)}" for name, regions in MRSC_REGION_SETS)
+
+
+def _check_consistency(report: _Reporter, settings: TableSettings, env: Environment) -> None:
+    """MRSC: three Regions of one set (a witness counting), the witness apart from them."""
+    witness = settings.witness_region
+    regions = _replica_regions(settings)
+    if settings.consistency != "strong":
+        if witness is not None:
+            # a witness only exists in an MRSC global table (GlobalTableWitnessGroupUpdate)
+            report.add(("witness_region",), "witness_region is only used with "
+                       "consistency: strong", "set consistency: strong, or remove witness_region")
+        return
+    if witness is not None and not _REGION.fullmatch(witness):
+        report.add(("witness_region",), f"{witness!r} is not an AWS region name", "e.g. us-west-2")
+        return
+    if witness is not None and (witness == env.region or witness in regions):
+        report.add(("witness_region",), f"witness region {witness} holds the table or one of "
+                   "its replicas", "the witness must be in a third Region, apart from them")
+        return
+    if len(regions) + (witness is not None) != MRSC_MEMBERS - 1:
+        report.add(("consistency",), "consistency: strong (MRSC) takes three Regions: the "
+                   f"table's and two replicas, or one replica and a witness_region; this table "
+                   f"has {len(regions)} replica(s) and {'a' if witness else 'no'} witness",
+                   "list two replicas, or one replica and witness_region")
+        return
+    home = next((name for name, rs in MRSC_REGION_SETS if env.region in rs), None)
+    if home is None:
+        report.add(("consistency",), f"consistency: strong (MRSC) is not offered in the "
+                   f"table's region {env.region}: it is in no MRSC Region set "
+                   f"({_mrsc_sets()})", "keep consistency: eventual for this table, or deploy "
+                   "it in an environment whose region is in one of these sets")
+        return
+    allowed = dict(MRSC_REGION_SETS)[home]
+    for i, region in enumerate(regions):
+        if region not in allowed:
+            report.add(_replica_path(report, i), f"replica region {region} is not in the "
+                       f"{home} MRSC Region set of the table's region {env.region} "
+                       f"({', '.join(allowed)})", "all three Regions of an MRSC table are in "
+                       "one set")
+    if witness is not None and witness not in allowed:
+        report.add(("witness_region",), f"witness region {witness} is not in the {home} MRSC "
+                   f"Region set of the table's region {env.region} ({', '.join(allowed)})",
+                   "all three Regions of an MRSC table are in one set")
+
+
+def _policy(report: _Reporter, settings: TableSettings, path: Path_) -> ResourcePolicy | None:
+    """The effective resource policy at ``path`` (spec/policy.py checks the document)."""
+    written = settings.resource_policy if path == ("resource_policy",) else \
+        settings.stream.resource_policy
+    if path[0] == "stream" and written not in (None, "none") and not settings.stream.enabled:
+        # "You can only attach a resource-based policy to existing streams" (DynamoDB guide)
+        report.add(path, "a stream policy needs the stream: stream.enabled is false",
+                   "enable the stream, or remove stream.resource_policy")
+        return None
+    origin, _ = report.merged.locate((*path, "file"))
+    return effective_policy(written, origin.file if origin is not None else None,
+                            lambda sub, message, hint: report.add((*path, *sub), message, hint))
+
+
+def _replica_path(report: _Reporter, i: int) -> Path_:
+    """Where replica ``i``'s region was written: the entry itself, or its ``region`` key."""
+    mapped: Path_ = ("replicas", i, "region")
+    return mapped if report.written(mapped) else ("replicas", i)
+
+
 def _check_encryption(report: _Reporter, settings: TableSettings) -> None:
     enc = settings.encryption
     if enc.type == "CUSTOMER_MANAGED":
@@ -677,7 +910,7 @@ def _check_encryption(report: _Reporter, settings: TableSettings) -> None:
         elif not _KMS_KEY.fullmatch(enc.kms_key_arn):
             report.add(("encryption", "kms_key_arn"),
                        f"'{enc.kms_key_arn}' is not a KMS key ARN, alias or key id")
-        for region in settings.replicas:
+        for region in _replica_regions(settings):
             if region not in enc.replica_kms_key_arns:
                 report.add(("encryption", "replica_kms_key_arns"),
                            f"replica region {region} has no KMS key",
@@ -690,7 +923,7 @@ def _check_encryption(report: _Reporter, settings: TableSettings) -> None:
             report.add(("encryption", "replica_kms_key_arns"),
                        "replica_kms_key_arns is only used with CUSTOMER_MANAGED")
     for region in enc.replica_kms_key_arns:
-        if region not in settings.replicas:
+        if region not in _replica_regions(settings):
             report.add(("encryption", "replica_kms_key_arns", region),
                        f"{region} is not a replica region of this table")
 
@@ -698,8 +931,6 @@ def _check_encryption(report: _Reporter, settings: TableSettings) -> None:
 def _check_backup(report: _Reporter, settings: TableSettings, physical: str) -> None:
     backup = settings.backup
     if backup.enabled:
-        from tablesmith.around.backup import backup_name_problems
-
         for name_problem in backup_name_problems(physical):
             report.add(("backup", "enabled"), name_problem,
                        "AWS Backup and IAM limit these names (vault and selection 50 "
@@ -762,22 +993,18 @@ def _check_alarm_names(report: _Reporter, table: Table, settings: TableSettings,
                 *(len(t) + len(r) + 23 for r in table.replicas))
     if bound <= 255:
         return
-    from tablesmith.around.alarms import MAX_ALARM_NAME, derived_alarms
-
     longest: dict[Path_, str] = {}  # where to shorten -> the longest alarm name it makes
     gsis = {g.name: i for i, g in enumerate(settings.global_secondary_indexes)}
-    replicas = {r: i for i, r in enumerate(settings.replicas)}
-    for alarm in derived_alarms(table):
+    replicas = {r: i for i, r in enumerate(_replica_regions(settings))}
+    for alarm in alarm_names(table):
         if len(alarm.name) <= MAX_ALARM_NAME:
             continue
-        dimensions = alarm.dimensions or {}
         where: Path_ = ()  # the table's name
-        if "GlobalSecondaryIndexName" in dimensions:
-            where = ("global_secondary_indexes", gsis[dimensions["GlobalSecondaryIndexName"]],
-                     "name")
-        elif "ReceivingRegion" in dimensions:
-            where = ("replicas", replicas[dimensions["ReceivingRegion"]])
-        elif alarm.metric_name == "UserErrors":
+        if alarm.index is not None:
+            where = ("global_secondary_indexes", gsis[alarm.index], "name")
+        elif alarm.replica is not None:
+            where = _replica_path(report, replicas[alarm.replica])
+        elif alarm.rule == "user_errors":
             where = ("alarms", "user_errors", "enabled")
         if len(alarm.name) > len(longest.get(where, "")):
             longest[where] = alarm.name
@@ -834,3 +1061,56 @@ def _check_tags(report: _Reporter, settings: TableSettings, conventions: Convent
 def _tag_text(text: str) -> bool:
     """Does ``text`` match AWS's tag pattern ``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*``?"""
     return all(unicodedata.category(c)[0] in "LZN" or c in _TAG_PUNCTUATION for c in text)
+
+
+# --------------------------------------------------------------------------- kinesis
+
+# a Kinesis data stream's ARN (Kinesis API reference, StreamARN; StreamName: 1-128 of
+# [a-zA-Z0-9_.-]); EnableKinesisStreamingDestination takes 37-1024 characters, which
+# every ARN of this shape has
+_KINESIS_STREAM_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):kinesis:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"stream/(?P<name>[a-zA-Z0-9_.-]{1,128})")
+
+
+def _kinesis_destinations(
+        settings: TableSettings) -> tuple[KinesisStreamingDestination, ...] | None:
+    """The destinations sorted by stream ARN (None: not managed)."""
+    wanted = settings.kinesis_streaming_destinations
+    return None if wanted is None else tuple(sorted(wanted, key=lambda d: d.stream_arn))
+
+
+def _arn_partition(region: str) -> str:
+    # ARNs name the partition of their Region (AWS General Reference, "Amazon Resource Names")
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _check_kinesis(report: _Reporter, settings: TableSettings, env: Environment) -> None:
+    seen: set[str] = set()
+    for i, destination in enumerate(settings.kinesis_streaming_destinations or ()):
+        path: Path_ = ("kinesis_streaming_destinations", i, "stream_arn")
+        arn = destination.stream_arn
+        match = _KINESIS_STREAM_ARN.fullmatch(arn)
+        if match is None:
+            report.add(path, f"'{arn[:200]}' is not a Kinesis data stream ARN",
+                       f"arn:{_arn_partition(env.region)}:kinesis:{env.region}:<account>:"
+                       "stream/<name>")
+        elif match["region"] != env.region:
+            # DynamoDB streams only to a Kinesis data stream of the table's own account and
+            # Region (Kinesis Data Streams for DynamoDB)
+            report.add(path, f"the stream is in {match['region']}, the table in {env.region}: "
+                       "DynamoDB streams only to a Kinesis data stream in the table's Region",
+                       f"create the stream in {env.region}")
+        elif match["partition"] != _arn_partition(env.region):
+            report.add(path, f"partition '{match['partition']}' is not that of {env.region} "
+                       f"('{_arn_partition(env.region)}')",
+                       f"arn:{_arn_partition(env.region)}:kinesis:{env.region}:...")
+        if arn in seen:
+            # one destination per stream: AWS refuses to enable one that is already enabled
+            report.add(path, f"stream {arn} is listed twice",
+                       "list each stream once, with the timestamp_precision it should have")
+        seen.add(arn)
