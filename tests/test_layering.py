@@ -44,7 +44,7 @@ STAGES: tuple[Stage, ...] = (
     # the models of what is wanted and what is: resources around a table, live state, plan ops
     _stage("models", "tablesmith.resources", "tablesmith.state", "tablesmith.plan"),
     # AWS: clients, and what the calls share (bulk tag reads, the requests apply and exports send)
-    _stage("aws", "tablesmith.aws", "tablesmith.tags", "tablesmith.shapes"),
+    _stage("aws", "tablesmith.aws", "tablesmith.tags", "tablesmith.shapes", "tablesmith.grants"),
     # the resource families around a table, their contract and the registry the core loops over
     _stage("around", "tablesmith.around"),
     # boto3 reads -> the live state (the families read through the registry)

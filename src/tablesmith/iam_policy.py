@@ -3,7 +3,9 @@ calls, on exactly the resources the environment's tables name.
 
 ``iam_policy(tables, account=..., environment=..., read_only=...)`` is a pure function of the
 effective tables (no I/O): the CLI's ``tablesmith iam-policy`` prints it. Every call that
-``live``, ``apply``, ``around.backup``, ``around.alarms`` and ``aws`` make is granted here, and
+``live``, ``apply``, ``around.backup``, ``around.alarms`` and ``aws`` make is granted here; the
+other resource families grant their own (``ResourceFamily.iam_statements``, built with
+``tablesmith.grants``), and
 the acceptance test ``tests/acceptance/test_least_privilege.py`` proves the set against an
 IAM-enforcing moto by counting the calls (``Clients.calls``).
 
@@ -37,14 +39,17 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from tablesmith import grants
 from tablesmith.around.alarms import SHARED_PREFIX, desired_alarms
 from tablesmith.around.backup import backup_names
-from tablesmith.around.contributor_insights import manages as manages_insights
+from tablesmith.around.registry import FAMILIES
+from tablesmith.grants import table_arns
 from tablesmith.resources import BACKUP_POLICIES, BACKUP_SERVICE, desired_backup
 from tablesmith.spec.model import OWNERSHIP_TAG, LockSettings
+from tablesmith.spec.regions import partition
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
 
     from tablesmith.spec.model import Table
 
@@ -57,14 +62,11 @@ TABLE_READS = (
     "dynamodb:DescribeContinuousBackups",
     "dynamodb:DescribeTable",
     "dynamodb:DescribeTimeToLive",
-    "dynamodb:GetResourcePolicy",  # around.resource_policy: only where the spec manages one
     "dynamodb:ListTagsOfResource",
 )
 TABLE_WRITES = (
     "dynamodb:CreateTable",
-    "dynamodb:DeleteResourcePolicy",
     "dynamodb:DeleteTable",
-    "dynamodb:PutResourcePolicy",
     "dynamodb:TagResource",
     "dynamodb:UntagResource",
     "dynamodb:UpdateContinuousBackups",
@@ -120,17 +122,6 @@ ROLE_REMOVES = ("iam:DeleteRole", "iam:DetachRolePolicy")
 ROLE_WRITES = ("iam:CreateRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy")
 ALARM_PUTS = ("cloudwatch:PutMetricAlarm", "cloudwatch:TagResource")  # Tags on create
 ALARM_DELETES = ("cloudwatch:DeleteAlarms",)
-# Kinesis streaming destinations (Developer Guide, "Using IAM policies for Amazon Kinesis Data
-# Streams and Amazon DynamoDB"): each DynamoDB action on the table needs these of Kinesis too
-KINESIS_READS = ("dynamodb:DescribeKinesisStreamingDestination",)
-KINESIS_STREAM_READS = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary")
-KINESIS_WRITES = (
-    "dynamodb:DisableKinesisStreamingDestination",
-    "dynamodb:EnableKinesisStreamingDestination",
-    "dynamodb:UpdateKinesisStreamingDestination",
-)
-KINESIS_STREAM_WRITES = ("kinesis:DescribeStream", "kinesis:PutRecords")  # on Enable
-
 # (Sid, action, why) of the actions that AWS does not scope to a resource: Resource "*"
 UNSCOPED_READS: tuple[tuple[str, str], ...] = (
     ("ListTablesHasNoResourceFindsOrphansWhereTheTaggingApiIsMissing", "dynamodb:ListTables"),
@@ -150,23 +141,7 @@ UNSCOPED_READS: tuple[tuple[str, str], ...] = (
 # --------------------------------------------------------------------------- ARNs
 
 
-def partition(region: str) -> str:
-    """The ARN partition of a region (aws, aws-cn, aws-us-gov)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
-def _arn(service: str, region: str, account: str, resource: str) -> str:
-    return f"arn:{partition(region)}:{service}:{region}:{account}:{resource}"
-
-
-def table_arns(name: str, region: str, account: str) -> list[str]:
-    """A table's ARN with its indexes and streams."""
-    base = _arn("dynamodb", region, account, f"table/{name}")
-    return [base, f"{base}/index/*", f"{base}/stream/*"]
+_arn = grants.arn
 
 
 def _regions(table: Table) -> list[str]:
@@ -200,18 +175,7 @@ def _plan_arns(tables: Sequence[Table], account: str) -> list[str]:
 # --------------------------------------------------------------------------- policy
 
 
-def _statement(
-    sid: str,
-    actions: Iterable[str],
-    resources: Iterable[str] | str,
-    condition: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": sorted(set(actions))}
-    listed = [resources] if isinstance(resources, str) else resources
-    statement["Resource"] = "*" if resources == "*" else sorted(set(listed))
-    if condition:
-        statement["Condition"] = condition
-    return statement
+_statement = grants.statement
 
 
 def _owned(environment: str) -> dict[str, Any]:
@@ -236,8 +200,8 @@ def iam_policy(
         scoped = _table_statements(tables, account, environment, read_only)
         scoped += _backup_statements(tables, account, read_only)
         scoped += _alarm_statements(tables, account, read_only)
-        scoped += _kinesis_statements(tables, account, read_only)
-        scoped += _insights_statements(tables, account, read_only)
+        for family in FAMILIES:  # each family grants what it calls (resource policies, ...)
+            scoped += family.iam_statements(tables, account, read_only)
         scoped += _lock_statements(tables, account, read_only, lock or LockSettings())
         statements += merge_statements(scoped)
     return {"Version": VERSION, "Statement": statements}
@@ -471,28 +435,6 @@ def _alarm_statements(
     return out
 
 
-def _insights_statements(
-    tables: Sequence[Table], account: str, read_only: bool
-) -> list[dict[str, Any]]:
-    """Contributor Insights, only for the tables whose spec manages it (around/
-    contributor_insights.py): one ListContributorInsights per region, which IAM does not
-    scope to a table, and UpdateContributorInsights on the tables and indexes."""
-    managed = [t for t in tables if manages_insights(t)]
-    if not managed:
-        return []
-    arns = [arn for t in managed for region in _regions(t)
-            for arn in table_arns(t.table_name, region, account)[:2]]  # table, indexes
-    out = [_statement("ListContributorInsightsHasNoResourceOneCallReadsARegion",
-                      ("dynamodb:ListContributorInsights",), "*"),
-           # only where a listing leaves out the mode (read_insights asks the one target)
-           _statement("DescribeContributorInsightsWhereTheListingHasNoMode",
-                      ("dynamodb:DescribeContributorInsights",), arns)]
-    if not read_only:
-        out.append(_statement("ChangeContributorInsightsOfTheTablesAndIndexes",
-                              ("dynamodb:UpdateContributorInsights",), arns))
-    return out
-
-
 def policy_json(policy: dict[str, Any]) -> str:
     """The policy as IAM takes it (indented, keys in a stable order)."""
     return json.dumps(policy, indent=2)
@@ -501,28 +443,3 @@ def policy_json(policy: dict[str, Any]) -> str:
 def actions(policy: dict[str, Any]) -> list[str]:
     """Every action a policy grants, sorted (each once)."""
     return sorted({a for s in policy["Statement"] for a in s["Action"]})
-
-
-def _kinesis_statements(
-    tables: Sequence[Table], account: str, read_only: bool
-) -> list[dict[str, Any]]:
-    """Only for the tables whose spec manages their Kinesis streaming destinations."""
-    managed = [t for t in tables if t.kinesis_streaming_destinations is not None]
-    if not managed:
-        return []
-    arns = [_arn("dynamodb", t.region, account, f"table/{t.table_name}") for t in managed]
-    # a live destination the spec no longer lists names a stream the spec cannot: reads of
-    # the streams are granted in the tables' regions
-    streams = sorted({_arn("kinesis", t.region, account, "stream/*") for t in managed})
-    out = [_statement("ReadKinesisStreamingDestinations", KINESIS_READS, arns),
-           _statement("DescribeTheStreamsTablesStreamTo", KINESIS_STREAM_READS, streams)]
-    if read_only:
-        return out
-    wanted = sorted({d.stream_arn for t in managed for d in t.kinesis_streaming_destinations or ()})
-    out.append(_statement("ChangeKinesisStreamingDestinations", KINESIS_WRITES, arns))
-    if wanted:
-        out.append(_statement("EnableStreamingToExactlyTheSpecsStreams", KINESIS_STREAM_WRITES,
-                              wanted))
-        out.append(_statement("ListStreamsHasNoResourceEnablingAStreamingDestinationNeedsIt",
-                              ("kinesis:ListStreams",), "*"))
-    return out

@@ -141,6 +141,12 @@ class ResourceFamily(Protocol[S]):
         ``table_info`` entry joins the table's)."""
         ...  # pragma: no cover
 
+    def iam_statements(self, tables: Sequence[Table], account: str,
+                       read_only: bool) -> list[dict[str, Any]]:
+        """The IAM statements (``tablesmith.grants``) for what the family's reads and, unless
+        ``read_only``, its handlers call for ``tables`` (``tablesmith iam-policy``)."""
+        ...  # pragma: no cover
+
     def export_cloudformation(self, table: Table, at: CloudFormationAt,
                               out: CloudFormationOut) -> CloudFormationOutputs:
         """Add ``table``'s resources of this family; the module outputs they answer."""
@@ -356,6 +362,10 @@ class FamilyBase:
     def export_terraform(self, table: Table, at: TerraformAt,
                          out: TerraformOut) -> dict[str, Any]:
         return {}
+
+    def iam_statements(self, tables: Sequence[Table], account: str,
+                       read_only: bool) -> list[dict[str, Any]]:
+        return []
 
     def export_cloudformation(self, table: Table, at: CloudFormationAt,
                               out: CloudFormationOut) -> CloudFormationOutputs:

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tablesmith import grants
 from tablesmith.around.contract import (
     CloudFormationAt,
     CloudFormationOut,
@@ -464,6 +465,26 @@ class ContributorInsightsFamily(FamilyBase):
         resource = out.resource(at.logical_id)
         resource.update(cloudformation_properties(table, resource))
         return CloudFormationOutputs()
+
+    def iam_statements(self, tables: Sequence[Table], account: str,
+                       read_only: bool) -> list[dict[str, Any]]:
+        """Only for the tables whose spec manages it: one ListContributorInsights per region,
+        which IAM does not scope to a table; DescribeContributorInsights where a listing
+        leaves out the mode; UpdateContributorInsights on the tables and indexes, in the
+        table's region and each replica's."""
+        managed = [t for t in tables if manages(t)]
+        if not managed:
+            return []
+        arns = [a for t in managed for region in sorted({t.region, *t.replicas})
+                for a in grants.table_arns(t.table_name, region, account)[:2]]  # table, indexes
+        out = [grants.statement("ListContributorInsightsHasNoResourceOneCallReadsARegion",
+                         ("dynamodb:ListContributorInsights",), "*"),
+               grants.statement("DescribeContributorInsightsWhereTheListingHasNoMode",
+                         ("dynamodb:DescribeContributorInsights",), arns)]
+        if not read_only:
+            out.append(grants.statement("ChangeContributorInsightsOfTheTablesAndIndexes",
+                                 ("dynamodb:UpdateContributorInsights",), arns))
+        return out
 
 
 def cloudformation_properties(table: Table, resource: dict[str, Any]) -> dict[str, Any]:

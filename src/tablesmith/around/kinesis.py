@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tablesmith import grants
 from tablesmith.around.contract import (
     CloudFormationAt,
     CloudFormationOut,
@@ -461,6 +462,44 @@ class KinesisFamily(FamilyBase):
         resource = out.resource(at.logical_id)
         resource.update(cloudformation_properties(table, resource))
         return CloudFormationOutputs()
+
+    def iam_statements(self, tables: Sequence[Table], account: str,
+                       read_only: bool) -> list[dict[str, Any]]:
+        """Only for the tables whose spec manages their destinations (Developer Guide, "Using
+        IAM policies for Amazon Kinesis Data Streams and Amazon DynamoDB": each DynamoDB
+        action on the table needs these of Kinesis too)."""
+        managed = [t for t in tables if t.kinesis_streaming_destinations is not None]
+        if not managed:
+            return []
+        arns = [grants.arn("dynamodb", t.region, account, f"table/{t.table_name}") for t in managed]
+        # a live destination the spec no longer lists names a stream the spec cannot: reads
+        # of the streams are granted in the tables' regions
+        streams = sorted({grants.arn("kinesis", t.region, account, "stream/*") for t in managed})
+        out = [grants.statement("ReadKinesisStreamingDestinations", IAM_READS, arns),
+               grants.statement("DescribeTheStreamsTablesStreamTo", IAM_STREAM_READS, streams)]
+        if read_only:
+            return out
+        wanted = sorted({d.stream_arn for t in managed
+                         for d in t.kinesis_streaming_destinations or ()})
+        out.append(grants.statement("ChangeKinesisStreamingDestinations", IAM_WRITES, arns))
+        if wanted:
+            out.append(grants.statement("EnableStreamingToExactlyTheSpecsStreams",
+                                 IAM_STREAM_WRITES, wanted))
+            out.append(grants.statement(
+                "ListStreamsHasNoResourceEnablingAStreamingDestinationNeedsIt",
+                ("kinesis:ListStreams",), "*"))
+        return out
+
+
+# what the reads and handlers call (iam_statements)
+IAM_READS = ("dynamodb:DescribeKinesisStreamingDestination",)
+IAM_STREAM_READS = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary")
+IAM_WRITES = (
+    "dynamodb:DisableKinesisStreamingDestination",
+    "dynamodb:EnableKinesisStreamingDestination",
+    "dynamodb:UpdateKinesisStreamingDestination",
+)
+IAM_STREAM_WRITES = ("kinesis:DescribeStream", "kinesis:PutRecords")  # on Enable
 
 
 def cloudformation_properties(table: Table, resource: dict[str, Any]) -> dict[str, Any]:

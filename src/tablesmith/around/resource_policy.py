@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tablesmith import grants as iam
 from tablesmith.around.contract import (
     CloudFormationAt,
     CloudFormationOut,
@@ -646,6 +647,22 @@ class ResourcePolicyFamily(FamilyBase):
                                                      "ResourcePolicy": wanted["stream"]}
         resource["Properties"] = properties
         return CloudFormationOutputs()
+
+    def iam_statements(self, tables: Sequence[Table], account: str,
+                       read_only: bool) -> list[dict[str, Any]]:
+        """Only for the tables whose spec manages a policy (absent: never read): Get on the
+        table and its stream, Put and Delete unless ``read_only``."""
+        managed = [t for t in tables if desired_policies(t)]
+        if not managed:
+            return []
+        arns = [a for t in managed for a in iam.table_arns(t.table_name, t.region, account)]
+        out = [iam.statement("ReadTheResourcePoliciesTheSpecManages",
+                         ("dynamodb:GetResourcePolicy",), arns)]
+        if not read_only:
+            out.append(iam.statement("ChangeTheResourcePoliciesTheSpecManages",
+                                 ("dynamodb:DeleteResourcePolicy",
+                                  "dynamodb:PutResourcePolicy"), arns))
+        return out
 
 
 RESOURCE_POLICY = ResourcePolicyFamily()

@@ -100,3 +100,13 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def partition(region: str) -> str:
+    """The ARN partition of a Region (AWS General Reference, "Amazon Resource Names"): aws,
+    aws-cn or aws-us-gov."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"

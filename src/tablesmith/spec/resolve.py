@@ -48,7 +48,7 @@ from tablesmith.spec.model import (
 from tablesmith.spec.names import MAX_ALARM_NAME, alarm_names, backup_name_problems
 from tablesmith.spec.patterns import name_pattern
 from tablesmith.spec.policy import effective as effective_policy
-from tablesmith.spec.regions import nearest, region_problem
+from tablesmith.spec.regions import nearest, partition, region_problem
 from tablesmith.spec.source import Merged, Origin, Path_, join_path
 
 # Built-in patterns are applied with ``fullmatch``: ``re.match`` with ``$`` lets a trailing
@@ -1080,15 +1080,6 @@ def _kinesis_destinations(
     return None if wanted is None else tuple(sorted(wanted, key=lambda d: d.stream_arn))
 
 
-def _arn_partition(region: str) -> str:
-    # ARNs name the partition of their Region (AWS General Reference, "Amazon Resource Names")
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
 def _check_kinesis(report: _Reporter, settings: TableSettings, env: Environment) -> None:
     seen: set[str] = set()
     for i, destination in enumerate(settings.kinesis_streaming_destinations or ()):
@@ -1097,7 +1088,7 @@ def _check_kinesis(report: _Reporter, settings: TableSettings, env: Environment)
         match = _KINESIS_STREAM_ARN.fullmatch(arn)
         if match is None:
             report.add(path, f"'{arn[:200]}' is not a Kinesis data stream ARN",
-                       f"arn:{_arn_partition(env.region)}:kinesis:{env.region}:<account>:"
+                       f"arn:{partition(env.region)}:kinesis:{env.region}:<account>:"
                        "stream/<name>")
         elif match["region"] != env.region:
             # DynamoDB streams only to a Kinesis data stream of the table's own account and
@@ -1105,10 +1096,10 @@ def _check_kinesis(report: _Reporter, settings: TableSettings, env: Environment)
             report.add(path, f"the stream is in {match['region']}, the table in {env.region}: "
                        "DynamoDB streams only to a Kinesis data stream in the table's Region",
                        f"create the stream in {env.region}")
-        elif match["partition"] != _arn_partition(env.region):
+        elif match["partition"] != partition(env.region):
             report.add(path, f"partition '{match['partition']}' is not that of {env.region} "
-                       f"('{_arn_partition(env.region)}')",
-                       f"arn:{_arn_partition(env.region)}:kinesis:{env.region}:...")
+                       f"('{partition(env.region)}')",
+                       f"arn:{partition(env.region)}:kinesis:{env.region}:...")
         if arn in seen:
             # one destination per stream: AWS refuses to enable one that is already enabled
             report.add(path, f"stream {arn} is listed twice",
