@@ -260,8 +260,9 @@ class _Runner:
                 return answer
             note = progress(answer)
             if time.monotonic() > deadline:
+                now = f"{note}; " if note else ""
                 raise ApplyError(f"timed out after {self.timeout:.0f}s waiting for {what} "
-                                 f"({note}; TABLESMITH_WAIT_TIMEOUT); re-run apply to continue")
+                                 f"({now}TABLESMITH_WAIT_TIMEOUT); re-run apply to continue")
             if note and note != last:
                 self.report(table, note)
                 last = note
@@ -288,24 +289,8 @@ class _Runner:
 
         Returns the description that satisfied ``done``, so callers need not describe again.
         """
-        deadline = time.monotonic() + self.timeout
-        delay = min(self.poll_interval, 0.2)
-        last = ""
-        while True:
-            if self.stop.is_set():  # a wait is never worth finishing once asked to stop
-                raise _Stopped(called=bool(getattr(self._op, "called", False)))
-            desc = self._describe(name, region)
-            if done(desc):
-                return desc
-            if time.monotonic() > deadline:
-                raise ApplyError(f"timed out after {self.timeout:.0f}s waiting for {what} "
-                                 f"(TABLESMITH_WAIT_TIMEOUT); re-run apply to continue")
-            note = progress(desc) if progress and desc else ""
-            if note and note != last:
-                self.report(name, note)
-                last = note
-            time.sleep(delay)
-            delay = min(delay * 1.5, self.poll_interval)
+        return self.poll(name, what, lambda: self._describe(name, region), done,
+                         lambda desc: progress(desc) if progress and desc else "")
 
     def _settled(self, name: str, region: str) -> dict[str, Any]:
         """Wait until the table and all its indexes and replicas are ACTIVE; its description."""
