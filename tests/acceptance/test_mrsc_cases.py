@@ -16,7 +16,7 @@ import pytest
 import yaml
 from harness import TAGS, assert_converged, hazards_of, ops_of, session
 
-from tablesmith.errors import ApplyError, HazardRefused, PlanError
+from tablesmith.errors import HazardRefused, PlanError
 from tablesmith.hazards import HazardCode
 
 if TYPE_CHECKING:
@@ -103,9 +103,6 @@ def test_existing_empty_table_becomes_an_mrsc_table_of_three_replicas(
     assert_converged(s)
 
 
-@pytest.mark.xfail(strict=True, raises=ApplyError, reason=(
-    "the local target refuses two ReplicaUpdates Delete in one UpdateTable (MREC's rule) also "
-    "for an MRSC table, where AWS takes them together (developer guide, delete-gt-mrsc)"))
 @pytest.mark.parametrize("engine", ["local"])
 def test_the_replicas_of_a_three_replica_mrsc_table_are_removed_together(
     engine: str, engine_endpoint: str, tmp_path: Path

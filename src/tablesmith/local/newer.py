@@ -702,11 +702,21 @@ def _update_table(original: Callable[..., Any]) -> Callable[..., Any]:
             # an MRSC table of three replicas is made in one request; the replica code makes
             # one replica per UpdateTable (MREC's rule), so the others are made after it
             self.body = {**body, "ReplicaUpdates": [{"Create": mrsc.replicas[0]}]}
+        also_deleted = _strong_deletes(table, body, time.time())
+        if also_deleted:
+            # likewise the replicas of a three-replica MRSC table go in one request ("delete
+            # both replicas in one UpdateTable", developer guide delete-gt-mrsc)
+            first = body["ReplicaUpdates"][0]
+            self.body = {**body, "ReplicaUpdates": [first]}
         try:
             original(self)
         finally:
             self.body = body
         now = time.time()
+        for region in also_deleted:
+            replicas._delete_replica(table, region, now)
+        if also_deleted:  # the table is a single-Region table again
+            table._ts_consistency = None
         if mrsc is not None:
             _apply_mrsc(table, mrsc, now)
         _merge_warm(table, warm)
@@ -885,6 +895,26 @@ def _check_mrsc(table: Moto, body: Mapping[str, Any], now: float) -> _Mrsc | Non
             "be empty to become a multi-Region strongly consistent global table"
         )
     return _Mrsc("STRONG", creates, witness_create, None)
+
+
+def _strong_deletes(table: Moto, body: Mapping[str, Any], now: float) -> list[str]:
+    """The Regions beyond the first of a ReplicaUpdates that deletes every replica of a
+    three-replica MRSC table at once (AWS refuses one alone: an MRSC table has three
+    members); none for any other request, which the replica code checks as MREC's."""
+    if getattr(table, "_ts_consistency", None) != "STRONG" or body.get(
+            "GlobalTableWitnessUpdates"):
+        return []
+    updates = body.get("ReplicaUpdates") or []
+    regions = [u["Delete"].get("RegionName") for u in updates
+               if isinstance(u, dict) and isinstance(u.get("Delete"), dict)]
+    if len(regions) < 2 or len(regions) != len(updates):
+        return []
+    members = set(replicas._members(table, now))
+    if set(regions) != members or len(set(regions)) != len(regions):
+        raise _validation(
+            "One or more parameter values were invalid: the replicas of an MRSC global "
+            f"table are deleted together: all of {', '.join(sorted(members))}")
+    return [str(r) for r in regions[1:]]
 
 
 def _witness_actions(updates: Any) -> tuple[str | None, str | None]:
