@@ -16,7 +16,7 @@ import pytest
 import yaml
 from harness import TAGS, assert_converged, hazards_of, ops_of, session
 
-from tablesmith.errors import HazardRefused, PlanError
+from tablesmith.errors import ApplyError, HazardRefused, PlanError
 from tablesmith.hazards import HazardCode
 
 if TYPE_CHECKING:
@@ -135,6 +135,10 @@ def test_mrsc_on_a_table_with_items_is_a_hazard_and_aws_refuses_it(
     assert hazards_of(plan) == {"COST_CHANGE", "TABLE_NOT_EMPTY"}
     with pytest.raises(HazardRefused, match="TABLE_NOT_EMPTY"):
         s.apply(plan, allowed=frozenset())
+    # allowed (ItemCount lags), the request still meets AWS's rule: refused, nothing made
+    with pytest.raises(ApplyError, match="must be empty"):
+        s.apply(plan, allowed=ALL)
+    assert client.describe_table(TableName=f"{prefix}main")["Table"].get("Replicas", []) == []
 
 
 @pytest.mark.parametrize("engine", ["local"])
