@@ -40,11 +40,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from tablesmith import grants
-from tablesmith.around.alarms import SHARED_PREFIX, desired_alarms
-from tablesmith.around.backup import backup_names
 from tablesmith.around.registry import FAMILIES
 from tablesmith.grants import table_arns
-from tablesmith.resources import BACKUP_POLICIES, BACKUP_SERVICE, desired_backup
 from tablesmith.spec.model import OWNERSHIP_TAG, LockSettings
 from tablesmith.spec.regions import partition
 
@@ -92,36 +89,11 @@ REPLICA_WRITES = (
     "dynamodb:UpdateTable",
 )
 REPLICATION_ROLE = "replication.dynamodb.amazonaws.com"
-VAULT_READS = (
-    "backup:DescribeBackupVault",
-    "backup:ListRecoveryPointsByBackupVault",
-    "backup:ListTags",
-)
-VAULT_REMOVES = ("backup:DeleteBackupVault",)
-VAULT_WRITES = ("backup:CreateBackupVault", "backup:TagResource", "backup:UntagResource")
-PLAN_READS = (
-    "backup:GetBackupPlan",
-    "backup:GetBackupSelection",
-    "backup:ListBackupSelections",
-    "backup:ListTags",
-)
-PLAN_REMOVES = ("backup:DeleteBackupPlan", "backup:DeleteBackupSelection")
-PLAN_WRITES = (
-    "backup:CreateBackupPlan",
-    "backup:CreateBackupSelection",
-    "backup:TagResource",
-    "backup:UntagResource",
-    "backup:UpdateBackupPlan",
-)
-ROLE_READS = ("iam:GetRole", "iam:ListAttachedRolePolicies")
 # Called when allowed, never granted here: one GetAccountAuthorizationDetails page reads every
 # backup role at once (around.backup), but it would let the plan read every role and policy of
-# the account. Denied, each role is read with ROLE_READS instead (2 calls per table more).
+# the account. Denied, each role is read with around.backup.ROLE_READS instead (2 calls per
+# table more).
 USED_IF_ALLOWED = frozenset({"iam:GetAccountAuthorizationDetails"})
-ROLE_REMOVES = ("iam:DeleteRole", "iam:DetachRolePolicy")
-ROLE_WRITES = ("iam:CreateRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy")
-ALARM_PUTS = ("cloudwatch:PutMetricAlarm", "cloudwatch:TagResource")  # Tags on create
-ALARM_DELETES = ("cloudwatch:DeleteAlarms",)
 # (Sid, action, why) of the actions that AWS does not scope to a resource: Resource "*"
 UNSCOPED_READS: tuple[tuple[str, str], ...] = (
     ("ListTablesHasNoResourceFindsOrphansWhereTheTaggingApiIsMissing", "dynamodb:ListTables"),
@@ -146,30 +118,6 @@ _arn = grants.arn
 
 def _regions(table: Table) -> list[str]:
     return sorted({table.region, *table.replicas})
-
-
-def _role_arn(table: Table, account: str) -> str:
-    role = backup_names(table.table_name).role
-    return f"arn:{partition(table.region)}:iam::{account}:role/{role}"
-
-
-def _vault_arns(table: Table, account: str) -> list[str]:
-    names = backup_names(table.table_name)
-    arns = [_arn("backup", table.region, account, f"backup-vault:{names.vault}")]
-    arns += [
-        _arn("backup", region, account, f"backup-vault:{names.dr_vault}")
-        for region in sorted(table.replicas)
-        if region != table.region
-    ]
-    return arns
-
-
-def _plan_arns(tables: Sequence[Table], account: str) -> list[str]:
-    # the ARN ends in the plan's ID, which AWS generates: no name to scope to
-    return [
-        _arn("backup", region, account, "backup-plan:*")
-        for region in sorted({t.region for t in tables})
-    ]
 
 
 # --------------------------------------------------------------------------- policy
@@ -198,8 +146,6 @@ def iam_policy(
     ]
     if tables:
         scoped = _table_statements(tables, account, environment, read_only)
-        scoped += _backup_statements(tables, account, read_only)
-        scoped += _alarm_statements(tables, account, read_only)
         for family in FAMILIES:  # each family grants what it calls (resource policies, ...)
             scoped += family.iam_statements(tables, account, read_only)
         scoped += _lock_statements(tables, account, read_only, lock or LockSettings())
@@ -333,105 +279,6 @@ def _table_statements(
                 },
             )
         )
-    return out
-
-
-def _backup_statements(
-    tables: Sequence[Table], account: str, read_only: bool
-) -> list[dict[str, Any]]:
-    vaults = [arn for t in tables for arn in _vault_arns(t, account)]
-    plans = _plan_arns(tables, account)
-    roles = [_role_arn(t, account) for t in tables]
-    out = [
-        _statement("ReadTheBackupVaults", VAULT_READS, vaults),
-        _statement("ReadTheBackupPlansWhoseArnsEndInGeneratedIds", PLAN_READS, plans),
-        _statement("ReadTheBackupRoles", ROLE_READS, roles),
-    ]
-    if read_only:
-        return out
-    out += [
-        _statement("RemoveTheBackupVaults", VAULT_REMOVES, vaults),
-        _statement("RemoveTheBackupPlansAndSelections", PLAN_REMOVES, plans),
-        _statement("RemoveTheBackupRoles", ROLE_REMOVES, roles),
-    ]
-    wanted = [t for t in tables if desired_backup(t).vault is not None]
-    if not wanted:
-        return out
-    wanted_roles = [_role_arn(t, account) for t in wanted]
-    regions = sorted(
-        {
-            v.region
-            for t in wanted
-            for v in (desired_backup(t).vault, *desired_backup(t).dr_vaults)
-            if v
-        }
-    )
-    out += [
-        _statement(
-            "CreateTheBackupVaults",
-            VAULT_WRITES,
-            [arn for t in wanted for arn in _vault_arns(t, account)],
-        ),
-        # CreateBackupVault mounts AWS Backup's storage and encrypts with its default key
-        _statement(
-            "CreateBackupVaultMountsStorageWhichHasNoResource",
-            ("backup-storage:MountCapsule",),
-            "*",
-        ),
-        _statement(
-            "CreateBackupVaultUsesTheAwsBackupKeyWhoseArnDiffersPerAccount",
-            (
-                "kms:CreateGrant",
-                "kms:Decrypt",
-                "kms:DescribeKey",
-                "kms:GenerateDataKey",
-                "kms:RetireGrant",
-            ),
-            "*",
-            {"StringEquals": {"kms:ViaService": [f"backup.{r}.amazonaws.com" for r in regions]}},
-        ),
-        _statement("CreateAndUpdateTheBackupPlans", PLAN_WRITES, _plan_arns(wanted, account)),
-        _statement("CreateTheBackupRoles", ROLE_WRITES, wanted_roles),
-        _statement(
-            "AttachOnlyTheAwsBackupManagedPolicies",
-            ("iam:AttachRolePolicy",),
-            wanted_roles,
-            {"ArnEquals": {"iam:PolicyARN": list(BACKUP_POLICIES)}},
-        ),
-        _statement(
-            "PassTheBackupRolesOnlyToAwsBackup",
-            ("iam:PassRole",),
-            wanted_roles,
-            {"StringEquals": {"iam:PassedToService": BACKUP_SERVICE}},
-        ),
-    ]
-    return out
-
-
-def _alarm_arn(region: str, account: str, name: str) -> str:
-    return _arn("cloudwatch", region, account, f"alarm:{name}")
-
-
-def _alarm_statements(
-    tables: Sequence[Table], account: str, read_only: bool
-) -> list[dict[str, Any]]:
-    if read_only:
-        return []  # DescribeAlarms is unscoped (above)
-    puts = sorted(
-        {_alarm_arn(a.region, account, a.name) for t in tables for a in desired_alarms(t)}
-    )
-    # what is deleted is what is_table_alarm recognises: the table's prefix, and the shared
-    # UserErrors alarm of the environment in the region
-    deletes = sorted(
-        {_alarm_arn(t.region, account, f"{t.table_name}-*") for t in tables}
-        | {
-            _alarm_arn(t.region, account, f"{SHARED_PREFIX}{t.environment}-{t.region}")
-            for t in tables
-        }
-    )
-    out = [_statement("RemoveOnlyTheTablesOwnAlarms", ALARM_DELETES, deletes)]
-    if puts:
-        out.append(_statement("PutExactlyTheAlarmsTheSpecDerives", ALARM_PUTS, puts))
     return out
 
 

@@ -231,3 +231,31 @@ def test_apply_may_hold_the_lock_lease_and_plan_may_not() -> None:
     off = build(tables, account="123456789012", environment="prod",
                 lock=LockSettings(mode="file"))
     assert not [s for s in off["Statement"] if "LockLeaseTable" in s["Sid"]]
+
+
+def test_every_call_of_every_family_is_granted_where_the_spec_manages_it() -> None:
+    """Each boto3 method named in a family module is granted once a table manages every
+    family's field (the families grant their own, ``ResourceFamily.iam_statements``)."""
+    from tablesmith.spec.model import (
+        ContributorInsights,
+        KinesisStreamingDestination,
+        ResourcePolicy,
+    )
+
+    first, *rest = tables("prod")
+    stream = f"arn:aws:kinesis:{first.region}:{ACCOUNT}:stream/changes"
+    managing = first.model_copy(update={
+        "resource_policy": ResourcePolicy(document='{"Version":"2012-10-17","Statement":[]}'),
+        "kinesis_streaming_destinations": (KinesisStreamingDestination(stream_arn=stream),),
+        "contributor_insights": ContributorInsights(enabled=True)})
+    doc = iam_policy([managing, *rest], account=ACCOUNT, environment="prod")
+    around = sorted((REPO / "src" / "tablesmith" / "around").glob("*.py"))
+    source = "".join(path.read_text() for path in around)
+    session = botocore.session.get_session()
+    called = {f"dynamodb:{op}" for op in session.get_service_model("dynamodb").operation_names
+              if re.search(rf"[\"'.]{xform_name(op)}[\"'(]", source)}
+    assert called - set(actions(doc)) == set()
+    # and nothing of theirs where no table manages them
+    plain = set(actions(policy()))
+    assert not {"dynamodb:PutResourcePolicy", "dynamodb:EnableKinesisStreamingDestination",
+                "dynamodb:UpdateContributorInsights"} & plain

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tablesmith import grants as iam
 from tablesmith.around.contract import (
     CfnSub,
     CloudFormationAt,
@@ -813,6 +814,30 @@ class AlarmFamily(FamilyBase):
                             out.json_sub({n: CfnSub(f"{lid}.Arn") for n, lid in ids.items()})))
         return CloudFormationOutputs(outputs)
 
+    def iam_statements(self, tables: Sequence[Table], account: str,
+                       read_only: bool) -> list[dict[str, Any]]:
+        """PutMetricAlarm on exactly the alarm names the spec derives; DeleteAlarms on the
+        table's own prefix (``<table>-*``, what ``is_table_alarm`` recognises: an alarm of a
+        removed index or replica has a name the spec no longer derives) and the shared one."""
+        if read_only:
+            return []  # DescribeAlarms is unscoped (iam_policy.UNSCOPED_READS)
+        puts = sorted(
+            {_iam_alarm_arn(a.region, account, a.name) for t in tables for a in desired_alarms(t)}
+        )
+        # what is deleted is what is_table_alarm recognises: the table's prefix, and the shared
+        # UserErrors alarm of the environment in the region
+        deletes = sorted(
+            {_iam_alarm_arn(t.region, account, f"{t.table_name}-*") for t in tables}
+            | {
+                _iam_alarm_arn(t.region, account, f"{SHARED_PREFIX}{t.environment}-{t.region}")
+                for t in tables
+            }
+        )
+        out = [iam.statement("RemoveOnlyTheTablesOwnAlarms", ALARM_DELETES, deletes)]
+        if puts:
+            out.append(iam.statement("PutExactlyTheAlarmsTheSpecDerives", ALARM_PUTS, puts))
+        return out
+
 
 # --------------------------------------------------------------------------- export
 
@@ -920,6 +945,17 @@ def _module_alarm(table: Table, ids: dict[str, str], suffix: str) -> str | None:
     if suffix == "user-errors":
         return next((lid for n, lid in ids.items() if "user-errors" in n), None)
     return ids.get(f"{table.table_name}-{suffix}")
+
+
+# --------------------------------------------------------------------------- IAM
+# what the reads and handlers call (iam_statements; tablesmith iam-policy)
+
+ALARM_PUTS = ("cloudwatch:PutMetricAlarm", "cloudwatch:TagResource")  # Tags on create
+ALARM_DELETES = ("cloudwatch:DeleteAlarms",)
+
+
+def _iam_alarm_arn(region: str, account: str, name: str) -> str:
+    return iam.arn("cloudwatch", region, account, f"alarm:{name}")
 
 
 ALARMS = AlarmFamily()

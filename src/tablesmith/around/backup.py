@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tablesmith import grants as iam
 from tablesmith.around.contract import (
     CfnString,
     CloudFormationAt,
@@ -63,6 +64,7 @@ from tablesmith.plan import Action, Category, Op
 from tablesmith.render.values import field_changes, tag_lines
 from tablesmith.resources import (
     BACKUP_POLICIES,
+    BACKUP_SERVICE,
     Backup,
     BackupPlan,
     BackupRole,
@@ -75,6 +77,7 @@ from tablesmith.resources import (
 from tablesmith.spec.names import BackupNames
 from tablesmith.spec.names import backup_name_problems as backup_name_problems
 from tablesmith.spec.names import backup_names as backup_names
+from tablesmith.spec.regions import partition
 from tablesmith.state import FamilyState
 
 if TYPE_CHECKING:
@@ -1473,6 +1476,83 @@ class BackupFamily(FamilyBase):
             ]
         return CloudFormationOutputs(outputs, {"backup_enabled": backup.plan is not None})
 
+    def iam_statements(self, tables: Sequence[Table], account: str,
+                       read_only: bool) -> list[dict[str, Any]]:
+        """The vaults by ARN (names), the plans on ``backup-plan:*`` (their ARNs end in IDs
+        AWS generates), the roles by ARN; reads and removals for every table (a table whose
+        backup was turned off still has its resources read and removed), creation only where
+        backup is on; AttachRolePolicy of AWS Backup's two managed policies only, PassRole
+        only to AWS Backup."""
+        vaults = [arn for t in tables for arn in _iam_vault_arns(t, account)]
+        plans = _iam_plan_arns(tables, account)
+        roles = [_iam_role_arn(t, account) for t in tables]
+        out = [
+            iam.statement("ReadTheBackupVaults", VAULT_READS, vaults),
+            iam.statement("ReadTheBackupPlansWhoseArnsEndInGeneratedIds", PLAN_READS, plans),
+            iam.statement("ReadTheBackupRoles", ROLE_READS, roles),
+        ]
+        if read_only:
+            return out
+        out += [
+            iam.statement("RemoveTheBackupVaults", VAULT_REMOVES, vaults),
+            iam.statement("RemoveTheBackupPlansAndSelections", PLAN_REMOVES, plans),
+            iam.statement("RemoveTheBackupRoles", ROLE_REMOVES, roles),
+        ]
+        wanted = [t for t in tables if desired_backup(t).vault is not None]
+        if not wanted:
+            return out
+        wanted_roles = [_iam_role_arn(t, account) for t in wanted]
+        regions = sorted(
+            {
+                v.region
+                for t in wanted
+                for v in (desired_backup(t).vault, *desired_backup(t).dr_vaults)
+                if v
+            }
+        )
+        out += [
+            iam.statement(
+                "CreateTheBackupVaults",
+                VAULT_WRITES,
+                [arn for t in wanted for arn in _iam_vault_arns(t, account)],
+            ),
+            # CreateBackupVault mounts AWS Backup's storage and encrypts with its default key
+            iam.statement(
+                "CreateBackupVaultMountsStorageWhichHasNoResource",
+                ("backup-storage:MountCapsule",),
+                "*",
+            ),
+            iam.statement(
+                "CreateBackupVaultUsesTheAwsBackupKeyWhoseArnDiffersPerAccount",
+                (
+                    "kms:CreateGrant",
+                    "kms:Decrypt",
+                    "kms:DescribeKey",
+                    "kms:GenerateDataKey",
+                    "kms:RetireGrant",
+                ),
+                "*",
+                {"StringEquals": {"kms:ViaService": [f"backup.{r}.amazonaws.com"
+                                                     for r in regions]}},
+            ),
+            iam.statement("CreateAndUpdateTheBackupPlans", PLAN_WRITES,
+                          _iam_plan_arns(wanted, account)),
+            iam.statement("CreateTheBackupRoles", ROLE_WRITES, wanted_roles),
+            iam.statement(
+                "AttachOnlyTheAwsBackupManagedPolicies",
+                ("iam:AttachRolePolicy",),
+                wanted_roles,
+                {"ArnEquals": {"iam:PolicyARN": list(BACKUP_POLICIES)}},
+            ),
+            iam.statement(
+                "PassTheBackupRolesOnlyToAwsBackup",
+                ("iam:PassRole",),
+                wanted_roles,
+                {"StringEquals": {"iam:PassedToService": BACKUP_SERVICE}},
+            ),
+        ]
+        return out
+
 
 # --------------------------------------------------------------------------- export
 
@@ -1631,6 +1711,60 @@ def _cloudformation_plan(document: dict[str, Any]) -> dict[str, Any]:
             cfn["CopyActions"] = rule["CopyActions"]
         rules.append(cfn)
     return {"BackupPlanName": document["BackupPlanName"], "BackupPlanRule": rules}
+
+
+# --------------------------------------------------------------------------- IAM
+# what the reads and handlers call (iam_statements; tablesmith iam-policy)
+
+VAULT_READS = (
+    "backup:DescribeBackupVault",
+    "backup:ListRecoveryPointsByBackupVault",
+    "backup:ListTags",
+)
+VAULT_REMOVES = ("backup:DeleteBackupVault",)
+VAULT_WRITES = ("backup:CreateBackupVault", "backup:TagResource", "backup:UntagResource")
+PLAN_READS = (
+    "backup:GetBackupPlan",
+    "backup:GetBackupSelection",
+    "backup:ListBackupSelections",
+    "backup:ListTags",
+)
+PLAN_REMOVES = ("backup:DeleteBackupPlan", "backup:DeleteBackupSelection")
+PLAN_WRITES = (
+    "backup:CreateBackupPlan",
+    "backup:CreateBackupSelection",
+    "backup:TagResource",
+    "backup:UntagResource",
+    "backup:UpdateBackupPlan",
+)
+
+ROLE_READS = ("iam:GetRole", "iam:ListAttachedRolePolicies")
+
+ROLE_REMOVES = ("iam:DeleteRole", "iam:DetachRolePolicy")
+ROLE_WRITES = ("iam:CreateRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy")
+
+def _iam_role_arn(table: Table, account: str) -> str:
+    role = backup_names(table.table_name).role
+    return f"arn:{partition(table.region)}:iam::{account}:role/{role}"
+
+
+def _iam_vault_arns(table: Table, account: str) -> list[str]:
+    names = backup_names(table.table_name)
+    arns = [iam.arn("backup", table.region, account, f"backup-vault:{names.vault}")]
+    arns += [
+        iam.arn("backup", region, account, f"backup-vault:{names.dr_vault}")
+        for region in sorted(table.replicas)
+        if region != table.region
+    ]
+    return arns
+
+
+def _iam_plan_arns(tables: Sequence[Table], account: str) -> list[str]:
+    # the ARN ends in the plan's ID, which AWS generates: no name to scope to
+    return [
+        iam.arn("backup", region, account, "backup-plan:*")
+        for region in sorted({t.region for t in tables})
+    ]
 
 
 BACKUP = BackupFamily()
