@@ -3,9 +3,9 @@ calls, on exactly the resources the environment's tables name.
 
 ``iam_policy(tables, account=..., environment=..., read_only=...)`` is a pure function of the
 effective tables (no I/O): the CLI's ``tablesmith iam-policy`` prints it. Every call that
-``live``, ``apply``, ``around.backup``, ``around.alarms`` and ``aws`` make is granted here; the
-other resource families grant their own (``ResourceFamily.iam_statements``, built with
-``tablesmith.grants``), and
+``live``, ``apply`` and ``aws`` make is granted here; each resource family grants its own
+(``ResourceFamily.iam_statements``, built with ``tablesmith.grants``: AWS Backup's and the
+alarms' scoping is described below), and
 the acceptance test ``tests/acceptance/test_least_privilege.py`` proves the set against an
 IAM-enforcing moto by counting the calls (``Clients.calls``).
 
