@@ -25,6 +25,7 @@ Algorithm:
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -682,8 +683,10 @@ _TABLE_HANDLERS: dict[type[Op], Callable[[_Runner, Any, Table | None], None]] = 
 }
 
 
+@functools.cache
 def _handlers() -> dict[type[Op], Callable[[_Runner, Any, Table | None], None]]:
-    """Every operation type's handler: the table's, then each family's."""
+    """Every operation type's handler: the table's, then each family's (built once: the
+    registry does not change while the process runs)."""
     from tablesmith.around.registry import family_handlers
 
     return {**_TABLE_HANDLERS, **family_handlers()}

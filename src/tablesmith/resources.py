@@ -13,6 +13,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from tablesmith.spec.model import Table  # noqa: TC001 (pydantic needs it at runtime)
+from tablesmith.spec.names import backup_names
 
 BACKUP_SERVICE = "backup.amazonaws.com"
 BACKUP_POLICIES = (
@@ -106,15 +107,15 @@ def desired_backup(table: Table) -> Backup:
     if settings is None or not settings.enabled:
         return Backup()
     base = table.table_name
-    vault_name = f"{base}-backup-vault"
-    dr_name = f"{base}-backup-vault-dr"
+    names = backup_names(base)
+    vault_name, dr_name = names.vault, names.dr_vault
     copy_regions = table.replicas if settings.copy_to_replica_regions else ()
     dr_vaults = tuple(
         BackupVault(name=dr_name, region=region,
                     tags={**around_tags(table, dr_name, "backup"), "Region": region})
         for region in sorted(copy_regions))
     rule = BackupRule(
-        name=f"{base}-backup-rule", target_vault=vault_name, schedule=settings.schedule,
+        name=names.rule, target_vault=vault_name, schedule=settings.schedule,
         delete_after_days=settings.retention_days,
         cold_storage_after_days=settings.cold_storage_after_days,
         copy_actions=tuple(
@@ -122,14 +123,13 @@ def desired_backup(table: Table) -> Backup:
                        delete_after_days=settings.retention_days,
                        cold_storage_after_days=settings.cold_storage_after_days)
             for v in dr_vaults))
-    role_name = f"{base}-backup-role"
-    plan_name = f"{base}-backup-plan"
+    role_name, plan_name = names.role, names.plan
     return Backup(
         vault=BackupVault(name=vault_name, region=table.region,
                           tags=around_tags(table, vault_name, "backup")),
         plan=BackupPlan(name=plan_name, region=table.region, rule=rule,
                         tags=around_tags(table, plan_name, "backup")),
-        selection=BackupSelection(name=f"{base}-backup-selection", plan=plan_name,
+        selection=BackupSelection(name=names.selection, plan=plan_name,
                                   role=role_name, table=base),
         role=BackupRole(name=role_name, tags=around_tags(table, role_name, "iam")),
         dr_vaults=dr_vaults,

@@ -828,10 +828,7 @@ class AlarmFamily(FamilyBase):
         # UserErrors alarm of the environment in the region
         deletes = sorted(
             {_iam_alarm_arn(t.region, account, f"{t.table_name}-*") for t in tables}
-            | {
-                _iam_alarm_arn(t.region, account, f"{SHARED_PREFIX}{t.environment}-{t.region}")
-                for t in tables
-            }
+            | {_iam_alarm_arn(t.region, account, user_errors_alarm_name(t)) for t in tables}
         )
         out = [iam.statement("RemoveOnlyTheTablesOwnAlarms", ALARM_DELETES, deletes)]
         if puts:
