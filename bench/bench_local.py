@@ -5,12 +5,14 @@ Two views, each printed as a table:
 1. in-process phases: importing moto, installing tablesmith's extensions, loading the saved
    state, starting the server, and the first AWS call answered (DescribeTable), for an empty
    state and for the state of the `dev` and `prod` examples;
-2. the command line, best and median of ``--runs``: no-change plans of ``examples/`` (YAML)
-   and of a generated 40-table spec in the module's HCL, each one-shot with ``--local`` (the
-   command starts the local target in-process), through ``--endpoint-url`` to a running
-   ``tablesmith local serve`` of the same state, and with ``--local`` while that serve runs
-   (the command finds it through ``endpoint.json`` and uses it). The verdict compares the
-   one-shot ``--local`` plan of ``examples/`` with the served one (target: within 1.5x).
+2. the command line, best and median of ``--runs`` rounds (each round runs every case once,
+   so that all of them see the same load): no-change plans of ``examples/`` (YAML) and of a
+   generated 40-table spec in the module's HCL, each one-shot with ``--local`` (the command
+   starts the local target: in a helper process, and with ``TABLESMITH_LOCAL_IN_PROCESS=1``
+   in its own), through ``--endpoint-url`` to a running ``tablesmith local serve`` of a copy
+   of the same state, and with ``--local`` while that serve runs (the command finds it
+   through ``endpoint.json`` and uses it). The verdict compares the one-shot ``--local``
+   plan of ``examples/`` with the served one (target: within 1.5x).
 
     .venv/bin/python bench/bench_local.py [--runs N]
 
@@ -23,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -93,28 +96,38 @@ def phases(state: Path, runs: int) -> dict[str, float]:
     return {k: min(v) for k, v in samples.items()}
 
 
-def wall(args: list[str], runs: int, env: dict[str, str] | None = None) -> list[float]:
-    """Wall times of ``runs`` runs of ``tablesmith args`` (after one untimed warm-up)."""
-    times = []
+def interleaved(
+    commands: list[tuple[list[str], dict[str, str] | None]], runs: int
+) -> list[list[float]]:
+    """Wall times of ``runs`` rounds, each running every command once in turn (after one
+    untimed round), so that all of them see the same load."""
+    times: list[list[float]] = [[] for _ in commands]
     for i in range(runs + 1):
-        started = time.perf_counter()
-        result = subprocess.run(
-            [TABLESMITH, *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-        elapsed = time.perf_counter() - started
-        if result.returncode != 0:  # --detailed-exitcode: 0 is "no changes"
-            raise SystemExit(
-                f"tablesmith {' '.join(args)}: exit {result.returncode}\n"
-                f"{result.stdout}\n{result.stderr}"
-            )
-        if i:
-            times.append(elapsed)
+        for j, (args, env) in enumerate(commands):
+            elapsed = wall(args, env)
+            if i:
+                times[j].append(elapsed)
     return times
+
+
+def wall(args: list[str], env: dict[str, str] | None = None) -> float:
+    """Wall time of one run of ``tablesmith args``, which must exit 0."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [TABLESMITH, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:  # --detailed-exitcode: 0 is "no changes"
+        raise SystemExit(
+            f"tablesmith {' '.join(args)}: exit {result.returncode}\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
+    return elapsed
 
 
 @contextmanager
@@ -214,14 +227,21 @@ def main() -> None:
             (f"{HCL_TABLES} tables (HCL), dev", hcl, hcl_state),
         ):
             plan = ["plan", str(spec), "--env", "dev", "--detailed-exitcode"]
+            served_state = state.with_name(state.name + "-served")  # a copy, for local serve
+            shutil.copytree(state, served_state)
             local = [*plan, "--local", "--state-dir", str(state)]
-            results.append((name, "--local (one-shot)", wall(local, runs)))
-            with serving(spec, state) as endpoint:
+            local_served = [*plan, "--local", "--state-dir", str(served_state)]
+            in_process = {**os.environ, "TABLESMITH_LOCAL_IN_PROCESS": "1"}
+            with serving(spec, served_state) as endpoint:
                 through = [*plan, "--endpoint-url", endpoint]
-                results.append(
-                    (name, "--endpoint-url (local serve)", wall(through, runs, signed_by(state)))
-                )
-                results.append((name, "--local (finds local serve)", wall(local, runs)))
+                cases = {
+                    "--local (one-shot, helper process)": (local, None),
+                    "--local (one-shot, in-process)": (local, in_process),
+                    "--endpoint-url (local serve)": (through, signed_by(served_state)),
+                    "--local (finds local serve)": (local_served, None),
+                }
+                times = interleaved(list(cases.values()), runs)
+            results += [(name, how, t) for how, t in zip(cases, times, strict=True)]
         print_table(
             ["no-change plan", "target", "best s", "median s"],
             [
@@ -235,7 +255,7 @@ def main() -> None:
             "AWS_SECRET_ACCESS_KEY = the state's key) while `tablesmith local serve SPEC "
             "--state-dir STATE` runs"
         )
-        one_shot, served = min(results[0][2]), min(results[1][2])
+        one_shot, served = min(results[0][2]), min(results[2][2])
         ratio = one_shot / served
         verdict = "PASS" if ratio <= LOCAL_RATIO_TARGET else "MISS"
         print(

@@ -30,6 +30,43 @@ RETRY_CONFIG = {"mode": "adaptive", "max_attempts": 10}
 MAX_POOL = 16
 
 
+# the services a plan or an apply calls (tables, tags, alarms, AWS Backup and its role, KMS
+# keys, the account): the ones ``preload`` readies
+SERVICES = ("sts", "dynamodb", "resourcegroupstaggingapi", "cloudwatch", "backup", "iam", "kms")
+# data_path -> botocore's loader: every session of the process shares one, so each model file
+# is read and parsed once per process instead of once per session
+_LOADERS: dict[str | None, Any] = {}
+_LOADERS_LOCK = threading.Lock()
+
+
+def _botocore_session() -> Any:
+    """A new botocore session that shares the process's model loader."""
+    import botocore.loaders
+    import botocore.session
+
+    session = botocore.session.Session()
+    data_path = session.get_config_variable("data_path")
+    with _LOADERS_LOCK:
+        loader = _LOADERS.get(data_path)
+        if loader is None:
+            loader = _LOADERS[data_path] = botocore.loaders.create_loader(data_path)
+    session.register_component("data_loader", loader)
+    return session
+
+
+def preload(services: tuple[str, ...] = SERVICES) -> None:
+    """Read botocore's models of ``services`` now (into the shared loader), so that the
+    clients made later cost no file reads: for time that would otherwise be spent waiting,
+    such as a local target starting in its helper process. Nothing is called."""
+    import boto3
+
+    session = boto3.session.Session(botocore_session=_botocore_session(),
+                                    aws_access_key_id="preload", aws_secret_access_key="x")
+    for service in services:
+        session.client(service, region_name="us-east-1",  # type: ignore[call-overload]
+                       endpoint_url="http://127.0.0.1:9")
+
+
 @dataclass(frozen=True)
 class LocalAccess:
     """The embedded local target as the command that started it hands it over: its endpoint,
@@ -114,9 +151,11 @@ class Clients:
 
         if self.target.static_credentials:
             key = self._local().access_key
-            return boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=key)
+            return boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=key,
+                                         botocore_session=_botocore_session())
         try:
-            return boto3.session.Session(profile_name=self.target.profile)
+            return boto3.session.Session(profile_name=self.target.profile,
+                                         botocore_session=_botocore_session())
         except ProfileNotFound as exc:
             raise UsageError(f"AWS profile '{self.target.profile}' not found: {exc}") from exc
 

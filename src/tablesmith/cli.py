@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
     from tablesmith.errors import Diagnostic
+    from tablesmith.local.helper import HelperTarget
+    from tablesmith.local.server import LocalTarget
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -215,44 +217,67 @@ def _session(path: str, env: str | None, tables: tuple[str, ...], profile: str |
              region: str | None, endpoint_url: str | None, local: bool,
              state_dir: str | None) -> Iterator[Any]:
     """Load the spec and bind the environment to its target (starting the local one)."""
-    from tablesmith.engine import Session
     from tablesmith.errors import UsageError
-    from tablesmith.spec.loader import load
 
     if not env:
         raise UsageError("--env ENV is required: the environment to work on")
-    spec = load(path, env=env)
-    environment = spec.environment(env)
-    with _target(path, local or (environment.target == "local" and not endpoint_url),
-                 state_dir, env) as (local_endpoint, directory):
-        yield Session.for_environment(
-            spec, env, region=region, profile=profile, tables=tables,
-            endpoint_url=local_endpoint or endpoint_url, local=bool(local_endpoint),
-            state_dir=directory)
+    # --local: the local target starts loading its state while this process imports the
+    # engine and loads the spec
+    early = _local_target(path, state_dir, env).start() if local else None
+    try:
+        from tablesmith.engine import Session
+        from tablesmith.spec.loader import load
+
+        spec = load(path, env=env)
+        environment = spec.environment(env)
+        if early is not None:  # the rest of the engine, while the local target starts
+            import tablesmith.diff  # noqa: F401
+        with _target(path, local or (environment.target == "local" and not endpoint_url),
+                     state_dir, env, early) as (local_endpoint, directory):
+            yield Session.for_environment(
+                spec, env, region=region, profile=profile, tables=tables,
+                endpoint_url=local_endpoint or endpoint_url, local=bool(local_endpoint),
+                state_dir=directory)
+    finally:
+        if early is not None:
+            early.close(failed=True)  # not entered (the spec failed): stop it unheard
 
 
 @contextmanager
 def _target(path: str | None, local: bool, state_dir: str | None,
-            env: str | None = None) -> Iterator[tuple[str | None, str | None]]:
+            env: str | None = None, started: HelperTarget | LocalTarget | None = None,
+            ) -> Iterator[tuple[str | None, str | None]]:
     """The embedded local target's endpoint and state directory while the command runs
-    ((None, None): not local)."""
+    ((None, None): not local). ``started``: the target ``_local_target`` already started."""
     if not local:
         yield None, None
         return
+    target = started if started is not None else _local_target(path, state_dir, env).start()
+    from tablesmith.aws import preload
+
+    preload()  # while the local target starts (in its helper process, on the other core)
+    with target as endpoint:
+        click.echo(click.style(f"local target: {endpoint} (state: {target.state_dir})",
+                               fg="bright_black"), err=True)
+        yield endpoint, str(target.state_dir)
+
+
+def _local_target(path: str | None, state_dir: str | None,
+                  env: str | None) -> HelperTarget | LocalTarget:
+    """The local target of this spec and environment (``tablesmith.local.helper``): served
+    by a helper process on the other core, unless TABLESMITH_LOCAL_IN_PROCESS=1."""
     from pathlib import Path
 
-    from tablesmith.local.server import LocalTarget
+    from tablesmith.local.helper import local_target
     from tablesmith.local.store import state_dir_for
 
-    directory = state_dir_for(Path(path) if path else None,
-                              Path(state_dir) if state_dir else None, env).resolve()
-    with LocalTarget(directory) as endpoint:
-        click.echo(click.style(f"local target: {endpoint} (state: {directory})",
-                               fg="bright_black"), err=True)
-        yield endpoint, str(directory)
+    return local_target(state_dir_for(Path(path) if path else None,
+                                      Path(state_dir) if state_dir else None, env).resolve())
 
 
 def _allowed(text: str) -> Any:
+    if not text.strip():
+        return frozenset()  # nothing to parse: no need to import the hazard models
     from tablesmith.hazards import parse_codes
 
     try:
@@ -334,8 +359,6 @@ def plan(path: str, env: str | None, tables: tuple[str, ...], profile: str | Non
     """
     from pathlib import Path
 
-    from tablesmith.render.plan import render_plan_json, render_plan_text
-
     approved = _allowed(allow)
     if approved and not out:
         raise click.UsageError("--allow-hazards records approvals in a saved plan: add --out")
@@ -344,6 +367,8 @@ def plan(path: str, env: str | None, tables: tuple[str, ...], profile: str | Non
         result = _held_by_terraform(
             session.plan(prune=prune, lift_protection=lift_deletion_protection),
             terraform_state)
+    from tablesmith.render.plan import render_plan_json, render_plan_text
+
     if out:
         from tablesmith.planfile import sign, write_plan
 
@@ -1133,8 +1158,9 @@ def local() -> None:
     """The embedded local target: every AWS call on this machine, kept between runs.
 
     Any command that reaches AWS takes --local (or an environment with `target: local`):
-    tablesmith then starts a moto server in-process on 127.0.0.1, with what moto lacks
-    (global-table replicas, AWS Backup selections, …), and keeps its state in
+    tablesmith then starts a moto server on 127.0.0.1, with what moto lacks (global-table
+    replicas, AWS Backup selections, …), in a helper process that lives as long as the
+    command (TABLESMITH_LOCAL_IN_PROCESS=1: in the command's own), and keeps its state in
     .tablesmith/local/ENV next to the spec, one per environment (--state-dir to choose).
 
     \b

@@ -789,7 +789,8 @@ def test_a_read_only_state_directory_is_a_one_line_error(
 
     if exists:
         state.mkdir(parents=True, mode=0o700)
-    _read_only(monkeypatch, state.parent.parent)
+    _read_only(monkeypatch, state.parent.parent)  # this process's own calls: serve it here
+    monkeypatch.setenv("TABLESMITH_LOCAL_IN_PROCESS", "1")
     result = CliRunner().invoke(
         cli, [command, str(EXAMPLES), "--env", "dev", "--local", "--state-dir", str(state)]
     )

@@ -1,9 +1,11 @@
-"""The embedded local target: a moto server in this process, persistent, with what moto lacks.
+"""The embedded local target: a moto server on 127.0.0.1, persistent, with what moto lacks.
 
 Everything emulator-specific lives in this package and nowhere else: the engine only ever
 speaks the AWS API to an endpoint URL.
 
 * ``server``      starts moto's server on 127.0.0.1, loads and saves state (``store``);
+* ``helper``      a CLI command's local target, served by a helper process for as long as
+                  the command runs (``TABLESMITH_LOCAL_IN_PROCESS=1``: in the command's own);
 * ``store``       the state directory: the state file, a lock, and the endpoint of a running
                   ``tablesmith local serve``;
 * ``snapshot``    the state as inert, versioned JSON (``docs/local-state.md``), re-created

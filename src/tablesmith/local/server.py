@@ -10,6 +10,7 @@ process already serves the same state directory, its endpoint is used instead.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -32,6 +33,26 @@ POLL_SECONDS = 0.05  # how often the serving loop checks for shutdown
 # operations that only read: serving them leaves nothing to save (moto's phases, replicas'
 # CREATING included, are computed from timestamps when read, so a read changes nothing)
 _READ_ONLY = re.compile(r"(Describe|List|Get|BatchGet)[A-Z]\w*|Query|Scan")
+# moto's first-request costs, paid by LocalTarget.warm: one read per service tablesmith calls
+WARM_REGION = "af-south-1"
+WARM_KEY = "warm"  # only the key's ID is read, and the access key is not needed
+_JSON = "application/x-amz-json-1.0"
+_FORM = "application/x-www-form-urlencoded; charset=utf-8"
+_WARM_READS: tuple[tuple[str, str, str, dict[str, str], str], ...] = (
+    ("sts", "POST", "/", {"Content-Type": _FORM}, "Action=GetCallerIdentity&Version=2011-06-15"),
+    ("dynamodb", "POST", "/", {"Content-Type": _JSON,
+                               "X-Amz-Target": "DynamoDB_20120810.ListTables"}, '{"Limit": 1}'),
+    ("tagging", "POST", "/", {"Content-Type": "application/x-amz-json-1.1",
+                              "X-Amz-Target": "ResourceGroupsTaggingAPI_20170126.GetResources"},
+     '{"ResourcesPerPage": 1}'),
+    ("monitoring", "POST", "/", {"Content-Type": _FORM},
+     "Action=DescribeAlarms&Version=2010-08-01&MaxRecords=1"),
+    ("backup", "GET", "/backup-vaults/?maxResults=1", {}, ""),
+    ("backup", "GET", "/backup/plans/?maxResults=1", {}, ""),
+    ("iam", "POST", "/", {"Content-Type": _FORM}, "Action=ListRoles&Version=2010-05-08&MaxItems=1"),
+    ("kms", "POST", "/", {"Content-Type": "application/x-amz-json-1.1",
+                          "X-Amz-Target": "TrentService.ListKeys"}, '{"Limit": 1}'),
+)
 # endpoint -> access key of every local target this process serves or talks to: the AWS
 # session for a local Target signs with it (see aws.Clients)
 _ACCESS_KEYS: dict[str, str] = {}
@@ -51,6 +72,15 @@ def access_key_for(endpoint: str | None, state_dir: str | None = None) -> str:
         raise LocalTargetError(f"no access key is known for the local target at {endpoint}: "
                                "start it with tablesmith.local.server.LocalTarget")
     return key
+
+
+def remember_access_key(endpoint: str, key: str) -> None:
+    """Sign this process's requests to the local target at ``endpoint`` with ``key``."""
+    _ACCESS_KEYS[endpoint] = key
+
+
+def forget_access_key(endpoint: str) -> None:
+    _ACCESS_KEYS.pop(endpoint, None)
 
 
 def changes_state(environ: dict[str, Any]) -> bool:
@@ -125,6 +155,7 @@ class LocalTarget:
     """The embedded local target as a context manager yielding its endpoint URL."""
 
     def __init__(self, state_dir: Path, port: int = 0, *, save_interval: float = 1.0) -> None:
+        self.state_dir = state_dir
         self.store = StateStore(state_dir)
         self.port = port
         self.save_interval = save_interval
@@ -132,12 +163,21 @@ class LocalTarget:
         self.access_key = ""  # the state directory's: requests must be signed with it
         self.owner_pid: int | None = None  # set when another process serves this state
         self._server: Any = None
+        self._app: Any = None  # moto's dispatcher, behind the lock
         self._thread: threading.Thread | None = None
         self._lock = threading.RLock()
         self._dirty = False
         self._saver: threading.Thread | None = None
         self._stopping = threading.Event()
         self.started_in = 0.0  # seconds from __enter__ to serving
+
+    def start(self) -> LocalTarget:
+        """Nothing to start ahead: this target starts when entered (the counterpart of
+        ``tablesmith.local.helper.HelperTarget.start``, which loads ahead)."""
+        return self
+
+    def close(self, *, failed: bool = False) -> None:
+        """Nothing to stop outside the ``with`` block (``HelperTarget.close``'s counterpart)."""
 
     def __enter__(self) -> str:
         started = time.monotonic()
@@ -149,7 +189,7 @@ class LocalTarget:
                     f"(pid {owner.pid}); stop that `tablesmith local serve` first")
             self.endpoint, self.owner_pid = owner.endpoint, owner.pid
             self.access_key = self.store.access_key()
-            _ACCESS_KEYS[self.endpoint] = self.access_key
+            remember_access_key(self.endpoint, self.access_key)
             return self.endpoint
         try:
             self.access_key = self.store.access_key()
@@ -161,7 +201,7 @@ class LocalTarget:
             self._stop_serving()
             self.store.release()
             raise
-        _ACCESS_KEYS[self.endpoint] = self.access_key
+        remember_access_key(self.endpoint, self.access_key)
         self.started_in = time.monotonic() - started
         return self.endpoint
 
@@ -170,7 +210,7 @@ class LocalTarget:
         from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        app = DomainDispatcherApplication(create_backend_app)
+        app = self._app = DomainDispatcherApplication(create_backend_app)
 
         def serialised(environ: dict[str, Any],
                        start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -193,6 +233,32 @@ class LocalTarget:
                                         kwargs={"poll_interval": POLL_SECONDS}, daemon=True,
                                         name="tablesmith-local")
         self._thread.start()
+
+    def warm(self) -> None:
+        """Pay moto's first-request costs now, before the first client asks.
+
+        moto builds each service's app (its URL rules), reads its botocore model and makes its
+        backends on the first request to it. A helper process (``tablesmith.local.helper``)
+        does this while its command still loads the spec, by serving itself one read per
+        service tablesmith calls, inside the process and without the gate. Reads change
+        nothing, and nothing is marked to save. Skipped when moto enforces IAM
+        (``INITIAL_NO_AUTH_ACTION_COUNT``), where every request counts.
+        """
+        if self._app is None or os.environ.get("INITIAL_NO_AUTH_ACTION_COUNT"):
+            return
+        from werkzeug.test import EnvironBuilder
+
+        for service, method, path, headers, body in _WARM_READS:
+            if self._stopping.is_set():
+                return
+            scope = f"{WARM_KEY}/20260101/{WARM_REGION}/{service}/aws4_request"
+            signed = {**headers, "Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, "
+                                                  "SignedHeaders=host, Signature=0"}
+            builder = EnvironBuilder(path=path, method=method, data=body,
+                                     base_url=self.endpoint, headers=list(signed.items()))
+            environ = builder.get_environ()
+            with self._lock, contextlib.suppress(Exception):  # a cold start, not a failure
+                list(self._app(environ, lambda *_: None))
 
     def autosave(self) -> None:
         """Save in the background whenever requests changed something (for `local serve`)."""
@@ -233,7 +299,7 @@ class LocalTarget:
             self._stop_serving()
             self.save_if_dirty()
         finally:
-            _ACCESS_KEYS.pop(self.endpoint, None)
+            forget_access_key(self.endpoint)
             self.store.release()
 
     def _stop_serving(self) -> None:

@@ -1,0 +1,263 @@
+"""A `--local` command's local target, served by a helper process for as long as it runs.
+
+Serving the local target inside the command's own process puts moto and the command on one
+interpreter: moto's import, the state's restore and moto's first request per service run one
+after the other with the command's own imports and spec loading, and then share the GIL with
+its sixteen readers. A helper process (``python -P -m tablesmith.local.helper STATE_DIR``)
+does all of that on the other core while the command loads its spec, and serves the state
+exactly as ``tablesmith local serve`` does (same lock, same ``endpoint.json``, same access
+key), so nothing about the state changes.
+
+The helper lives exactly as long as the command:
+
+- it reports one JSON line on its own protocol pipe when it serves (``{"endpoint": …}``) or
+  could not start (``{"error": …}``), and one when it has stopped (``{"stopped": true}``, or an
+  error if the state could not be saved);
+- it stops, saving the state, when the command closes its stdin, which the kernel also does
+  when the command dies, even by SIGKILL: it never outlives the command;
+- it runs in its own session, so a Ctrl-C at the terminal reaches the command alone, which may
+  still need the target to finish the operation in flight; SIGTERM stops it cleanly too.
+
+``TABLESMITH_LOCAL_IN_PROCESS=1`` serves the target inside the command instead (one core).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from tablesmith.errors import LocalTargetError
+from tablesmith.local.store import StateStore, require_local_endpoint
+
+if TYPE_CHECKING:
+    from tablesmith.local.server import LocalTarget
+
+IN_PROCESS_ENV = "TABLESMITH_LOCAL_IN_PROCESS"
+STOP_SECONDS = 10.0  # how long a helper that never served gets to go after SIGTERM
+
+
+class HelperTarget:
+    """The local target of ``state_dir``, served by a helper process (a context manager).
+
+    ``start()`` launches the helper and returns at once, so that the command can load its spec
+    meanwhile; entering waits until the helper serves and yields its endpoint. Like
+    :class:`tablesmith.local.server.LocalTarget`, it uses a ``tablesmith local serve`` that
+    already serves the same state (``owner_pid`` is then that server's).
+    """
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.endpoint = ""
+        self.access_key = ""
+        self.owner_pid: int | None = None  # set when another process serves this state
+        self._process: subprocess.Popen[bytes] | None = None
+        self._replies: IO[bytes] | None = None
+
+    def start(self) -> HelperTarget:
+        """Launch the helper (once); it loads the state while the caller goes on."""
+        if self._process is not None:
+            return self
+        package_root = str(Path(__file__).resolve().parents[2])  # what holds tablesmith/
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+        read_end, write_end = os.pipe()
+        try:
+            # -P: no current directory on sys.path (the spec folder is not trusted code)
+            self._process = subprocess.Popen(
+                [sys.executable, "-P", "-m", "tablesmith.local.helper",
+                 str(self.state_dir), str(write_end)],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env,
+                pass_fds=(write_end,), start_new_session=True, close_fds=True)
+        except OSError as exc:
+            os.close(read_end)
+            raise LocalTargetError(f"cannot start the local target's helper process: {exc}"
+                                   ) from exc
+        finally:
+            os.close(write_end)
+        self._replies = os.fdopen(read_end, "rb")
+        return self
+
+    def __enter__(self) -> str:
+        self.start()
+        try:
+            reply = self._reply()
+            if reply is None:
+                raise LocalTargetError(
+                    f"the local target's helper process ended before serving {self.state_dir} "
+                    f"(exit code {self._wait()}); its error is above")
+            if "error" in reply:
+                raise LocalTargetError(str(reply["error"]))
+            self.endpoint = require_local_endpoint(str(reply["endpoint"]))
+            owner = reply.get("owner_pid")
+            self.owner_pid = int(owner) if owner is not None else None
+            self.access_key = StateStore(self.state_dir).access_key()
+        except BaseException:
+            self.close(failed=True)
+            raise
+        from tablesmith.local.server import remember_access_key
+
+        remember_access_key(self.endpoint, self.access_key)
+        return self.endpoint
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(failed=exc_type is not None)
+
+    def close(self, *, failed: bool = False) -> None:
+        """Stop the helper, which saves the state first; raise if it could not.
+
+        A helper that has not served yet (the command failed first) is stopped with SIGTERM
+        rather than waited for. ``failed``: an error is already on its way, so a helper's
+        own error is not raised over it.
+        """
+        process, self._process = self._process, None
+        if process is None:
+            return
+        served = bool(self.endpoint)
+        if self.endpoint:
+            from tablesmith.local.server import forget_access_key
+
+            forget_access_key(self.endpoint)
+        assert process.stdin is not None
+        with contextlib.suppress(OSError):
+            process.stdin.close()  # the helper's cue: save and stop
+        if not served:
+            with contextlib.suppress(OSError):
+                process.terminate()
+        try:
+            process.wait(timeout=None if served else STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reply = self._reply() if served and self.owner_pid is None else {"stopped": True}
+        if self._replies is not None:
+            self._replies.close()
+            self._replies = None
+        if failed or not served:
+            return
+        if reply is not None and "error" in reply:
+            raise LocalTargetError(str(reply["error"]))
+        if process.returncode != 0 or reply is None:
+            raise LocalTargetError(
+                f"the local target's helper process for {self.state_dir} ended with exit code "
+                f"{process.returncode} without saving the state; its error is above")
+
+    def _reply(self) -> dict[str, Any] | None:
+        """The helper's next report, or None once it has ended."""
+        assert self._replies is not None
+        line = self._replies.readline(1 << 16)
+        if not line:
+            return None
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict):
+            raise LocalTargetError("the local target's helper process sent an unreadable "
+                                   f"report: {line[:200]!r}")
+        return reply
+
+    def _wait(self) -> int:
+        assert self._process is not None
+        return self._process.wait()
+
+
+def local_target(state_dir: Path) -> HelperTarget | LocalTarget:
+    """The local target a CLI command uses: a helper process unless
+    ``TABLESMITH_LOCAL_IN_PROCESS=1`` asks for the command's own process."""
+    if os.environ.get(IN_PROCESS_ENV, "") not in ("", "0"):
+        from tablesmith.local.server import LocalTarget
+
+        return LocalTarget(state_dir)
+    return HelperTarget(state_dir)
+
+
+# ---------------------------------------------------------------------------- the helper
+
+
+class _Stop(BaseException):
+    """SIGTERM: stop serving, saving the state (a BaseException, like KeyboardInterrupt, so
+    that no ``except Exception`` on its way swallows it)."""
+
+
+def _serve(state_dir: Path, report: IO[str]) -> int:
+    from tablesmith.local.server import LocalTarget
+
+    def say(**fields: Any) -> None:
+        with contextlib.suppress(OSError):  # the command is gone: nobody to tell
+            report.write(json.dumps(fields) + "\n")
+            report.flush()
+
+    target = LocalTarget(state_dir)
+    try:
+        endpoint = target.__enter__()
+    except _Stop:
+        return 1
+    except LocalTargetError as exc:
+        say(error=str(exc))
+        return 1
+    except Exception as exc:  # a bug: its traceback goes to the command's stderr
+        traceback.print_exc()
+        say(error=f"the local target could not start: {type(exc).__name__}: {exc}")
+        return 1
+    if target.owner_pid is not None:  # a `local serve` has it: the command talks to that
+        say(endpoint=endpoint, owner_pid=target.owner_pid)
+        return 0
+    signalled = False
+    try:
+        try:
+            say(endpoint=endpoint, owner_pid=None)
+            target.warm()
+            sys.stdin.buffer.read()  # until the command closes it, or dies
+        except _Stop:
+            signalled = True
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the save is not interrupted
+            target.__exit__(None, None, None)
+    except LocalTargetError as exc:
+        say(error=str(exc))
+        return 1
+    except Exception as exc:
+        traceback.print_exc()
+        say(error=f"the local target could not save its state: {type(exc).__name__}: {exc}")
+        return 1
+    if signalled:
+        say(error=f"the local target's helper process (pid {os.getpid()}) was stopped by "
+                  "SIGTERM while the command ran; it saved the state first: run the command "
+                  "again")
+        return 1
+    say(stopped=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -P -m tablesmith.local.helper STATE_DIR REPORT_FD``: serve until stdin ends."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or not args[1].isdigit():
+        print("usage: python -P -m tablesmith.local.helper STATE_DIR REPORT_FD "
+              "(started by tablesmith's --local commands)", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command's Ctrl-C; it stops us itself
+
+    def stop(*_: object) -> None:
+        raise _Stop
+
+    signal.signal(signal.SIGTERM, stop)
+    with os.fdopen(int(args[1]), "w", encoding="utf-8") as report:
+        code = _serve(Path(args[0]), report)
+    # the state is saved and the directory released: skip the interpreter's teardown of
+    # moto's modules (0.4 s), which the command would otherwise wait through
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""A `--local` command's helper process (``tablesmith.local.helper``): it serves the state for
+exactly as long as the command runs, saves it on the way out, whatever ends the command, and
+takes nothing from the directory it runs in."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tablesmith.errors import LocalTargetError
+from tablesmith.local.helper import HelperTarget, local_target
+from tablesmith.local.server import LocalTarget, access_key_for
+from tablesmith.local.store import StateStore
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "bbws.yaml"
+TABLESMITH = str(Path(sys.executable).with_name("tablesmith"))
+REGION = "af-south-1"
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
+    return subprocess.run([TABLESMITH, *args], capture_output=True, text=True, timeout=180,
+                          env=env, cwd=cwd, check=False, stdin=subprocess.DEVNULL)
+
+
+def helpers_of(state: Path) -> list[int]:
+    """Processes on this machine running the helper of ``state``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"tablesmith.local.helper" in argv and str(state).encode() in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def free(state: Path) -> bool:
+    """Whether no process holds the state directory (its lock can be taken at once)."""
+    store = StateStore(state)
+    store.wait_seconds = 0.0
+    try:
+        owner = store.acquire()
+    except LocalTargetError:
+        return False
+    if owner is None:
+        store.release()
+    return owner is None
+
+
+def tables_in(state: Path) -> list[str]:
+    with LocalTarget(state) as endpoint:
+        key = access_key_for(endpoint)
+        ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION,
+                           aws_access_key_id=key, aws_secret_access_key=key)
+        return list(ddb.list_tables()["TableNames"])
+
+
+def test_the_cli_serves_through_a_helper_that_ends_with_the_command(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    local = ("--env", "dev", "--local", "--state-dir", str(state), "--table", "tenants")
+    applied = run("apply", str(EXAMPLES), *local, "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    assert helpers_of(state) == [] and free(state)  # gone, and the directory released
+    saved = (state / "state.json").stat().st_mtime_ns
+    planned = run("plan", str(EXAMPLES), *local, "--detailed-exitcode")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert (state / "state.json").stat().st_mtime_ns == saved  # reads (and warming) save nothing
+    assert not (state / "endpoint.json").exists()
+    assert tables_in(state) == ["tenants"]
+
+
+def test_a_bad_spec_stops_the_helper_before_it_serves(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("tables:\n  t:\n    hash_key: {name: id, type: X}\n")
+    state = tmp_path / "state"
+    result = run("plan", str(spec), "--env", "dev", "--local", "--state-dir", str(state))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert helpers_of(state) == [] and free(state)
+
+
+def test_an_unusable_state_is_one_error_line_from_the_helper(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    (state / "state.json").write_text('{"format": 2, "accounts": {')
+    result = run("plan", str(EXAMPLES), "--env", "dev", "--local", "--state-dir", str(state))
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "tablesmith local reset" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert helpers_of(state) == [] and free(state)
+
+
+def test_nothing_is_imported_from_the_directory_the_command_runs_in(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    marker = tmp_path / "imported"
+    for name in ("moto", "json", "tablesmith", "werkzeug"):  # shadows of what the helper imports
+        (work / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write({name!r})\n")
+    state = tmp_path / "state"
+    result = run("plan", str(EXAMPLES), "--env", "dev", "--local", "--state-dir", str(state),
+                 "--table", "tenants", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+
+
+def _script(state: Path, body: str) -> subprocess.Popen[str]:
+    """A command-like process that enters the helper target of ``state`` and runs ``body``."""
+    code = textwrap.dedent(f"""
+        import boto3, os, signal, sys, time
+        from pathlib import Path
+        from tablesmith.local.helper import HelperTarget
+        from tablesmith.local.server import access_key_for
+        with HelperTarget(Path({str(state)!r})) as endpoint:
+            key = access_key_for(endpoint)
+            ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name={REGION!r},
+                               aws_access_key_id=key, aws_secret_access_key=key)
+    """) + textwrap.indent(textwrap.dedent(body), "    ")
+    env = {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
+    # its own process group, as a command run at a terminal has (and not the test run's)
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+
+
+def _make_table(name: str) -> str:
+    return f"""
+        ddb.create_table(TableName={name!r}, BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{{"AttributeName": "id", "AttributeType": "S"}}],
+                         KeySchema=[{{"AttributeName": "id", "KeyType": "HASH"}}])
+    """
+
+
+def _wait_gone(state: Path, seconds: float = 30.0) -> None:
+    """Until the helper of ``state`` has released it and ended."""
+    deadline = time.monotonic() + seconds
+    while not free(state) or helpers_of(state):
+        assert time.monotonic() < deadline, f"the helper still holds {state}: {helpers_of(state)}"
+        time.sleep(0.1)
+
+
+def test_a_killed_command_leaves_its_helper_to_save_and_stop(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    proc = _script(state, _make_table("kept") + """
+        print("made", flush=True)
+        time.sleep(120)
+    """)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "made"
+    proc.send_signal(signal.SIGKILL)  # no __exit__, no atexit: only the closed pipe tells it
+    proc.wait(30)
+    _wait_gone(state)
+    assert tables_in(state) == ["kept"]  # saved by the helper, not by the dead command
+
+
+def test_ctrl_c_at_the_terminal_reaches_the_command_not_its_helper(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    proc = _script(state, """
+        signal.signal(signal.SIGINT, lambda *_: print("interrupted", flush=True))
+        os.killpg(os.getpgid(0), signal.SIGINT)  # what the terminal sends on Ctrl-C
+        time.sleep(0.5)
+    """ + _make_table("after-ctrl-c") + """
+        print("made", flush=True)
+    """)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and out.split() == ["interrupted", "made"], out
+    assert tables_in(state) == ["after-ctrl-c"]
+
+
+def test_sigterm_to_the_helper_saves_and_the_command_is_told(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    target = HelperTarget(state)
+    told = pytest.raises(LocalTargetError, match="stopped by SIGTERM while the command ran")
+    with told, target as endpoint:
+        key = access_key_for(endpoint)
+        ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION,
+                           aws_access_key_id=key, aws_secret_access_key=key)
+        ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+        (pid,) = helpers_of(state)
+        os.kill(pid, signal.SIGTERM)  # at once: it may still be warming up
+        _wait_gone(state)
+    assert tables_in(state) == ["t"]
+
+
+def test_a_running_local_serve_is_used_and_no_helper_stays(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
+    serve = subprocess.Popen([TABLESMITH, "local", "serve", str(EXAMPLES), "--state-dir",
+                              str(state)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True, env=env)
+    try:
+        assert serve.stdout is not None
+        line = serve.stdout.readline()
+        assert "serving at" in line, line
+        endpoint = json.loads((state / "endpoint.json").read_text())["endpoint"]
+        with HelperTarget(state) as served:
+            assert served == endpoint and local_target(state).__class__ is HelperTarget
+            time.sleep(0.2)
+            assert helpers_of(state) == []  # it found the server, reported it and left
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(30)
+
+
+def test_in_process_on_request(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TABLESMITH_LOCAL_IN_PROCESS", "1")
+    assert isinstance(local_target(tmp_path), LocalTarget)
+    monkeypatch.setenv("TABLESMITH_LOCAL_IN_PROCESS", "0")
+    assert isinstance(local_target(tmp_path), HelperTarget)
