@@ -1265,17 +1265,45 @@ def reset(path: str, env: str | None, state_dir: str | None) -> None:
     click.echo(f"Local state in {directory} reset.")
 
 
-def main() -> None:
+def main() -> NoReturn:
     """Console entry point. Usage errors exit 1, not click's 2: 2 means "changes" here."""
     try:
-        code = cli.main(prog_name="tablesmith", standalone_mode=False)
+        code: object = cli.main(prog_name="tablesmith", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(1)
+        code = 1
     except click.ClickException as exc:
         exc.show()
-        sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)
+        code = 1
+    except SystemExit as exc:
+        code = exc.code
+    if isinstance(code, str):  # sys.exit("message"), as Python prints it
+        click.echo(code, err=True)
+        code = 1
+    _leave(code if isinstance(code, int) else 0)
+
+
+def _leave(code: int) -> NoReturn:
+    """Exit with ``code``, skipping the interpreter's teardown.
+
+    When a command returns, it has written its output, saved what it saves and stopped its
+    threads and local target; what is left is freeing the objects of ~1,500 modules one by
+    one, 0.2-0.3 s after a plan or an apply that nobody waits for. The exit handlers still
+    run (logging's among them) and the output is flushed first.
+    """
+    import atexit
+    import contextlib
+    import os
+
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)  # CPython's
+    if run_exit_handlers is None:
+        sys.exit(code)  # no way to run them ourselves: the usual exit
+    run_exit_handlers()
+    for stream in (sys.stdout, sys.stderr):
+        # a closed pipe (`| head`): nothing left to tell
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -51,7 +51,7 @@ BLOCKING = frozenset({
 class Hazard(BaseModel):
     """One risk carried by one operation: a stable code, a message, a suggested way out."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     code: HazardCode
     message: str

@@ -63,7 +63,7 @@ class Op(BaseModel):
     (``tablesmith.around``). Defining a subclass with an ``op`` literal registers it, so a
     saved plan's operations are validated into their own types."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     if TYPE_CHECKING:  # each subclass: ``op: Literal["CreateTable"] = "CreateTable"``
         op: str
 
@@ -292,7 +292,7 @@ class PlanTarget(BaseModel):
     profile or region it would act on resources nobody reviewed.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     kind: Literal["aws", "endpoint", "local"]
     region: str
@@ -326,7 +326,7 @@ class PlanTarget(BaseModel):
 class Plan(BaseModel):
     """The ordered operations for one environment, and what they were computed from."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     format_version: int = PLAN_FORMAT_VERSION
     environment: str

@@ -23,7 +23,7 @@ BACKUP_POLICIES = (
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class BackupVault(_Frozen):

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ReplicaState(_Frozen):

@@ -142,7 +142,7 @@ class DeleteAlarms(Op):
 class LiveAlarm(BaseModel):
     """An alarm as read, with its ARN."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     alarm: MetricAlarm
     arn: str

@@ -102,7 +102,7 @@ class UpdateContributorInsights(Op):
 class LiveInsights(BaseModel):
     """One table's or GSI's Contributor Insights that is not DISABLED, as listed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     region: str
     index: str | None = None  # None: the table itself

@@ -110,7 +110,7 @@ _KinesisOp = (EnableKinesisStreamingDestination | UpdateKinesisStreamingDestinat
 class LiveDestination(BaseModel):
     """A destination as DescribeKinesisStreamingDestination lists it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     destination: KinesisStreamingDestination
     status: DestinationStatus

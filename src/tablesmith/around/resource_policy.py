@@ -95,7 +95,7 @@ _ARN_ACCOUNT = re.compile(r"^arn:[^:]+:[^:]*:[^:]*:(\d{12}):")
 class LivePolicy(BaseModel):
     """A policy as read: where, its canonical document and its revision."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     arn: str  # the table's or the stream's ARN
     document: str  # canonical (spec.policy.canonical of what AWS answered)
@@ -105,7 +105,7 @@ class LivePolicy(BaseModel):
 class TablePolicies(BaseModel):
     """What was read of one table's policies (only what its spec manages is read)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     read: tuple[Resource, ...] = ()  # the resources read; a policy absent here: none attached
     table: LivePolicy | None = None

@@ -42,7 +42,7 @@ TABLE_ONLY_KEYS = ("only_in", "environments")
 class _Document(BaseModel):
     """The top level of a YAML spec file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     version: StrictInt = 1
     conventions: Conventions | None = None
     defaults: dict[StrictStr, Any] = Field(default_factory=dict)

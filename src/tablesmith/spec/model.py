@@ -44,7 +44,7 @@ OWNERSHIP_TAG = "tablesmith:managed"  # value: environment name; marks what --pr
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # --------------------------------------------------------------------------- settings
