@@ -161,6 +161,26 @@ def apply_plan(clients: Clients, plan: Plan, *, allowed: frozenset[HazardCode],
 
 
 _READS = ("describe_", "list_", "get_")
+# the table's own DynamoDB calls that leave its, its indexes' and its replicas' statuses as
+# they were: a table seen settled stays settled through them (``_Runner._settled``); any
+# other DynamoDB call naming it (UpdateTable, the families' calls) makes the next one wait
+_STATUS_NEUTRAL = frozenset({
+    "update_continuous_backups", "update_time_to_live", "tag_resource", "untag_resource"})
+
+
+def _is_settled(desc: dict[str, Any]) -> bool:
+    """Whether a table's description shows it, its indexes and its replicas all ACTIVE."""
+    if desc.get("TableStatus") != "ACTIVE":
+        return False
+    # a warm throughput increase runs on its own (Status UPDATING while the table may be
+    # ACTIVE): the next UpdateTable waits for it
+    if desc.get("WarmThroughput", {}).get("Status") in _TRANSIENT:
+        return False
+    if any(g.get("IndexStatus") in _TRANSIENT
+           or g.get("WarmThroughput", {}).get("Status") in _TRANSIENT
+           for g in desc.get("GlobalSecondaryIndexes", [])):
+        return False
+    return not any(r.get("ReplicaStatus") in _TRANSIENT for r in desc.get("Replicas", []))
 
 
 class _Runner:
@@ -174,6 +194,13 @@ class _Runner:
         self.poll_interval = _env_float("TABLESMITH_POLL_INTERVAL", 2.0)
         self.timeout = _env_float("TABLESMITH_WAIT_TIMEOUT", 7200.0)
         self._op = threading.local()  # per worker: has the current operation called AWS?
+        # (table, region) -> its description when last seen settled, until a DynamoDB call
+        # that may change a status names it: the operations after it need not wait again
+        self._seen_settled: dict[tuple[str, str], dict[str, Any]] = {}
+        self._seen_lock = threading.Lock()
+        # what this apply made and later operations need, instead of reading it back (a
+        # backup plan's id, a role's ARN): see ``Runner.known``
+        self.known: dict[tuple[str, ...], Any] = {}
 
     def run_table(self, table: str, ops: list[Any], desired: Table | None) -> None:
         for position, op in enumerate(ops):
@@ -223,6 +250,9 @@ class _Runner:
         from botocore.exceptions import ClientError
 
         client = self.clients.client(service, region)
+        if service == "dynamodb" and not method.startswith(_READS) \
+                and method not in _STATUS_NEUTRAL:
+            self._unsettle(kwargs.get("TableName"))
         delay = self.poll_interval
         # we wait for the table to settle before every call, so "busy" should pass quickly;
         # one that lasts is a real refusal and is reported, not retried for hours
@@ -294,27 +324,36 @@ class _Runner:
                          lambda desc: progress(desc) if progress and desc else "")
 
     def _settled(self, name: str, region: str) -> dict[str, Any]:
-        """Wait until the table and all its indexes and replicas are ACTIVE; its description."""
+        """Wait until the table and all its indexes and replicas are ACTIVE; its description.
+
+        A table this apply saw settled, and has made no status-changing call to since, is
+        not described again (``_unsettle``).
+        """
+        with self._seen_lock:
+            seen = self._seen_settled.get((name, region))
+        if seen is not None:
+            return seen
 
         def ok(desc: dict[str, Any] | None) -> bool:
             if desc is None:
                 raise ApplyError(f"table '{name}' does not exist in {region}")
-            if desc.get("TableStatus") != "ACTIVE":
-                return False
-            # a warm throughput increase runs on its own (Status UPDATING while the table
-            # may be ACTIVE): the next UpdateTable waits for it
-            if desc.get("WarmThroughput", {}).get("Status") in _TRANSIENT:
-                return False
-            if any(g.get("IndexStatus") in _TRANSIENT
-                   or g.get("WarmThroughput", {}).get("Status") in _TRANSIENT
-                   for g in desc.get("GlobalSecondaryIndexes", [])):
-                return False
-            return not any(r.get("ReplicaStatus") in _TRANSIENT
-                           for r in desc.get("Replicas", []))
+            return _is_settled(desc)
 
         desc = self._wait(name, region, f"table '{name}' to be ACTIVE", ok, _progress)
         assert desc is not None  # ok() raised otherwise
+        self._remember_settled(name, region, desc)
         return desc
+
+    def _remember_settled(self, name: str, region: str, desc: dict[str, Any]) -> None:
+        with self._seen_lock:
+            self._seen_settled[(name, region)] = desc
+
+    def _unsettle(self, name: object) -> None:
+        """Forget that table ``name`` was settled, in every region (a call may change its
+        status; a replica's is the table's too); a call naming no table forgets them all."""
+        with self._seen_lock:
+            for key in [k for k in self._seen_settled if not name or k[0] == name]:
+                del self._seen_settled[key]
 
     # ------------------------------------------------------------------ operations
 
@@ -336,9 +375,12 @@ class _Runner:
                     "plan to see it")
             return True
 
-        self._call(op.region, f"creating table '{t.table_name}'", "create_table",
-                   took_effect=lambda: made(self._describe(t.table_name, op.region)),
-                   **request)
+        answer = self._call(op.region, f"creating table '{t.table_name}'", "create_table",
+                            took_effect=lambda: made(self._describe(t.table_name, op.region)),
+                            **request)
+        made_now = (answer or {}).get("TableDescription")
+        if made_now is not None and _is_settled(made_now):  # an answer already ACTIVE
+            self._remember_settled(t.table_name, op.region, made_now)
         self._settled(t.table_name, op.region)
 
     def _do_DeleteTable(self, op: DeleteTable, desired: Table | None) -> None:

@@ -104,3 +104,21 @@ def test_no_change_plan_calls_per_table(local_fresh: str, tmp_path: Path) -> Non
     assert not over, f"calls above the documented breakdown (made, allowed): {over}"
     assert sum(PER_TABLE.values()) <= CALLS_PER_TABLE
     assert calls.total() <= CALLS_PER_TABLE * N + sum(FIXED.values())
+
+
+# what reading back costs during an apply, and the apply reads none of it here
+READ_BACK = ("dynamodb.DescribeTable", "iam.GetRole", "backup.ListBackupPlans")
+
+
+def test_apply_from_empty_makes_one_call_per_operation(local_fresh: str, tmp_path: Path) -> None:
+    """The local target answers CreateTable with an ACTIVE table (AWS: CREATING, then one
+    DescribeTable per wait), so an apply from empty makes each operation's own call and
+    nothing else: a table seen settled is not described again before its next operations,
+    and a backup selection takes its plan's id and role's ARN from their creation."""
+    first = session(spec(tmp_path), local_fresh)
+    plan = first.plan()
+    read = Counter(first.clients.calls)
+    first.apply(plan, allowed=frozenset())
+    made = Counter(first.clients.calls) - read
+    assert not {op: made[op] for op in READ_BACK if made[op]}
+    assert made.total() == len(plan.operations), made

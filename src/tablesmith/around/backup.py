@@ -226,7 +226,7 @@ class DeleteRole(Op):
 class LiveBackup(BaseModel):
     """A table's AWS Backup resources as read: the same model as desired, plus ARNs and IDs."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     backup: Backup
     vault_arn: str | None = None
@@ -976,7 +976,11 @@ def _vault_arn(runner: Any, name: str, region: str) -> str:
 
 
 def _plan_entry(runner: Any, name: str, region: str) -> dict[str, Any] | None:
-    """The ListBackupPlans entry of the plan called ``name`` (plans are found by name)."""
+    """The ListBackupPlans entry of the plan called ``name`` (plans are found by name), or
+    the plan's id and ARN from its CreateBackupPlan answer when this apply made it."""
+    made: dict[str, Any] | None = runner.known.get(("backup-plan", region, name))
+    if made is not None:
+        return made
     kwargs: dict[str, Any] = {}
     while True:
         page = runner.call("backup", region, f"listing backup plans in {region}",
@@ -1129,9 +1133,13 @@ def _create_backup_plan(runner: Any, op: Any, desired: Table | None) -> None:
     request = {"BackupPlan": _plan_document(runner, plan), "BackupPlanTags": dict(plan.tags)}
     # plans are known by id, their names by tablesmith's convention: the token makes a retry
     # answer with the plan the lost attempt made, not a second plan or AlreadyExistsException
-    _create_idempotently(runner, op, f"creating backup plan '{plan.name}' in "
-                         f"{op.region}", "create_backup_plan", request,
-                         lambda salt: request_token("plan", request, salt))
+    answer = _create_idempotently(runner, op, f"creating backup plan '{plan.name}' in "
+                                  f"{op.region}", "create_backup_plan", request,
+                                  lambda salt: request_token("plan", request, salt))
+    if answer.get("BackupPlanId") and answer.get("BackupPlanArn"):  # for its selection
+        runner.known[("backup-plan", op.region, plan.name)] = {
+            "BackupPlanName": plan.name, "BackupPlanId": answer["BackupPlanId"],
+            "BackupPlanArn": answer["BackupPlanArn"]}
 
 
 def _update_backup_plan(runner: Any, op: Any, desired: Table | None) -> None:
@@ -1149,6 +1157,7 @@ def _update_backup_plan(runner: Any, op: Any, desired: Table | None) -> None:
 
 def _delete_backup_plan(runner: Any, op: Any, desired: Table | None) -> None:
     entry = _plan_entry(runner, op.before.name, op.region)
+    runner.known.pop(("backup-plan", op.region, op.before.name), None)
     if entry is None:
         return
     runner.call("backup", op.region, f"deleting backup plan '{op.before.name}' in {op.region}",
@@ -1158,8 +1167,9 @@ def _delete_backup_plan(runner: Any, op: Any, desired: Table | None) -> None:
 def _create_backup_selection(runner: Any, op: Any, desired: Table | None) -> None:
     selection: BackupSelection = op.after
     plan = _need_plan(runner, selection.plan, op.region)
-    role_arn = runner.call("iam", op.region, f"reading IAM role '{selection.role}'", "get_role",
-                           RoleName=selection.role)["Role"]["Arn"]
+    role_arn = runner.known.get(("iam-role", selection.role)) or runner.call(
+        "iam", op.region, f"reading IAM role '{selection.role}'", "get_role",
+        RoleName=selection.role)["Role"]["Arn"]
     table_arn = runner.table_arn(selection.table, op.region)
     context = f"selecting '{selection.table}' for backup plan '{selection.plan}'"
     request = {"BackupPlanId": plan["BackupPlanId"], "BackupSelection": {
@@ -1212,12 +1222,14 @@ def _create_role(runner: Any, op: Any, desired: Table | None) -> None:
     account = runner.clients.account_id() if role.limited_to_account else None
     if op.action == Action.CREATE:
         try:
-            runner.call("iam", op.region, f"creating IAM role '{role.name}'", "create_role",
-                        RoleName=role.name,
-                        AssumeRolePolicyDocument=json.dumps(trust_policy(
-                            role.trusted_service, account)),
-                        Description="AWS Backup service role for the table's backup plan",
-                        Tags=_tag_list(role.tags))
+            made = runner.call(
+                "iam", op.region, f"creating IAM role '{role.name}'", "create_role",
+                RoleName=role.name,
+                AssumeRolePolicyDocument=json.dumps(trust_policy(role.trusted_service, account)),
+                Description="AWS Backup service role for the table's backup plan",
+                Tags=_tag_list(role.tags))
+            if made and made.get("Role", {}).get("Arn"):  # for the selection that names it
+                runner.known[("iam-role", role.name)] = made["Role"]["Arn"]
             return
         except AwsError as exc:
             if exc.code != "EntityAlreadyExists":
@@ -1295,6 +1307,7 @@ def _detach_role_policy(runner: Any, op: Any, desired: Table | None) -> None:
 
 
 def _delete_role(runner: Any, op: Any, desired: Table | None) -> None:
+    runner.known.pop(("iam-role", op.before.name), None)
     try:
         # IAM refuses (DeleteConflict) while policies are attached: they were detached first
         runner.call("iam", op.region, f"deleting IAM role '{op.before.name}'", "delete_role",

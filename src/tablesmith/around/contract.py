@@ -50,6 +50,9 @@ class Runner(Protocol):
     """What a handler may use of ``apply``'s runner."""
 
     clients: Clients
+    # what this apply made that later operations need, instead of reading it back: keys
+    # (kind, region, name) by the family's convention, e.g. a backup plan's id and ARN
+    known: dict[tuple[str, ...], Any]
 
     def call(self, service: str, region: str, context: str, method: str, *,
              took_effect: Callable[[], bool] | None = None,
