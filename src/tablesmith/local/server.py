@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
 HOST = "127.0.0.1"  # never 0.0.0.0: the local target is for this machine only
-POLL_SECONDS = 0.05  # how often the serving loop checks for shutdown
+POLL_SECONDS = 0.02  # how often the serving loop checks for shutdown (what a stop waits)
 # operations that only read: serving them leaves nothing to save (moto's phases, replicas'
 # CREATING included, are computed from timestamps when read, so a read changes nothing)
 _READ_ONLY = re.compile(r"(Describe|List|Get|BatchGet)[A-Z]\w*|Query|Scan")
@@ -128,6 +128,22 @@ def _share_moto_loader() -> None:
     namespace = vars(utils)  # moto.core.utils imported it: its own name is the one used
     if not hasattr(namespace["create_loader"], "cache_info"):
         namespace["create_loader"] = functools.cache(namespace["create_loader"])
+    # the boto3 session moto lists each service's Regions with (once per service and
+    # account, when its backend is made) reads the same models: through the same loader
+    from moto.core.base_backend import AccountSpecificBackend
+
+    if not getattr(AccountSpecificBackend.get_session, "_ts_shared", False):
+        def get_session() -> Any:
+            import boto3
+            import botocore.session
+
+            session = botocore.session.Session()
+            session.register_component("data_loader", namespace["create_loader"]())
+            return boto3.session.Session(botocore_session=session)
+
+        shared = functools.cache(get_session)
+        shared._ts_shared = True  # type: ignore[attr-defined]
+        AccountSpecificBackend.get_session = staticmethod(shared)  # type: ignore[assignment]
 
 
 def _prepare_moto() -> None:
