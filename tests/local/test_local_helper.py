@@ -222,3 +222,29 @@ def test_in_process_on_request(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert isinstance(local_target(tmp_path), LocalTarget)
     monkeypatch.setenv("TABLESMITH_LOCAL_IN_PROCESS", "0")
     assert isinstance(local_target(tmp_path), HelperTarget)
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_the_helper_finds_this_tablesmith_without_shadowing_the_standard_library(
+    installed: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tablesmith.local import helper
+
+    root = str(Path(helper.__file__).resolve().parents[2])
+    seen: dict[str, object] = {}
+
+    class Popen:
+        def __init__(self, args: list[str], **kwargs: object) -> None:
+            seen.update(kwargs, args=args)
+
+    monkeypatch.setattr(helper, "_site_directories", lambda: {root} if installed else set())
+    monkeypatch.setattr(helper.subprocess, "Popen", Popen)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    target = HelperTarget(tmp_path).start()
+    assert target._replies is not None
+    target._replies.close()
+    env = seen["env"]
+    assert isinstance(env, dict)
+    # a site directory is on the helper's path already; a source tree is put first
+    assert env.get("PYTHONPATH") == (None if installed else root)
+    assert seen["args"][1:4] == ["-P", "-m", "tablesmith.local.helper"]  # type: ignore[index]

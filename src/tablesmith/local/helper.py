@@ -64,10 +64,11 @@ class HelperTarget:
         """Launch the helper (once); it loads the state while the caller goes on."""
         if self._process is not None:
             return self
-        package_root = str(Path(__file__).resolve().parents[2])  # what holds tablesmith/
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+        package_root = str(Path(__file__).resolve().parents[2])  # what holds tablesmith/
+        if package_root not in _site_directories():  # a source tree: the helper needs it
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (package_root, env.get("PYTHONPATH", "")) if p)
         read_end, write_end = os.pipe()
         try:
             # -P: no current directory on sys.path (the spec folder is not trusted code)
@@ -136,10 +137,12 @@ class HelperTarget:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        reply = self._reply() if served and self.owner_pid is None else {"stopped": True}
-        if self._replies is not None:
-            self._replies.close()
-            self._replies = None
+        try:
+            reply = self._reply() if served and self.owner_pid is None else {"stopped": True}
+        finally:
+            if self._replies is not None:
+                self._replies.close()
+                self._replies = None
         if failed or not served:
             return
         if reply is not None and "error" in reply:
@@ -167,6 +170,17 @@ class HelperTarget:
     def _wait(self) -> int:
         assert self._process is not None
         return self._process.wait()
+
+
+def _site_directories() -> set[str]:
+    """Where an installed tablesmith lives: on the helper's path already, and never to be
+    put before the standard library through PYTHONPATH."""
+    import site
+
+    found = set(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        found.add(site.getusersitepackages())
+    return {str(Path(p).resolve()) for p in found}
 
 
 def local_target(state_dir: Path) -> HelperTarget | LocalTarget:
