@@ -1511,7 +1511,8 @@ class BackupFamily(FamilyBase):
             iam.statement("RemoveTheBackupPlansAndSelections", PLAN_REMOVES, plans),
             iam.statement("RemoveTheBackupRoles", ROLE_REMOVES, roles),
         ]
-        wanted = [t for t in tables if desired_backup(t).vault is not None]
+        desired = {t.table_name: desired_backup(t) for t in tables}
+        wanted = [t for t in tables if desired[t.table_name].vault is not None]
         if not wanted:
             return out
         wanted_roles = [_iam_role_arn(t, account) for t in wanted]
@@ -1519,7 +1520,7 @@ class BackupFamily(FamilyBase):
             {
                 v.region
                 for t in wanted
-                for v in (desired_backup(t).vault, *desired_backup(t).dr_vaults)
+                for v in (desired[t.table_name].vault, *desired[t.table_name].dr_vaults)
                 if v
             }
         )
@@ -1755,6 +1756,7 @@ ROLE_READS = ("iam:GetRole", "iam:ListAttachedRolePolicies")
 
 ROLE_REMOVES = ("iam:DeleteRole", "iam:DetachRolePolicy")
 ROLE_WRITES = ("iam:CreateRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy")
+
 
 def _iam_role_arn(table: Table, account: str) -> str:
     role = backup_names(table.table_name).role

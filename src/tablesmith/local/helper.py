@@ -122,7 +122,7 @@ class HelperTarget:
         if process is None:
             return
         served = bool(self.endpoint)
-        if self.endpoint:
+        if served:
             from tablesmith.local.server import forget_access_key
 
             forget_access_key(self.endpoint)
@@ -209,18 +209,21 @@ def _serve(state_dir: Path, report: IO[str]) -> int:
             report.write(json.dumps(fields) + "\n")
             report.flush()
 
+    def failed(exc: Exception, doing: str) -> int:
+        if isinstance(exc, LocalTargetError):
+            say(error=str(exc))
+        else:  # a bug: its traceback goes to the command's stderr
+            traceback.print_exc()
+            say(error=f"the local target could not {doing}: {type(exc).__name__}: {exc}")
+        return 1
+
     target = LocalTarget(state_dir)
     try:
         endpoint = target.__enter__()
     except _Stop:
         return 1
-    except LocalTargetError as exc:
-        say(error=str(exc))
-        return 1
-    except Exception as exc:  # a bug: its traceback goes to the command's stderr
-        traceback.print_exc()
-        say(error=f"the local target could not start: {type(exc).__name__}: {exc}")
-        return 1
+    except Exception as exc:
+        return failed(exc, "start")
     if target.owner_pid is not None:  # a `local serve` has it: the command talks to that
         say(endpoint=endpoint, owner_pid=target.owner_pid)
         return 0
@@ -235,13 +238,8 @@ def _serve(state_dir: Path, report: IO[str]) -> int:
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the save is not interrupted
             target.__exit__(None, None, None)
-    except LocalTargetError as exc:
-        say(error=str(exc))
-        return 1
     except Exception as exc:
-        traceback.print_exc()
-        say(error=f"the local target could not save its state: {type(exc).__name__}: {exc}")
-        return 1
+        return failed(exc, "save its state")
     if signalled:
         say(error=f"the local target's helper process (pid {os.getpid()}) was stopped by "
                   "SIGTERM while the command ran; it saved the state first: run the command "
