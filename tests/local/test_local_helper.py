@@ -248,3 +248,45 @@ def test_the_helper_finds_this_tablesmith_without_shadowing_the_standard_library
     # a site directory is on the helper's path already; a source tree is put first
     assert env.get("PYTHONPATH") == (None if installed else root)
     assert seen["args"][1:4] == ["-P", "-m", "tablesmith.local.helper"]  # type: ignore[index]
+
+
+SIGTERM_WHILE_REPORTING = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    from tablesmith.local import helper
+
+    serve = helper._serve
+
+    class Report:  # the command's SIGTERM lands while the helper writes its error
+        def __init__(self, report):
+            self.report = report
+        def write(self, text):
+            self.report.write(text)
+            os.kill(os.getpid(), signal.SIGTERM)
+        def flush(self):
+            self.report.flush()
+
+    helper._serve = lambda state_dir, report: serve(state_dir, Report(report))
+    helper.main(sys.argv[1:])
+""")
+
+
+def test_sigterm_while_the_helper_reports_its_error_cuts_nothing_short(tmp_path: Path) -> None:
+    """The command stops a helper that has not served with SIGTERM as soon as it has read its
+    error: the helper, still flushing that report, must neither break the line nor print a
+    traceback onto the command's stderr (a race CI met once in ~600 runs)."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    (state / "state.json").write_text('{"format": 2, "accounts": {')
+    read_end, write_end = os.pipe()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-P", "-c", SIGTERM_WHILE_REPORTING, str(state), str(write_end)],
+            pass_fds=(write_end,), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=60)
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end, encoding="utf-8") as replies:
+        lines = replies.read().splitlines()
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1 and "tablesmith local reset" in json.loads(lines[0])["error"]

@@ -210,6 +210,9 @@ def _serve(state_dir: Path, report: IO[str]) -> int:
             report.flush()
 
     def failed(exc: Exception, doing: str) -> int:
+        # the command stops a helper that has not served with SIGTERM as soon as it reads
+        # the error: that must not cut the report short or add a traceback to its stderr
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if isinstance(exc, LocalTargetError):
             say(error=str(exc))
         else:  # a bug: its traceback goes to the command's stderr
@@ -263,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     with os.fdopen(int(args[1]), "w", encoding="utf-8") as report:
-        code = _serve(Path(args[0]), report)
+        try:
+            code = _serve(Path(args[0]), report)
+        except _Stop:  # SIGTERM between two of _serve's own handlers: nothing left to save
+            code = 1
     # the state is saved and the directory released: skip the interpreter's teardown of
     # moto's modules (0.4 s), which the command would otherwise wait through
     sys.stdout.flush()
