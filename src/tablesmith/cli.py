@@ -249,6 +249,7 @@ def _target(path: str | None, local: bool, state_dir: str | None,
             ) -> Iterator[tuple[str | None, str | None]]:
     """The embedded local target's endpoint and state directory while the command runs
     ((None, None): not local). ``started``: the target ``_local_target`` already started."""
+    _done_starting()
     if not local:
         yield None, None
         return
@@ -260,6 +261,15 @@ def _target(path: str | None, local: bool, state_dir: str | None,
         click.echo(click.style(f"local target: {endpoint} (state: {target.state_dir})",
                                fg="bright_black"), err=True)
         yield endpoint, str(target.state_dir)
+
+
+def _done_starting() -> None:
+    """The command turns to its target: what it has made so far (the engine's modules, the
+    spec) lives until it exits, so the cyclic collector stops scanning it. Its full passes
+    over those objects took 75 ms of a 0.3 s no-change plan's reads of examples/."""
+    import gc
+
+    gc.freeze()
 
 
 def _local_target(path: str | None, state_dir: str | None,
