@@ -290,3 +290,50 @@ def test_sigterm_while_the_helper_reports_its_error_cuts_nothing_short(tmp_path:
         lines = replies.read().splitlines()
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert len(lines) == 1 and "tablesmith local reset" in json.loads(lines[0])["error"]
+
+
+COLLECTOR_WHILE_SERVING = textwrap.dedent("""
+    import gc, sys
+    from tablesmith.local import helper
+
+    class Stdin:  # the command's stdin: reports the collector, then closes at once
+        class buffer:
+            @staticmethod
+            def read():
+                print(f"enabled={gc.isenabled()} frozen={gc.get_freeze_count()}",
+                      file=sys.stderr)
+                return b""
+
+    from tablesmith.local.server import LocalTarget
+
+    warm = LocalTarget.warm
+
+    def warming(self):
+        print(f"starting={gc.isenabled()}", file=sys.stderr)
+        warm(self)
+
+    LocalTarget.warm = warming
+    sys.stdin = Stdin()
+    helper.main(sys.argv[1:])
+""")
+
+
+def test_the_helper_starts_without_the_collector_and_serves_with_it(tmp_path: Path) -> None:
+    """Start-up runs with the cyclic collector off (its passes over moto's objects cost 0.1 s
+    of what the command waits for); a helper serving a long command has it on again, with
+    start-up's objects frozen out of it."""
+    read_end, write_end = os.pipe()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-P", "-c", COLLECTOR_WHILE_SERVING, str(tmp_path / "state"),
+             str(write_end)], pass_fds=(write_end,), stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end, encoding="utf-8") as replies:
+        lines = [json.loads(line) for line in replies.read().splitlines()]
+    assert result.returncode == 0, result.stderr
+    assert "endpoint" in lines[0] and lines[-1] == {"stopped": True}
+    starting, enabled, frozen = result.stderr.split()[-3:]
+    assert starting == "starting=False" and enabled == "enabled=True", result.stderr
+    assert int(frozen.split("=")[1]) > 10_000, result.stderr
