@@ -250,6 +250,21 @@ def test_the_helper_finds_this_tablesmith_without_shadowing_the_standard_library
     assert seen["args"][1:4] == ["-P", "-m", "tablesmith.local.helper"]  # type: ignore[index]
 
 
+def run_helper(script: str, state: Path) -> tuple[subprocess.CompletedProcess[str],
+                                                  list[dict[str, object]]]:
+    """Run ``script`` (which calls ``helper.main``) as the helper of ``state`` would run, with
+    its report pipe: the finished process, and its reports."""
+    read_end, write_end = os.pipe()
+    try:
+        result = subprocess.run([sys.executable, "-P", "-c", script, str(state), str(write_end)],
+                                pass_fds=(write_end,), stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end, encoding="utf-8") as replies:
+        return result, [json.loads(line) for line in replies.read().splitlines()]
+
+
 SIGTERM_WHILE_REPORTING = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
@@ -278,18 +293,9 @@ def test_sigterm_while_the_helper_reports_its_error_cuts_nothing_short(tmp_path:
     state = tmp_path / "state"
     state.mkdir(mode=0o700)
     (state / "state.json").write_text('{"format": 2, "accounts": {')
-    read_end, write_end = os.pipe()
-    try:
-        result = subprocess.run(
-            [sys.executable, "-P", "-c", SIGTERM_WHILE_REPORTING, str(state), str(write_end)],
-            pass_fds=(write_end,), stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            timeout=60)
-    finally:
-        os.close(write_end)
-    with os.fdopen(read_end, encoding="utf-8") as replies:
-        lines = replies.read().splitlines()
+    result, replies = run_helper(SIGTERM_WHILE_REPORTING, state)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
-    assert len(lines) == 1 and "tablesmith local reset" in json.loads(lines[0])["error"]
+    assert len(replies) == 1 and "tablesmith local reset" in replies[0]["error"]
 
 
 COLLECTOR_WHILE_SERVING = textwrap.dedent("""
@@ -322,18 +328,9 @@ def test_the_helper_starts_without_the_collector_and_serves_with_it(tmp_path: Pa
     """Start-up runs with the cyclic collector off (its passes over moto's objects cost 0.1 s
     of what the command waits for); a helper serving a long command has it on again, with
     start-up's objects frozen out of it."""
-    read_end, write_end = os.pipe()
-    try:
-        result = subprocess.run(
-            [sys.executable, "-P", "-c", COLLECTOR_WHILE_SERVING, str(tmp_path / "state"),
-             str(write_end)], pass_fds=(write_end,), stdin=subprocess.DEVNULL,
-            capture_output=True, text=True, timeout=60)
-    finally:
-        os.close(write_end)
-    with os.fdopen(read_end, encoding="utf-8") as replies:
-        lines = [json.loads(line) for line in replies.read().splitlines()]
+    result, replies = run_helper(COLLECTOR_WHILE_SERVING, tmp_path / "state")
     assert result.returncode == 0, result.stderr
-    assert "endpoint" in lines[0] and lines[-1] == {"stopped": True}
+    assert "endpoint" in replies[0] and replies[-1] == {"stopped": True}
     starting, enabled, frozen = result.stderr.split()[-3:]
     assert starting == "starting=False" and enabled == "enabled=True", result.stderr
     assert int(frozen.split("=")[1]) > 10_000, result.stderr
