@@ -267,7 +267,6 @@ def run_helper(script: str, state: Path) -> tuple[subprocess.CompletedProcess[st
 
 SIGTERM_WHILE_REPORTING = textwrap.dedent("""
     import os, signal, sys
-    from pathlib import Path
     from tablesmith.local import helper
 
     serve = helper._serve
@@ -289,7 +288,7 @@ SIGTERM_WHILE_REPORTING = textwrap.dedent("""
 def test_sigterm_while_the_helper_reports_its_error_cuts_nothing_short(tmp_path: Path) -> None:
     """The command stops a helper that has not served with SIGTERM as soon as it has read its
     error: the helper, still flushing that report, must neither break the line nor print a
-    traceback onto the command's stderr (a race CI met once in ~600 runs)."""
+    traceback onto the command's stderr (a race that failed CI once)."""
     state = tmp_path / "state"
     state.mkdir(mode=0o700)
     (state / "state.json").write_text('{"format": 2, "accounts": {')

@@ -224,9 +224,7 @@ def _serve(state_dir: Path, report: IO[str]) -> int:
     target = LocalTarget(state_dir)
     try:
         endpoint = target.__enter__()
-    except _Stop:
-        return 1
-    except Exception as exc:
+    except Exception as exc:  # (a SIGTERM meanwhile is main's: it has served nobody)
         return failed(exc, "start")
     if target.owner_pid is not None:  # a `local serve` has it: the command talks to that
         say(endpoint=endpoint, owner_pid=target.owner_pid)
@@ -276,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     with os.fdopen(int(args[1]), "w", encoding="utf-8") as report:
         try:
             code = _serve(Path(args[0]), report)
-        except _Stop:  # SIGTERM between two of _serve's own handlers: nothing left to save
+        except _Stop:  # SIGTERM before it served, or between its handlers: nothing to save
             code = 1
     # the state is saved and the directory released: skip the interpreter's teardown of
     # moto's modules (0.4 s), which the command would otherwise wait through
