@@ -121,15 +121,22 @@ def _share_moto_loader() -> None:
 
     moto reads each service's model and paginators through a fresh loader, and each fresh
     loader lists the ~450 service folders of botocore and moto again before its first read
-    (a directory listing per service): tens of milliseconds per read, per command.
+    (a directory listing per service): tens of milliseconds per read, per command. The
+    shared one looks in the service's own folders only (``aws.direct_lookup``): botocore's
+    listing, once per model type, still took 45-60 ms each of a helper's start.
     """
     import functools
 
-    from moto.core import utils
+    from moto.core import loaders, utils
+
+    from tablesmith.aws import direct_lookup
 
     namespace = vars(utils)  # moto.core.utils imported it: its own name is the one used
     if not hasattr(namespace["create_loader"], "cache_info"):
-        namespace["create_loader"] = functools.cache(namespace["create_loader"])
+        def create_loader() -> Any:  # moto's own, with its extras' search path
+            return direct_lookup(loaders.Loader)(extra_search_paths=[loaders.moto_root])
+
+        namespace["create_loader"] = functools.cache(create_loader)
     # the boto3 session moto lists each service's Regions with (once per service and
     # account, when its backend is made) reads the same models: through the same loader
     from moto.core.base_backend import AccountSpecificBackend
