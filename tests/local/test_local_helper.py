@@ -33,17 +33,22 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
                           env=env, cwd=cwd, check=False, stdin=subprocess.DEVNULL)
 
 
-def helpers_of(state: Path) -> list[int]:
-    """Processes on this machine running the helper of ``state``."""
+def helpers_of(state: Path, besides: tuple[int, ...] = ()) -> list[int]:
+    """Live processes, other than this test run and ``besides``, that are or may be the helper
+    of ``state``: an exec'd helper names itself and the state on its command line; a forked
+    one keeps its command's, which names the state directory (``--state-dir``), or, forked
+    from this test run, holds the state's lock file open."""
+    lock = str(state / "lock")
     found = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) in (os.getpid(), *besides):
             continue
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
+            files = [os.readlink(fd) for fd in (entry / "fd").iterdir()]
+        except OSError:  # gone meanwhile, or a zombie
             continue
-        if b"tablesmith.local.helper" in argv and str(state).encode() in argv:
+        if any(str(state).encode() in arg for arg in argv) or lock in files:
             found.append(int(entry.name))
     return found
 
@@ -191,7 +196,8 @@ def test_sigterm_to_the_helper_saves_and_the_command_is_told(tmp_path: Path) -> 
         ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
-        (pid,) = helpers_of(state)
+        pid = target.pid
+        assert pid is not None and helpers_of(state) == [pid]
         os.kill(pid, signal.SIGTERM)  # at once: it may still be warming up
         _wait_gone(state)
     assert tables_in(state) == ["t"]
@@ -211,7 +217,7 @@ def test_a_running_local_serve_is_used_and_no_helper_stays(tmp_path: Path) -> No
         with HelperTarget(state) as served:
             assert served == endpoint and local_target(state).__class__ is HelperTarget
             time.sleep(0.2)
-            assert helpers_of(state) == []  # it found the server, reported it and left
+            assert helpers_of(state, besides=(serve.pid,)) == []  # it found it, said so, left
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.wait(30)
@@ -222,6 +228,121 @@ def test_in_process_on_request(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert isinstance(local_target(tmp_path), LocalTarget)
     monkeypatch.setenv("TABLESMITH_LOCAL_IN_PROCESS", "0")
     assert isinstance(local_target(tmp_path), HelperTarget)
+
+
+TWO_HELPERS = textwrap.dedent("""
+    import os, signal, sys, time
+    from pathlib import Path
+    from tablesmith.local.helper import HelperTarget
+
+    first, second = HelperTarget(Path(sys.argv[1])), HelperTarget(Path(sys.argv[2]))
+    first.__enter__()
+    second.__enter__()  # forked while the first helper's stdin is open here
+    pids = first.pid, second.pid
+    print(*pids, flush=True)
+    sys.stdin.readline()  # the test looks at both helpers
+    started = time.monotonic()
+    signal.alarm(10)  # held open elsewhere, the first helper would wait for ever: so would we
+    first.close()  # only this process holds the first helper's stdin: it stops at once
+    print(round(time.monotonic() - started, 1), flush=True)
+    second.close()
+""")
+
+
+def _pipes(pid: int) -> set[str]:
+    return {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()
+            if os.readlink(fd).startswith("pipe:")}
+
+
+def test_a_forked_helper_holds_nothing_of_its_command_but_its_own_pipes(tmp_path: Path) -> None:
+    """A helper forked while another helper's stdin is open in the command does not keep it
+    open: closing it stops that other helper at once, and each helper holds only its own
+    stdin and report pipe (a forked child inherits every descriptor it does not close)."""
+    states = tmp_path / "one", tmp_path / "two"
+    env = {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
+    script = subprocess.Popen([sys.executable, "-P", "-c", TWO_HELPERS, *map(str, states)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              env=env)
+    assert script.stdin is not None and script.stdout is not None
+    try:
+        first, second = map(int, script.stdout.readline().split())
+        for pid in (first, second):  # forked: the command's own command line
+            assert (Path(f"/proc/{pid}/cmdline").read_bytes()
+                    == Path(f"/proc/{script.pid}/cmdline").read_bytes())
+            assert len(_pipes(pid)) == 2, _pipes(pid)  # its stdin and its report pipe
+        assert not _pipes(first) & _pipes(second)
+        script.stdin.write("\n")
+        script.stdin.flush()
+        assert float(script.stdout.readline()) < 5.0
+        assert script.wait(60) == 0
+    finally:
+        script.kill()
+        script.wait()
+    assert all(free(state) and helpers_of(state) == [] for state in states)
+
+
+SHADOWED = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from tablesmith.local.helper import HelperTarget
+
+    with HelperTarget(Path(sys.argv[1])) as endpoint:
+        print(endpoint)
+""")
+
+
+def test_a_forked_helper_imports_nothing_from_the_directory_its_command_runs_in(
+    tmp_path: Path,
+) -> None:
+    """``python -c`` puts the current directory first on the command's path; the helper it
+    forks takes it off (as ``-P`` does for an exec'd one) before it imports moto, werkzeug,
+    flask or pydantic, which the command has not imported."""
+    work = tmp_path / "work"
+    work.mkdir()
+    marker = tmp_path / "imported"
+    for name in ("moto", "werkzeug", "flask", "pydantic"):
+        (work / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write({name!r})\n")
+    env = {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
+    result = subprocess.run([sys.executable, "-c", SHADOWED, str(tmp_path / "state")],
+                            cwd=work, env=env, capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("http://127.0.0.1:")
+    assert not marker.exists(), marker.read_text()
+
+
+def test_an_execd_helper_serves_and_saves(monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    """Where the command cannot fork (more than one thread, macOS), the helper is a new
+    interpreter, ``python -P -m tablesmith.local.helper``, and serves the same."""
+    from tablesmith.local import helper
+
+    monkeypatch.setattr(helper, "_may_fork", lambda: False)
+    state = tmp_path / "state"
+    with HelperTarget(state) as endpoint:
+        pid = helpers_of(state)
+        assert len(pid) == 1 and b"tablesmith.local.helper" in Path(
+            f"/proc/{pid[0]}/cmdline").read_bytes()
+        key = access_key_for(endpoint)
+        boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION,
+                     aws_access_key_id=key, aws_secret_access_key=key).create_table(
+            TableName="t", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    assert helpers_of(state) == [] and tables_in(state) == ["t"]
+
+
+def test_the_helper_is_forked_only_from_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tablesmith.local import helper
+
+    monkeypatch.setattr(helper.sys, "platform", "linux")
+    monkeypatch.setattr(helper.threading, "active_count", lambda: 1)
+    assert helper._may_fork()
+    monkeypatch.setattr(helper.threading, "active_count", lambda: 2)
+    assert not helper._may_fork()
+    monkeypatch.setattr(helper.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(helper.sys, "platform", "darwin")
+    assert not helper._may_fork()
 
 
 @pytest.mark.parametrize("installed", [True, False])
@@ -237,6 +358,7 @@ def test_the_helper_finds_this_tablesmith_without_shadowing_the_standard_library
         def __init__(self, args: list[str], **kwargs: object) -> None:
             seen.update(kwargs, args=args)
 
+    monkeypatch.setattr(helper, "_may_fork", lambda: False)
     monkeypatch.setattr(helper, "_site_directories", lambda: {root} if installed else set())
     monkeypatch.setattr(helper.subprocess, "Popen", Popen)
     monkeypatch.delenv("PYTHONPATH", raising=False)
@@ -301,13 +423,8 @@ COLLECTOR_WHILE_SERVING = textwrap.dedent("""
     import gc, sys
     from tablesmith.local import helper
 
-    class Stdin:  # the command's stdin: reports the collector, then closes at once
-        class buffer:
-            @staticmethod
-            def read():
-                print(f"enabled={gc.isenabled()} frozen={gc.get_freeze_count()}",
-                      file=sys.stderr)
-                return b""
+    def until_closed():  # the command's stdin: reports the collector, then closes at once
+        print(f"enabled={gc.isenabled()} frozen={gc.get_freeze_count()}", file=sys.stderr)
 
     from tablesmith.local.server import LocalTarget
 
@@ -318,7 +435,7 @@ COLLECTOR_WHILE_SERVING = textwrap.dedent("""
         warm(self)
 
     LocalTarget.warm = warming
-    sys.stdin = Stdin()
+    helper._until_closed = until_closed
     helper.main(sys.argv[1:])
 """)
 
