@@ -2,7 +2,8 @@
 
 * AWS-managed IAM policies are built when a call names one, not all ~1,580 per backend;
 * a command that only reads leaves the state file (and its backup) as they were;
-* the embedded local target is not probed for features it is known to have.
+* the embedded local target is not probed for features it is known to have;
+* moto's REST routes compile werkzeug's URL builders only when a URL is built.
 """
 
 from __future__ import annotations
@@ -155,3 +156,54 @@ def test_the_embedded_target_is_not_probed(state: Path) -> None:
         assert endpoint_gaps(clients, REGION) == ()
         assert endpoint_gaps(clients, "eu-west-1") == ()
         assert clients.total_calls == 0
+
+
+def test_rest_routes_compile_url_builders_only_when_one_is_built(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.core.routing import RestRouter, _create_map
+    from moto.core.utils import get_service_model
+    from werkzeug.routing import Rule
+
+    _prepare_moto()
+    compiled: list[str] = []
+    generated = Rule._get_func_code
+
+    def counting(code: Any, name: str) -> Any:
+        compiled.append(name)
+        return generated(code, name)
+
+    monkeypatch.setattr(Rule, "_get_func_code", staticmethod(counting))
+    rules = list(RestRouter(get_service_model("backup"))._map.iter_rules())
+    assert len(rules) > 100
+    assert compiled == []  # the Map is made and every rule compiled for matching
+    # what each rule builds is what werkzeug's eager builders build, query string included
+    eager = list(_create_map([Rule(rule.rule, endpoint=i) for i, rule in enumerate(rules)])
+                 .iter_rules())
+    for rule, reference in zip(rules, eager, strict=True):
+        values = {name: f"{name} 1/é" for name in rule.arguments}
+        for unknown in (False, True):
+            extra = {"next token": "a&b"} if unknown else {}
+            built = rule.build({**values, **extra}, append_unknown=unknown)
+            assert built == reference.build({**values, **extra}, append_unknown=unknown)
+            assert rule.build(values, append_unknown=unknown) == reference.build(
+                values, append_unknown=unknown)  # the compiled one, the second time
+    assert len(compiled) == 4 * len(rules)  # 2 per rule on each side, once each
+
+
+def test_a_stop_wakes_the_serving_loop_instead_of_waiting_for_its_poll(
+        state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from tablesmith.local import server
+
+    monkeypatch.setattr(server, "POLL_SECONDS", 600.0)  # a stop that waited would wait 10 min
+    target = LocalTarget(state)
+    target.__enter__()
+    assert target._thread is not None
+    serving = target._thread
+    stopping = threading.Thread(target=target.__exit__, args=(None, None, None), daemon=True)
+    stopping.start()
+    stopping.join(30)
+    assert not stopping.is_alive()
+    assert not serving.is_alive()
+    assert target._server is None
