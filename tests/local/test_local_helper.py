@@ -214,10 +214,12 @@ def test_a_running_local_serve_is_used_and_no_helper_stays(tmp_path: Path) -> No
         line = serve.stdout.readline()
         assert "serving at" in line, line
         endpoint = json.loads((state / "endpoint.json").read_text())["endpoint"]
-        with HelperTarget(state) as served:
+        target = HelperTarget(state)
+        with target as served:
             assert served == endpoint and local_target(state).__class__ is HelperTarget
-            time.sleep(0.2)
-            assert helpers_of(state, besides=(serve.pid,)) == []  # it found it, said so, left
+            assert target.pid is not None
+            _wait_ended(target.pid)  # it found it, said so, left (not reaped until close)
+            assert helpers_of(state, besides=(serve.pid,)) == []
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.wait(30)
@@ -249,9 +251,24 @@ TWO_HELPERS = textwrap.dedent("""
 """)
 
 
+def _wait_ended(pid: int, seconds: float = 30.0) -> None:
+    """Until process ``pid`` has ended: gone, or a zombie its parent has not reaped."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return
+        if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+            return
+        assert time.monotonic() < deadline, f"process {pid} still runs"
+        time.sleep(0.05)
+
+
 def _pipes(pid: int) -> set[str]:
+    """The pipes ``pid`` holds, besides its stderr (the test run's, which may be a pipe)."""
     return {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()
-            if os.readlink(fd).startswith("pipe:")}
+            if fd.name != "2" and os.readlink(fd).startswith("pipe:")}
 
 
 def test_a_forked_helper_holds_nothing_of_its_command_but_its_own_pipes(tmp_path: Path) -> None:
@@ -332,17 +349,27 @@ def test_an_execd_helper_serves_and_saves(monkeypatch: pytest.MonkeyPatch,
     assert helpers_of(state) == [] and tables_in(state) == ["t"]
 
 
-def test_the_helper_is_forked_only_from_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_helper_is_forked_only_from_one_thread(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    """One thread, as Python counts them and as the kernel does (a C library's threads
+    included: /proc/self/task), and on Linux only."""
     from tablesmith.local import helper
 
+    tasks = tmp_path / "task"
+    (tasks / "1").mkdir(parents=True)
+    monkeypatch.setattr(helper, "_OWN_THREADS", str(tasks))
     monkeypatch.setattr(helper.sys, "platform", "linux")
     monkeypatch.setattr(helper.threading, "active_count", lambda: 1)
     assert helper._may_fork()
     monkeypatch.setattr(helper.threading, "active_count", lambda: 2)
     assert not helper._may_fork()
     monkeypatch.setattr(helper.threading, "active_count", lambda: 1)
-    monkeypatch.setattr(helper.sys, "platform", "darwin")
+    (tasks / "2").mkdir()  # a thread Python does not know of
     assert not helper._may_fork()
+    (tasks / "2").rmdir()
+    for platform in ("darwin", "freebsd14"):
+        monkeypatch.setattr(helper.sys, "platform", platform)
+        assert not helper._may_fork()
 
 
 @pytest.mark.parametrize("installed", [True, False])
@@ -450,3 +477,68 @@ def test_the_helper_starts_without_the_collector_and_serves_with_it(tmp_path: Pa
     starting, enabled, frozen = result.stderr.split()[-3:]
     assert starting == "starting=False" and enabled == "enabled=True", result.stderr
     assert int(frozen.split("=")[1]) > 10_000, result.stderr
+
+
+LOGGING = textwrap.dedent("""
+    import logging, os, sys
+    from pathlib import Path
+    from tablesmith.local.helper import HelperTarget
+
+    logging.basicConfig(filename=sys.argv[2], level=logging.DEBUG)  # a caller's own log
+    log_fd = logging.getLogger().handlers[0].stream.fileno()
+    target = HelperTarget(Path(sys.argv[1]))
+    with target as endpoint:
+        print(log_fd, target.pid, flush=True)
+        sys.stdin.readline()  # the test looks at the helper
+""")
+
+
+def test_a_forked_helper_writes_nothing_through_its_commands_descriptors(
+        tmp_path: Path) -> None:
+    """A descriptor the command had open (here its logging handler's file) is /dev/null in
+    the forked helper, with its number kept: no file the helper opens (the state's lock)
+    takes that number while the command's logging handler, copied into the helper, writes
+    moto's and botocore's debug lines to it."""
+    state, log = tmp_path / "state", tmp_path / "caller.log"
+    env = {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
+    script = subprocess.Popen([sys.executable, "-P", "-c", LOGGING, str(state), str(log)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              env=env)
+    assert script.stdin is not None and script.stdout is not None
+    try:
+        log_fd, pid = map(int, script.stdout.readline().split())
+        assert os.readlink(f"/proc/{pid}/fd/{log_fd}") == os.devnull
+        assert str(state / "lock") in {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd")
+                                       .iterdir()}
+        script.stdin.write("\n")
+        script.stdin.flush()
+        assert script.wait(60) == 0
+    finally:
+        script.kill()
+        script.wait()
+    assert (state / "lock").read_bytes() == b""
+
+
+NO_STDIO = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    from tablesmith.local.helper import HelperTarget
+
+    out = open(sys.argv[2], "w")
+    os.close(0)  # started by something that closed them: the pipes land on 0 and 1
+    os.close(1)
+    with HelperTarget(Path(sys.argv[1])) as endpoint:
+        out.write(endpoint)
+""")
+
+
+def test_a_command_without_stdin_and_stdout_still_gets_its_helper(tmp_path: Path) -> None:
+    out = tmp_path / "endpoint"
+    env = {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
+    result = subprocess.run([sys.executable, "-P", "-c", NO_STDIO, str(tmp_path / "state"),
+                             str(out)], env=env, capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().startswith("http://127.0.0.1:")
+    assert free(tmp_path / "state")
+

@@ -21,11 +21,15 @@ The helper lives exactly as long as the command:
 Where it can, the command forks the helper rather than starting a new interpreter: the child
 already holds the command's interpreter and the modules it has imported, which a new
 ``python -P -m tablesmith.local.helper STATE_DIR`` would spend ~0.1 s of the command's wait
-on again. It forks only from a process with one thread (a fork copies only the thread that
-calls it, and no lock another thread holds may be copied held), and never on macOS, whose
-system libraries are not safe to use in a forked child that does not exec; elsewhere it
-execs. Either way the helper takes nothing from the command but its stderr and the two pipes
-(all other descriptors closed) and imports nothing from the directory the command runs in.
+on again. It forks only on Linux, and only from a process with one thread, counted by the
+kernel (a fork copies only the thread that calls it, and no lock another thread holds may be
+copied held); elsewhere (macOS's system libraries are not safe to use in a forked child that
+does not exec) it execs. Either way the helper takes nothing from the command but its stderr
+and the two pipes, and imports nothing from the directory the command runs in. A forked
+child turns every other descriptor it inherited into /dev/null rather than closing it: the
+command's objects copied into it (a logging handler's file, a socket) keep their numbers, so
+that nothing the helper opens later takes a number one of them would write to. No signal
+reaches it before it has put the command's signal handlers aside.
 
 ``TABLESMITH_LOCAL_IN_PROCESS=1`` serves the target inside the command instead (one core).
 """
@@ -49,6 +53,8 @@ from tablesmith.errors import LocalTargetError
 from tablesmith.local.store import StateStore, require_local_endpoint
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from tablesmith.local.server import LocalTarget
 
 IN_PROCESS_ENV = "TABLESMITH_LOCAL_IN_PROCESS"
@@ -101,7 +107,7 @@ class HelperTarget:
             if reply is None:
                 raise LocalTargetError(
                     f"the local target's helper process ended before serving {self.state_dir} "
-                    f"(exit code {self._wait()}); its error is above")
+                    f"(exit code {self._ended()}); its error is above")
             if "error" in reply:
                 raise LocalTargetError(str(reply["error"]))
             self.endpoint = require_local_endpoint(str(reply["endpoint"]))
@@ -175,9 +181,18 @@ class HelperTarget:
                                    f"report: {line[:200]!r}")
         return reply
 
-    def _wait(self) -> int:
-        assert self._process is not None
-        return self._process.wait()
+    def _ended(self) -> int:
+        """The exit code of a helper that stopped reporting before it served: told to stop
+        (its stdin closed) and waited for, or killed if it does not end."""
+        process = self._process
+        assert process is not None and process.stdin is not None
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+        try:
+            return process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
 
 
 class _Process(Protocol):
@@ -208,11 +223,20 @@ def _spawn(state_dir: Path, report_fd: int) -> subprocess.Popen[bytes]:
         start_new_session=True, close_fds=True)
 
 
+_OWN_FDS = "/proc/self/fd"  # Linux: the descriptors a forked helper inherited
+_OWN_THREADS = "/proc/self/task"  # Linux: every thread, those C libraries started included
+
+
 def _may_fork() -> bool:
     """Whether this process can fork its helper safely (see the module's docstring)."""
-    return (hasattr(os, "fork") and sys.platform != "darwin"
-            and threading.active_count() == 1
-            and threading.current_thread() is threading.main_thread())
+    if not (sys.platform.startswith("linux") and hasattr(os, "fork")
+            and threading.current_thread() is threading.main_thread()
+            and threading.active_count() == 1):
+        return False
+    try:
+        return len(os.listdir(_OWN_THREADS)) == 1 and os.path.isdir(_OWN_FDS)
+    except OSError:
+        return False
 
 
 class _Forked:
@@ -258,29 +282,34 @@ def _fork(state_dir: Path, report_fd: int) -> _Forked:
     for stream in (sys.stdout, sys.stderr):  # nothing buffered here is written twice
         with contextlib.suppress(Exception):
             stream.flush()
+    # no signal reaches the child before it has put the command's handlers aside
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _CHILD_SIGNALS)
     try:
         pid = os.fork()
     except OSError:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         os.close(cue_read)
         os.close(cue_write)
         raise
     if pid == 0:  # the helper: it never returns into the command's code
-        _forked_main(state_dir, report_fd, cue_read)
+        _forked_main(state_dir, report_fd, cue_read, cue_write, blocked)
+    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     os.close(cue_read)
     return _Forked(pid, os.fdopen(cue_write, "wb"))
 
 
-def _forked_main(state_dir: Path, report_fd: int, cue_fd: int) -> None:
+_CHILD_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
+
+
+def _forked_main(state_dir: Path, report_fd: int, cue_fd: int, cue_write: int,
+                 mask: Iterable[int]) -> None:
     code = 1
     try:
+        for number in _CHILD_SIGNALS:  # the command's handlers are not the helper's
+            signal.signal(number, signal.SIG_IGN if number == signal.SIGINT else signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.setsid()  # its own session, as a spawned helper has
-        os.dup2(cue_fd, 0)
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 1)
-        # only stderr and the two pipes: another helper's stdin held open here would keep
-        # that helper waiting after its own command has closed it
-        os.closerange(3, report_fd)
-        os.closerange(report_fd + 1, max(report_fd + 1, os.sysconf("SC_OPEN_MAX")))
+        report_fd = _keep_only(report_fd, cue_fd, cue_write)
         cwd = os.getcwd()  # the spec folder is not trusted code (what -P does when exec'd)
         sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != cwd]
         code = main([str(state_dir), str(report_fd)])
@@ -289,6 +318,31 @@ def _forked_main(state_dir: Path, report_fd: int, cue_fd: int) -> None:
             traceback.print_exc()
     finally:
         os._exit(code)
+
+
+def _keep_only(report_fd: int, cue_fd: int, cue_write: int) -> int:
+    """The forked helper's descriptors: 0 the cue pipe, 1 /dev/null, 2 the command's stderr,
+    and the report pipe (returned: at 3 or above). Every other one it inherited becomes
+    /dev/null, its number kept: another helper's stdin held open here would keep that helper
+    waiting after its own command closed it, and a number freed here could be taken by the
+    state's lock or a socket while an object of the command's copied here writes to it."""
+    import fcntl
+
+    inherited = {int(name) for name in os.listdir(_OWN_FDS)}
+    # a command started with 0, 1 or 2 closed got the pipes there: move them out first
+    report = fcntl.fcntl(report_fd, fcntl.F_DUPFD, 3)
+    cue = fcntl.fcntl(cue_fd, fcntl.F_DUPFD, 3)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(cue, 0)
+    os.dup2(null, 1)
+    if 2 in (report_fd, cue_fd, cue_write) or 2 not in inherited:
+        os.dup2(null, 2)
+    for fd in (inherited | {cue, null}) - {0, 1, 2, report}:
+        with contextlib.suppress(OSError):  # the listing's own descriptor, closed since
+            os.fstat(fd)
+            os.dup2(null, fd)
+    os.close(null)  # (its number is one of the command's, now /dev/null as well, or free)
+    return report
 
 
 def _site_directories() -> set[str]:
@@ -395,11 +449,14 @@ def main(argv: list[str] | None = None) -> int:
         raise _Stop
 
     signal.signal(signal.SIGTERM, stop)
-    with os.fdopen(int(args[1]), "w", encoding="utf-8") as report:
-        try:
-            code = _serve(Path(args[0]), report)
-        except _Stop:  # SIGTERM before it served, or between its handlers: nothing to save
-            code = 1
+    report = os.fdopen(int(args[1]), "w", encoding="utf-8")
+    try:
+        code = _serve(Path(args[0]), report)
+    except _Stop:  # SIGTERM before it served, or between its handlers: nothing to save
+        code = 1
+    finally:
+        with contextlib.suppress(OSError):  # the command is gone: nobody to tell
+            report.close()
     # the state is saved and the directory released: skip the interpreter's teardown of
     # moto's modules (0.4 s), which the command would otherwise wait through
     sys.stdout.flush()
