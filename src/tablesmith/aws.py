@@ -51,7 +51,9 @@ def _botocore_session() -> Any:
     with _LOADERS_LOCK:
         loader = _LOADERS.get(data_path)
         if loader is None:
-            paths = data_path.split(os.pathsep) if data_path else []
+            # as botocore.loaders.create_loader reads AWS_DATA_PATH: ~ and $VARS expanded
+            paths = [os.path.expanduser(os.path.expandvars(path))
+                     for path in data_path.split(os.pathsep)] if data_path else []
             loader = _LOADERS[data_path] = direct_lookup(botocore.loaders.Loader)(
                 extra_search_paths=paths)
     session.register_component("data_loader", loader)

@@ -64,3 +64,26 @@ def test_tablesmith_sessions_and_the_local_targets_moto_use_it() -> None:
 
     _prepare_moto()
     assert type(utils.create_loader()) is direct_lookup(MotoLoader)
+
+
+def test_aws_data_path_is_expanded_as_botocore_does(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Any) -> None:
+    """A model of one's own under AWS_DATA_PATH='~/models' (or '$VAR/models') is the one
+    read, as botocore's own loader reads it."""
+    import gzip
+    import json
+
+    from tablesmith import aws
+
+    real = Loader().load_service_model("sts", "service-2")
+    mine = {**real, "documentation": "mine"}
+    folder = tmp_path / "models" / "sts" / real["metadata"]["apiVersion"]
+    folder.mkdir(parents=True)
+    (folder / "service-2.json.gz").write_bytes(gzip.compress(json.dumps(mine).encode()))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("TS_MODELS", str(tmp_path / "models"))
+    for data_path in ("~/models", "$TS_MODELS"):
+        monkeypatch.setenv("AWS_DATA_PATH", data_path)
+        monkeypatch.setattr(aws, "_LOADERS", {})
+        loaded = _botocore_session().get_component("data_loader")
+        assert loaded.load_service_model("sts", "service-2")["documentation"] == "mine"
