@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import io
+import time
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -207,3 +208,43 @@ def test_a_stop_wakes_the_serving_loop_instead_of_waiting_for_its_poll(
     assert not stopping.is_alive()
     assert not serving.is_alive()
     assert target._server is None
+
+
+def test_a_request_that_reaches_a_stopping_target_is_refused_not_lost(state: Path) -> None:
+    """A request accepted while the target stops, and served after its last save, would be
+    answered 200 and never saved: it is refused (503), and the caller knows nothing was done.
+    """
+    import threading
+
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    target = LocalTarget(state)
+    endpoint = target.__enter__()
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION,
+                       aws_access_key_id=target.access_key,
+                       aws_secret_access_key=target.access_key,
+                       config=Config(retries={"total_max_attempts": 1}))
+    outcome: list[object] = []
+
+    def create() -> None:
+        try:
+            outcome.append(ddb.create_table(
+                TableName="late", BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}]))
+        except ClientError as exc:
+            outcome.append(exc)
+
+    with target._lock:  # the request waits for the lock, as behind another one
+        request = threading.Thread(target=create)
+        request.start()
+        time.sleep(0.3)
+        target._stopping.set()  # what __exit__ does first
+    request.join(30)
+    target.__exit__(None, None, None)
+    assert len(outcome) == 1 and isinstance(outcome[0], ClientError)
+    assert outcome[0].response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    reader = LocalTarget(state)
+    with reader as again:
+        assert _dynamodb(again, reader.access_key).list_tables()["TableNames"] == []

@@ -244,6 +244,10 @@ class LocalTarget:
                        start_response: Callable[..., Any]) -> Iterable[bytes]:
             changes = changes_state(environ)  # before moto reads the body
             with self._lock:
+                if self._stopping.is_set():  # after the last save: what it did would be lost
+                    start_response("503 Service Unavailable",
+                                   [("Content-Type", "text/plain; charset=utf-8")])
+                    return [b"the local target is stopping: nothing was done"]
                 self._dirty = self._dirty or changes
                 return list(app(environ, start_response))
 
