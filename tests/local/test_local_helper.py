@@ -27,10 +27,14 @@ TABLESMITH = str(Path(sys.executable).with_name("tablesmith"))
 REGION = "af-south-1"
 
 
+def helper_env() -> dict[str, str]:
+    """This environment, without TABLESMITH_LOCAL_IN_PROCESS: commands use a helper."""
+    return {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
+
+
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
     return subprocess.run([TABLESMITH, *args], capture_output=True, text=True, timeout=180,
-                          env=env, cwd=cwd, check=False, stdin=subprocess.DEVNULL)
+                          env=helper_env(), cwd=cwd, check=False, stdin=subprocess.DEVNULL)
 
 
 def helpers_of(state: Path, besides: tuple[int, ...] = ()) -> list[int]:
@@ -135,7 +139,7 @@ def _script(state: Path, body: str) -> subprocess.Popen[str]:
             ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name={REGION!r},
                                aws_access_key_id=key, aws_secret_access_key=key)
     """) + textwrap.indent(textwrap.dedent(body), "    ")
-    env = {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
+    env = helper_env()
     # its own process group, as a command run at a terminal has (and not the test run's)
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
                             env=env, start_new_session=True)
@@ -205,7 +209,7 @@ def test_sigterm_to_the_helper_saves_and_the_command_is_told(tmp_path: Path) -> 
 
 def test_a_running_local_serve_is_used_and_no_helper_stays(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    env = {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
+    env = helper_env()
     serve = subprocess.Popen([TABLESMITH, "local", "serve", str(EXAMPLES), "--state-dir",
                               str(state)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                              text=True, env=env)
@@ -276,7 +280,7 @@ def test_a_forked_helper_holds_nothing_of_its_command_but_its_own_pipes(tmp_path
     open: closing it stops that other helper at once, and each helper holds only its own
     stdin and report pipe (a forked child inherits every descriptor it does not close)."""
     states = tmp_path / "one", tmp_path / "two"
-    env = {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
+    env = helper_env()
     script = subprocess.Popen([sys.executable, "-P", "-c", TWO_HELPERS, *map(str, states)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                               env=env)
@@ -319,7 +323,7 @@ def test_a_forked_helper_imports_nothing_from_the_directory_its_command_runs_in(
     marker = tmp_path / "imported"
     for name in ("moto", "werkzeug", "flask", "pydantic"):
         (work / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write({name!r})\n")
-    env = {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
+    env = helper_env()
     result = subprocess.run([sys.executable, "-c", SHADOWED, str(tmp_path / "state")],
                             cwd=work, env=env, capture_output=True, text=True, timeout=120,
                             check=False)
@@ -500,7 +504,7 @@ def test_a_forked_helper_writes_nothing_through_its_commands_descriptors(
     takes that number while the command's logging handler, copied into the helper, writes
     moto's and botocore's debug lines to it."""
     state, log = tmp_path / "state", tmp_path / "caller.log"
-    env = {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
+    env = helper_env()
     script = subprocess.Popen([sys.executable, "-P", "-c", LOGGING, str(state), str(log)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                               env=env)
@@ -534,7 +538,7 @@ NO_STDIO = textwrap.dedent("""
 
 def test_a_command_without_stdin_and_stdout_still_gets_its_helper(tmp_path: Path) -> None:
     out = tmp_path / "endpoint"
-    env = {k: v for k, v in os.environ.items() if k != "TABLESMITH_LOCAL_IN_PROCESS"}
+    env = helper_env()
     result = subprocess.run([sys.executable, "-P", "-c", NO_STDIO, str(tmp_path / "state"),
                              str(out)], env=env, capture_output=True, text=True, timeout=120,
                             check=False)

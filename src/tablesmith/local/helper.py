@@ -105,9 +105,11 @@ class HelperTarget:
         try:
             reply = self._reply()
             if reply is None:
+                assert self._process is not None
                 raise LocalTargetError(
                     f"the local target's helper process ended before serving {self.state_dir} "
-                    f"(exit code {self._ended()}); its error is above")
+                    f"(exit code {_halt(self._process, served=False)}); its error is "
+                    "above")
             if "error" in reply:
                 raise LocalTargetError(str(reply["error"]))
             self.endpoint = require_local_endpoint(str(reply["endpoint"]))
@@ -140,17 +142,7 @@ class HelperTarget:
             from tablesmith.local.server import forget_access_key
 
             forget_access_key(self.endpoint)
-        assert process.stdin is not None
-        with contextlib.suppress(OSError):
-            process.stdin.close()  # the helper's cue: save and stop
-        if not served:
-            with contextlib.suppress(OSError):
-                process.terminate()
-        try:
-            process.wait(timeout=None if served else STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _halt(process, served=served)
         try:
             reply = self._reply() if served and self.owner_pid is None else {"stopped": True}
         finally:
@@ -181,18 +173,23 @@ class HelperTarget:
                                    f"report: {line[:200]!r}")
         return reply
 
-    def _ended(self) -> int:
-        """The exit code of a helper that stopped reporting before it served: told to stop
-        (its stdin closed) and waited for, or killed if it does not end."""
-        process = self._process
-        assert process is not None and process.stdin is not None
+
+
+def _halt(process: _Process, *, served: bool) -> int:
+    """Stop the helper and reap it; its exit code. Its cue is its stdin closed; one that has
+    not served is sent SIGTERM as well, and killed if it has not ended STOP_SECONDS later
+    (one that served is saving the state: it is waited for)."""
+    assert process.stdin is not None
+    with contextlib.suppress(OSError):
+        process.stdin.close()  # the helper's cue: save and stop
+    if not served:
         with contextlib.suppress(OSError):
-            process.stdin.close()
-        try:
-            return process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            return process.wait()
+            process.terminate()
+    try:
+        return process.wait(timeout=None if served else STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
 
 
 class _Process(Protocol):
@@ -337,11 +334,11 @@ def _keep_only(report_fd: int, cue_fd: int, cue_write: int) -> int:
     os.dup2(null, 1)
     if 2 in (report_fd, cue_fd, cue_write) or 2 not in inherited:
         os.dup2(null, 2)
-    for fd in (inherited | {cue, null}) - {0, 1, 2, report}:
+    for fd in (inherited | {cue}) - {0, 1, 2, report, null}:
         with contextlib.suppress(OSError):  # the listing's own descriptor, closed since
             os.fstat(fd)
             os.dup2(null, fd)
-    os.close(null)  # (its number is one of the command's, now /dev/null as well, or free)
+    os.close(null)  # a number no object of the command's holds
     return report
 
 
